@@ -1,0 +1,3 @@
+from mockgraph.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The aiohttp application: routes, the Graph-shaped error and journal middleware, and a
+server that can listen on port 0 and tell its real URL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockgraph.backend import CallingBackend
+from mockgraph.clock import graph_date
+from mockgraph.config import Settings
+from mockgraph.control import add_control_routes
+from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
+from mockgraph.graph.handlers import BACKEND
+from mockgraph.graph.routes import add_graph_routes
+from mockgraph.scenarios.library import ScenarioLibrary
+
+log = logging.getLogger("mockgraph")
+CONTROL_PREFIX = "/_mock/"
+
+
+def error_response(error: GraphError, request_id: str, client_request_id: str) -> web.Response:
+    body = {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "innerError": {
+                "date": graph_date(),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+    return web.json_response(body, status=error.status)
+
+
+def _http_error(exc: web.HTTPException, request: web.Request) -> GraphError:
+    """aiohttp's own 404/405/413 as the Graph errors SDKs can parse."""
+    where = f"{request.method} {request.path}"
+    if exc.status == 404:
+        return ResourceNotFound(f"mockgraph does not serve {where}.")
+    if exc.status == 405:
+        allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
+        return MethodNotAllowed(f"{where} is not allowed here; allowed: {allowed}.")
+    error = GraphError(exc.reason)
+    error.status, error.code = exc.status, exc.reason.replace(" ", "")
+    return error
+
+
+def _journal_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+@web.middleware
+async def graph_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request ids on every response, Graph-shaped errors, and the journal of Graph requests."""
+    request_id = str(uuid.uuid4())
+    client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except GraphError as error:
+        response = error_response(error, request_id, client_request_id)
+    except web.HTTPException as exc:
+        response = error_response(_http_error(exc, request), request_id, client_request_id)
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        failure = GraphError("mockgraph failed on this request; see its log.")
+        response = error_response(failure, request_id, client_request_id)
+    response.headers["request-id"] = request_id
+    response.headers["client-request-id"] = client_request_id
+    if not request.path.startswith(CONTROL_PREFIX):
+        raw = await request.read() if request.can_read_body or request.body_exists else b""
+        request.app[BACKEND].journal.record_request(
+            method=request.method,
+            path=request.path_qs,
+            headers=dict(request.headers),
+            body=_journal_body(raw),
+            status=response.status,
+            call_id=request.match_info.get("call_id"),
+            request_id=request_id,
+        )
+    return response
+
+
+def build_app(settings: Settings, library: ScenarioLibrary) -> web.Application:
+    app = web.Application(middlewares=[graph_middleware])
+    backend = CallingBackend(
+        library,
+        default_callback_url=settings.callback_url,
+        delivery_timeout=settings.delivery_timeout,
+    )
+    app[BACKEND] = backend
+
+    async def lifecycle(app: web.Application) -> Any:
+        await backend.start()
+        yield
+        await backend.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    add_graph_routes(app)
+    add_control_routes(app)
+    return app
+
+
+class Server:
+    """mockgraph listening on a TCP port (0 picks a free one); ``url`` is the real address.
+
+    ``async with Server(settings, library) as server: ...``; ``close()`` is safe to call twice.
+    """
+
+    def __init__(self, settings: Settings, library: ScenarioLibrary) -> None:
+        self.settings = settings
+        self.app = build_app(settings, library)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    @property
+    def backend(self) -> CallingBackend:
+        return self.app[BACKEND]
+
+    async def start(self) -> str:
+        """Listen; raise ``OSError`` if the port is taken. Returns the URL."""
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.host, self.settings.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        host = f"[{host}]" if ":" in host else host
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,173 @@
+"""Calls and their state machine: which operation is allowed in which state.
+
+A call's state follows what was notified about it, so ``GET`` and later operations see the
+same truth the bot was told.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockgraph.clock import utc_now
+from mockgraph.errors import BadRequest, CallNotFound, Conflict
+
+CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
+CALL_STATES = (
+    "incoming",
+    "establishing",
+    "ringing",
+    "established",
+    "hold",
+    "transferring",
+    "transferAccepted",
+    "redirecting",
+    "terminating",
+    "terminated",
+    "unknownFutureValue",
+)
+# Which states each operation may start from. Graph documents transfer from an active call
+# (established); the rest of the table grows with the operations mockgraph serves.
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "transfer": frozenset({"established"}),
+}
+# Properties kept apart from the notified Graph properties; everything else a scenario
+# notifies (resultInfo, terminationReason, mediaState, ...) is merged into the call.
+OWN_PROPERTIES = ("@odata.type", "id")
+
+
+@dataclass(frozen=True)
+class StateChange:
+    state: str
+    time: str
+    cause: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"state": self.state, "time": self.time, "cause": self.cause}
+
+
+@dataclass
+class Call:
+    """A call as Graph holds it, plus what mockgraph needs to play scenarios for it."""
+
+    id: str
+    callback_uri: str
+    properties: dict[str, Any]  # Graph call properties other than id
+    history: list[StateChange] = field(default_factory=list)
+    pinned_scenario: str | None = None
+    running_operation: str | None = None
+
+    @property
+    def state(self) -> str:
+        return str(self.properties.get("state", "unknownFutureValue"))
+
+    @property
+    def resource_url(self) -> str:
+        return f"/communications/calls/{self.id}"
+
+    def to_graph(self) -> dict[str, Any]:
+        """The call as Graph's JSON represents it."""
+        return {
+            "@odata.type": "#microsoft.graph.call",
+            "id": self.id,
+            "callbackUri": self.callback_uri,
+            **self.properties,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The control plane's view: the Graph call plus mockgraph's bookkeeping."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "call": self.to_graph(),
+            "history": [change.to_json() for change in self.history],
+            "scenario": self.pinned_scenario,
+            "runningOperation": self.running_operation,
+        }
+
+    def apply(self, resource_data: Mapping[str, Any], cause: str) -> None:
+        """Take on what a notification told the bot about this call."""
+        for key, value in resource_data.items():
+            if key not in OWN_PROPERTIES:
+                self.properties[key] = value
+        if "state" in resource_data:
+            self.history.append(StateChange(self.state, utc_now(), cause))
+
+    def begin(self, operation: str) -> None:
+        """Claim the call for ``operation``, or raise the 409 Graph would answer."""
+        allowed = ALLOWED_FROM[operation]
+        if self.running_operation is not None:
+            raise Conflict(
+                f"Call '{self.id}' already has a {self.running_operation} in progress; "
+                f"wait for its notifications before another {operation}."
+            )
+        if self.state not in allowed:
+            need = " or ".join(sorted(allowed))
+            raise Conflict(
+                f"Cannot {operation} call '{self.id}': it is {self.state}, "
+                f"and {operation} needs a call that is {need}."
+            )
+        self.running_operation = operation
+
+    def finish(self) -> None:
+        self.running_operation = None
+
+
+class CallRegistry:
+    """The calls mockgraph knows, by id."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, Call] = {}
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._calls.values())
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def get(self, call_id: str) -> Call:
+        try:
+            return self._calls[call_id]
+        except KeyError:
+            raise CallNotFound(call_id) from None
+
+    def find(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    def seed(
+        self,
+        callback_uri: str,
+        *,
+        call_id: str | None = None,
+        state: str = "established",
+        properties: Mapping[str, Any] | None = None,
+    ) -> Call:
+        """Add a call the bot already has, as if Graph had set it up."""
+        call_id = call_id or str(uuid.uuid4())
+        if not CALL_ID.match(call_id):
+            raise BadRequest(
+                f"'id' {call_id!r} must be 1-128 letters, digits, '.', '_', '~' or '-' "
+                "(it becomes part of URLs)."
+            )
+        if call_id in self._calls:
+            raise Conflict(f"A call with id '{call_id}' already exists.")
+        if state not in CALL_STATES:
+            raise BadRequest(f"'state' {state!r} is not one of: {', '.join(CALL_STATES)}")
+        graph_properties: dict[str, Any] = {
+            "state": state,
+            "direction": "incoming",
+            "callChainId": str(uuid.uuid4()),
+            "myParticipantId": str(uuid.uuid4()),
+            "requestedModalities": ["audio"],
+            **(properties or {}),
+        }
+        call = Call(id=call_id, callback_uri=callback_uri, properties=graph_properties)
+        call.history.append(StateChange(state, utc_now(), "seeded"))
+        self._calls[call_id] = call
+        return call
+
+    def clear(self) -> None:
+        self._calls.clear()

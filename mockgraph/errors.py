@@ -1,0 +1,69 @@
+"""Typed errors that carry what Graph would answer: HTTP status, error code and message.
+
+The domain raises these; the HTTP layer turns them into Graph-shaped error bodies
+(``{"error": {"code", "message", "innerError"}}``). Nothing else should build error bodies.
+"""
+
+from __future__ import annotations
+
+
+class GraphError(Exception):
+    """An error Graph answers with ``status`` and ``{"error": {"code": code, ...}}``."""
+
+    status = 500
+    code = "generalException"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(GraphError):
+    """The request body or parameters are invalid."""
+
+    status = 400
+    code = "BadRequest"
+
+
+class Unauthenticated(GraphError):
+    """No usable bearer token. Graph answers ``InvalidAuthenticationToken``."""
+
+    status = 401
+    code = "InvalidAuthenticationToken"
+
+
+class ResourceNotFound(GraphError):
+    """A path mockgraph does not serve."""
+
+    status = 404
+    code = "UnknownResource"
+
+
+class CallNotFound(GraphError):
+    """An unknown call id. The calling service answers code 8522, "Call not found."."""
+
+    status = 404
+    code = "8522"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(
+            f"Call not found. mockgraph knows no call '{call_id}': "
+            "seed it with POST /_mock/calls first."
+        )
+
+
+class MethodNotAllowed(GraphError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class Conflict(GraphError):
+    """The call is not in a state that allows the operation (Graph documents no code)."""
+
+    status = 409
+    code = "Conflict"
+
+
+class UnsupportedMediaType(GraphError):
+    status = 415
+    code = "UnsupportedMediaType"

@@ -1,0 +1,118 @@
+"""Request-body validation against the Graph metadata, with messages that name the field.
+
+The schemas in ``schemas/graph-{version}.json`` are generated from the Graph CSDL by
+``tools/build_graph_schemas.py``; see that module for how CSDL maps to JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+API_VERSIONS = ("v1.0", "beta")
+
+
+@cache
+def graph_schema(version: str) -> dict[str, Any]:
+    """The generated schema document for an API version (``v1.0`` or ``beta``)."""
+    text = resources.files("mockgraph.graph.schemas").joinpath(f"graph-{version}.json")
+    document: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return document
+
+
+@cache
+def validator_for(version: str, definition: str) -> Draft202012Validator:
+    """A compiled validator for one ``$defs`` entry, e.g. ``action.transfer``."""
+    document = graph_schema(version)
+    if definition not in document["$defs"]:
+        raise KeyError(f"no Graph schema definition {definition!r} for {version}")
+    return Draft202012Validator({"$defs": document["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+def dotted(path: Iterable[Any]) -> str:
+    """``["transferTarget", "identity"]`` -> ``transferTarget.identity``; list indexes as [i]."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe(error: ValidationError, prefix: Sequence[str | int] = ()) -> str:
+    """One sentence naming the field (under ``prefix``) and what is wrong with it."""
+    error = _most_specific(error)
+    where = dotted([*prefix, *error.absolute_path])
+    subject = f"'{where}'" if where else "the body"
+    schema = error_schema(error)
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        field = f"{where}.{missing}" if where else missing
+        return f"'{field}' is required"
+    if error.validator == "additionalProperties":
+        extra = [name for name in extra_properties(error) if "@" not in name]
+        declared = ", ".join(sorted(p for p in schema.get("properties", {}) if "@" not in p))
+        title = schema.get("title", "this type")
+        names = ", ".join(f"'{name}'" for name in extra)
+        hint = _did_you_mean(extra, schema.get("properties", {}))
+        return f"{subject}: {title} has no property {names}{hint} (it declares: {declared})"
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in _listed(error.validator_value) if v is not None)
+        return f"{subject}: {json.dumps(error.instance)} is not one of: {allowed}"
+    if error.validator == "not" and "x-message" in schema:
+        return f"{subject} {schema['x-message']}"
+    if error.validator == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(t for t in expected if t != "null")
+        return f"{subject} must be {_article(str(expected))}, not {json.dumps(error.instance)}"
+    if error.validator == "maxLength":
+        return f"{subject} is longer than {error.validator_value} characters"
+    return f"{subject}: {error.message}"
+
+
+def error_schema(error: ValidationError) -> dict[str, Any]:
+    """The (sub)schema that failed, as a mapping."""
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
+def extra_properties(error: ValidationError) -> list[str]:
+    """For an ``additionalProperties`` failure: the keys the schema does not declare."""
+    declared = error_schema(error).get("properties", {})
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return sorted(str(key) for key in instance if key not in declared)
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def first_error(errors: Sequence[ValidationError]) -> ValidationError | None:
+    """The error a user should read first: the shallowest path, then document order."""
+    if not errors:
+        return None
+    return min(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    # anyOf [null, $ref]: the interesting failure is inside the non-null branch.
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        branches = [
+            e for e in error.context if e.validator != "type" or e.validator_value != "null"
+        ]
+        error = min(branches or error.context, key=lambda e: -len(e.absolute_path))
+    return error
+
+
+def _did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
+    by_case = {name.lower(): name for name in declared}
+    guesses = [by_case[name.lower()] for name in extra if name.lower() in by_case]
+    return f"; did you mean '{guesses[0]}'?" if guesses else ""
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"

@@ -1,0 +1,1 @@
+"""Scenario files: loading and checking, selection, templating and playback."""

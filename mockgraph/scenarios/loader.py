@@ -1,0 +1,243 @@
+"""Loading scenario files: YAML, the scenario JSON Schema, and the Graph types of payloads.
+
+Every problem is reported as ``file:line:col: message``; a file with any problem loads nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from mockgraph.graph.validation import (
+    describe,
+    error_schema,
+    extra_properties,
+    validator_for,
+)
+from mockgraph.scenarios.library import ScenarioLibrary
+from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
+from mockgraph.scenarios.templating import is_template, placeholder_problems
+from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
+from mockgraph.scenarios.yamlpos import Path as YamlPath
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+# Notifications are validated against beta, the superset: it declares terminationReason and
+# the ringing state, which v1.0 bots receive as dynamic properties.
+PAYLOAD_VERSION = "beta"
+DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """One or more scenario files are invalid."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@cache
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario document (``mockgraph schema`` prints it)."""
+    text = resources.files("mockgraph.scenarios").joinpath("scenario.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _scenario_validator() -> Draft202012Validator:
+    return Draft202012Validator(scenario_schema())
+
+
+def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and every ``*.yaml``/``*.yml`` in folders named, in a stable order."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in SCENARIO_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def load_text(text: str, filename: str) -> tuple[list[Scenario], list[Problem]]:
+    """Scenarios in one file's text, or the problems that keep it from loading."""
+    try:
+        documents = load_documents(text)
+    except YamlProblem as error:
+        return [], [Problem(filename, error.position.line, error.position.column, error.message)]
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for document in documents:
+        if document.value is None:  # an empty document, e.g. a trailing ---
+            continue
+        found = list(_document_problems(document, filename))
+        if found:
+            problems.extend(found)
+        else:
+            scenarios.append(_scenario(document, filename))
+    names: dict[str, Scenario] = {}
+    for scenario in scenarios:
+        if scenario.name in names:
+            line, column = scenario.source.rsplit(":", 2)[1:]
+            problems.append(
+                Problem(
+                    filename,
+                    int(line),
+                    int(column),
+                    f"scenario '{scenario.name}' is defined twice "
+                    f"(first at {names[scenario.name].source})",
+                )
+            )
+        names[scenario.name] = scenario
+    return (scenarios, []) if not problems else ([], problems)
+
+
+def load_paths(paths: Iterable[str | Path]) -> tuple[list[Scenario], list[Problem]]:
+    """Scenarios from files and folders; problems of every file, not just the first."""
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for path in scenario_files(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(Problem(str(path), 1, 1, f"cannot read: {error}"))
+            continue
+        found, file_problems = load_text(text, str(path))
+        scenarios.extend(found)
+        problems.extend(file_problems)
+    return scenarios, problems
+
+
+def builtin_paths() -> list[Path]:
+    """The built-in library's files (top-level ``scenarios/``, installed with the package)."""
+    folder = resources.files("mockgraph.builtin_scenarios")
+    return sorted(
+        Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(SCENARIO_SUFFIXES)
+    )
+
+
+def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:
+    """The built-ins, then ``paths`` (which may redefine a built-in by name); raises
+    ``ScenarioError`` with every problem if any file is invalid."""
+    builtins, problems = load_paths(builtin_paths())
+    extra, extra_problems = load_paths(paths)
+    problems += extra_problems
+    if problems:
+        raise ScenarioError(problems)
+    return ScenarioLibrary([*builtins, *extra])
+
+
+def parse_duration(value: int | str) -> float:
+    """Seconds from ``50`` (ms), ``"50ms"`` or ``"1.5s"``."""
+    if isinstance(value, int):
+        return value / 1000
+    match = DURATION.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value!r}")
+    number = float(match.group(1))
+    return number / 1000 if match.group(2) == "ms" else number
+
+
+def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
+    def at(path: YamlPath, message: str, *, key: bool = False) -> Problem:
+        position = document.position(path, key=key)
+        return Problem(filename, position.line, position.column, message)
+
+    errors = sorted(_scenario_validator().iter_errors(document.value), key=_error_order)
+    if errors:
+        for error in errors:
+            path = tuple(error.absolute_path)
+            if error.validator == "additionalProperties":
+                extra = extra_properties(error)
+                path = (*path, extra[0]) if extra else path
+            yield at(path, _scenario_message(error), key=error.validator == "additionalProperties")
+        return
+    for index, step in enumerate(document.value["steps"]):
+        base: YamlPath = ("steps", index)
+        for path, message in placeholder_problems(step):
+            yield at((*base, *path), message)
+        yield from (at((*base, *path), message) for path, message in _payload_problems(step))
+
+
+def _payload_problems(step: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]]:
+    """Check a step's notification against the Graph types commsNotification and call."""
+    notify = step["notify"]
+    envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
+    checks: list[tuple[YamlPath, str, Any]] = [
+        (("notify",), "microsoft.graph.commsNotification", envelope),
+        (("notify", "resourceData"), "microsoft.graph.call", notify["resourceData"]),
+    ]
+    for prefix, definition, value in checks:
+        validator = validator_for(PAYLOAD_VERSION, definition)
+        for error in sorted(validator.iter_errors(value), key=_error_order):
+            if is_template(error.instance):  # a value known only at playback
+                continue
+            yield (*prefix, *error.absolute_path), describe(error, prefix)
+
+
+def _scenario_message(error: ValidationError) -> str:
+    path = ".".join(map(str, error.absolute_path))
+    where = f"'{path}'" if path else "scenario"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    if error.validator == "additionalProperties":
+        known = ", ".join(sorted(error_schema(error).get("properties", {})))
+        return f"unknown key '{extra_properties(error)[0]}' in {where} (allowed: {known})"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error_schema(error).get("enum", [])))
+        return f"{where}: {json.dumps(error.instance)} is not one of: {allowed}"
+    if path.endswith("after") or "duration" in str(error.schema_path):
+        return f"{where}: {json.dumps(error.instance)} is not a duration (50, '50ms', '1.5s')"
+    if error.validator == "pattern" and path == "name":
+        return f"'name': {json.dumps(error.instance)} must be letters, digits, '.', '_', '-'"
+    return f"{where}: {error.message}"
+
+
+def _error_order(error: ValidationError) -> tuple[int, list[str]]:
+    return len(error.absolute_path), [str(p) for p in error.absolute_path]
+
+
+def _scenario(document: Document, filename: str) -> Scenario:
+    data = document.value
+    position = document.position(())
+    when: dict[str, Matcher] = {}
+    for path, rule in data.get("when", {}).items():
+        when[path] = Exists(rule["exists"]) if isinstance(rule, dict) else rule
+    steps = tuple(
+        Step(
+            after=parse_duration(step.get("after", 0)),
+            notify=step["notify"],
+            call=step.get("call"),
+        )
+        for step in data["steps"]
+    )
+    return Scenario(
+        name=data["name"],
+        operation=data["operation"],
+        steps=steps,
+        description=data.get("description", ""),
+        when=when,
+        default=data.get("default", False),
+        source=f"{filename}:{position.line}:{position.column}",
+    )

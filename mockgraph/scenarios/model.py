@@ -1,0 +1,69 @@
+"""Scenarios as plain values: what to notify, when, and for which requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockgraph.scenarios.templating import MISSING, lookup
+
+
+@dataclass(frozen=True)
+class Exists:
+    """A ``when`` rule that holds when the path is present (or absent)."""
+
+    present: bool
+
+
+Matcher = Exists | str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Step:
+    after: float  # seconds since the previous step went out
+    notify: Mapping[str, Any]  # changeType, resourceData, optional envelope overrides
+    call: str | None = None  # template naming another call; None = the operation's call
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    operation: str
+    steps: tuple[Step, ...]
+    description: str = ""
+    when: Mapping[str, Matcher] = field(default_factory=dict)
+    default: bool = False
+    source: str = "<memory>"  # file:line:col of the scenario
+
+    @property
+    def automatic(self) -> bool:
+        """Whether selection may choose it without a pin."""
+        return self.default or bool(self.when)
+
+    def matches(self, request: Mapping[str, Any]) -> bool:
+        return all(_holds(lookup(request, path), rule) for path, rule in self.when.items())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "operation": self.operation,
+            "default": self.default,
+            "when": {
+                path: {"exists": rule.present} if isinstance(rule, Exists) else rule
+                for path, rule in self.when.items()
+            },
+            "steps": len(self.steps),
+            "source": self.source,
+        }
+
+
+def _holds(found: Any, rule: Matcher) -> bool:
+    if isinstance(rule, Exists):
+        return (found is not MISSING) == rule.present
+    if found is MISSING:
+        return False
+    if isinstance(rule, bool) or isinstance(found, bool):  # true must not match 1
+        return found is rule
+    return bool(found == rule)

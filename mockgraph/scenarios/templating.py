@@ -1,0 +1,83 @@
+"""``{{ call.id }}``-style substitution into scenario values. Substitution only, never evaluation.
+
+A string that is exactly one placeholder takes the referenced value as it is (an object, a
+number, ``null`` when missing); a placeholder inside a longer string is replaced by its text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+ROOTS = ("call", "request")
+MISSING: Any = object()
+
+
+def lookup(value: Any, path: str) -> Any:
+    """Follow a dotted path through nested mappings; ``MISSING`` where it leads nowhere."""
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """``value`` with every placeholder replaced from ``context`` (``{"call":…, "request":…}``)."""
+    if isinstance(value, str):
+        return _render_string(value, context)
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    return value
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and PLACEHOLDER.search(value) is not None
+
+
+def placeholder_problems(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, message) for each placeholder that cannot refer to the call or the request."""
+    yield from _walk(value, ())
+
+
+def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        for match in PLACEHOLDER.finditer(value):
+            expression = match.group(1)
+            root = expression.split(".", 1)[0]
+            if not re.fullmatch(r"[A-Za-z0-9_@$-]+(\.[A-Za-z0-9_@$-]+)*", expression):
+                yield path, f"'{match.group(0)}' is not a dotted path such as {{{{ call.id }}}}"
+            elif root not in ROOTS:
+                yield (
+                    path,
+                    (
+                        f"'{match.group(0)}' must start with 'call.' or 'request.' "
+                        "(values come from the call or the request, nothing else)"
+                    ),
+                )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, (*path, index))
+
+
+def _render_string(text: str, context: Mapping[str, Any]) -> Any:
+    whole = PLACEHOLDER.fullmatch(text)
+    if whole:
+        found = lookup(context, whole.group(1))
+        return None if found is MISSING else found
+
+    def substitute(match: re.Match[str]) -> str:
+        found = lookup(context, match.group(1))
+        if found is MISSING or found is None:
+            return ""
+        return found if isinstance(found, str) else json.dumps(found)
+
+    return PLACEHOLDER.sub(substitute, text)

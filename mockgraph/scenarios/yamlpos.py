@@ -1,0 +1,101 @@
+"""YAML to plain Python values, remembering where each value and key stands in the file.
+
+PyYAML's ``safe_load`` forgets positions and silently keeps the last of two equal keys; a
+tester needs ``file:line:col`` for every problem, and a duplicate key is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+    @classmethod
+    def of(cls, mark: yaml.Mark | None) -> Position:
+        return cls(mark.line + 1, mark.column + 1) if mark else cls(1, 1)
+
+
+class YamlProblem(Exception):
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+@dataclass
+class Document:
+    """One YAML document: its value, and the positions of its values and keys by path."""
+
+    value: Any
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+
+    def position(self, path: Path, *, key: bool = False) -> Position:
+        """Where ``path`` stands; falls back to the nearest enclosing value that exists."""
+        if key and path in self.keys:
+            return self.keys[path]
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Position(1, 1))
+
+
+def load_documents(text: str) -> list[Document]:
+    """Every document in ``text``; raises ``YamlProblem`` with the position of a syntax error."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise YamlProblem(Position.of(mark), _yaml_message(error)) from None
+    except yaml.YAMLError as error:
+        raise YamlProblem(Position(1, 1), str(error)) from None
+    documents = []
+    for node in nodes:
+        document = Document(value=None)
+        document.value = _build(node, (), document, yaml.SafeLoader(""))
+        documents.append(document)
+    return documents
+
+
+def _build(node: Node, path: Path, document: Document, loader: yaml.SafeLoader) -> Any:
+    document.values[path] = Position.of(node.start_mark)
+    if isinstance(node, ScalarNode):
+        try:
+            return loader.construct_object(node)
+        except yaml.constructor.ConstructorError as error:
+            raise YamlProblem(Position.of(node.start_mark), _yaml_message(error)) from None
+    if isinstance(node, SequenceNode):
+        return [_build(item, (*path, i), document, loader) for i, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str | int):
+                raise YamlProblem(
+                    Position.of(key_node.start_mark), "a key must be a string or a whole number"
+                )
+            if key in mapping:
+                first = document.keys[(*path, key)]
+                raise YamlProblem(
+                    Position.of(key_node.start_mark),
+                    f"duplicate key '{key}' (first at line {first.line}, column {first.column})",
+                )
+            document.keys[(*path, key)] = Position.of(key_node.start_mark)
+            mapping[key] = _build(value_node, (*path, key), document, loader)
+        return mapping
+    raise YamlProblem(Position.of(node.start_mark), f"unsupported YAML node {node.tag}")
+
+
+def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+    parts = [error.context, error.problem]
+    return "YAML: " + ", ".join(p for p in parts if p)

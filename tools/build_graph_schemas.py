@@ -1,0 +1,307 @@
+"""Build mockgraph's Graph JSON Schemas from the CSDL metadata in ``shared/graph-schemas``.
+
+The CSDL (``*.csdl.xml``) is the authority. One JSON Schema document (draft 2020-12) is written
+per API version, with one ``$defs`` entry per Graph type (``microsoft.graph.call``) and one per
+bound action's request body (``action.transfer``).
+
+How CSDL maps to JSON Schema here:
+
+* ``Nullable`` (the default) lets a property be ``null``; ``Nullable="false"`` on a property of a
+  complex type, or on an action parameter, makes it required. Entity properties are never
+  required, because notifications carry entities partially (``{"state": "transferring"}``).
+* ``OpenType="true"`` types accept undeclared properties (OData dynamic properties); closed types
+  reject them. Instance annotations (keys with an ``@``, such as ``@odata.type``) are always
+  accepted.
+* Base types are flattened into their derived types. Where a type has derived types, an
+  ``@odata.type`` naming one of them validates the value as that derived type.
+* ``identitySet`` must name at least one identity: Graph cannot route to an empty one.
+
+Beta: the stored beta CSDL dates from 2021, so the beta document is the v1.0 one, widened by
+every property the 2021 beta CSDL declares and every enum member the current beta Python SDK
+knows (``sdk-derived-fields.json``). Beta is a superset of v1.0 in Graph, and this keeps it one.
+
+Usage: ``python tools/build_graph_schemas.py SHARED_GRAPH_SCHEMAS_DIR OUTPUT_DIR``
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+JSONSchema = dict[str, Any]
+
+# The actions whose request bodies mockgraph validates; the transfer body also takes the
+# top-level clientContext that the docs send (beta docs: "Max limit is 256 chars").
+ACTIONS = ("transfer", "answer", "reject", "redirect", "keepAlive")
+EXTRA_ACTION_PARAMETERS: dict[str, dict[str, JSONSchema]] = {
+    "transfer": {"clientContext": {"type": ["string", "null"], "maxLength": 256}},
+}
+INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+PRIMITIVES: dict[str, JSONSchema] = {
+    "Edm.String": {"type": "string"},
+    "Edm.Boolean": {"type": "boolean"},
+    "Edm.Int32": INT32,
+    "Edm.Int64": {"type": "integer"},
+    "Edm.DateTimeOffset": {"type": "string", "format": "date-time"},
+}
+SDK_ENUM_NAMES = {
+    # sdk-derived-fields.json enum key -> CSDL enum name
+    "CallState": "callState",
+    "EndpointType": "endpointType",
+    "MediaState": "mediaState",
+    "Modality": "modality",
+    "CallDirection": "callDirection",
+    "OperationStatus": "operationStatus",
+    "RejectReason": "rejectReason",
+    "RoutingType": "routingType",
+    "Tone": "tone",
+    "CallTranscriptionState": "callTranscriptionState",
+    "CallDisposition": "callDisposition",
+    "RoutingPolicy": "routingPolicy",
+}
+
+
+@dataclass
+class Property:
+    name: str
+    type: str
+    nullable: bool
+
+
+@dataclass
+class StructuredType:
+    name: str
+    kind: str  # "ComplexType" or "EntityType"
+    base: str | None = None
+    open: bool = False
+    properties: dict[str, Property] = field(default_factory=dict)
+
+
+@dataclass
+class Metadata:
+    types: dict[str, StructuredType] = field(default_factory=dict)
+    enums: dict[str, list[str]] = field(default_factory=dict)
+    actions: dict[str, dict[str, Property]] = field(default_factory=dict)
+
+
+def strip_namespace(type_name: str) -> str:
+    return type_name.removeprefix("graph.")
+
+
+def read_metadata(folder: Path, version: str) -> Metadata:
+    """Read every ``{version}-*.csdl.xml`` fragment in ``folder``."""
+    metadata = Metadata()
+    for path in sorted(folder.glob(f"{version}-*.csdl.xml")):
+        element = ET.fromstring(path.read_text(encoding="utf-8"))
+        name = element.attrib["Name"]
+        if element.tag in ("ComplexType", "EntityType"):
+            base = element.attrib.get("BaseType")
+            structured = StructuredType(
+                name=name,
+                kind=element.tag,
+                base=strip_namespace(base) if base else None,
+                open=element.attrib.get("OpenType") == "true",
+            )
+            for prop in element.findall("Property"):
+                structured.properties[prop.attrib["Name"]] = Property(
+                    name=prop.attrib["Name"],
+                    type=prop.attrib["Type"],
+                    nullable=prop.attrib.get("Nullable", "true") != "false",
+                )
+            metadata.types[name] = structured
+        elif element.tag == "EnumType":
+            metadata.enums[name] = [m.attrib["Name"] for m in element.findall("Member")]
+        elif element.tag == "Action":
+            metadata.actions[name] = {
+                p.attrib["Name"]: Property(
+                    name=p.attrib["Name"],
+                    type=p.attrib["Type"],
+                    nullable=p.attrib.get("Nullable", "true") != "false",
+                )
+                for p in element.findall("Parameter")
+                if p.attrib["Name"] != "bindingParameter"
+            }
+    return metadata
+
+
+def widen(base: Metadata, wider: Metadata, sdk_enums: dict[str, list[str] | None]) -> Metadata:
+    """Return ``base`` with every type, property, enum member and parameter of ``wider``."""
+    merged = Metadata(
+        types={
+            n: StructuredType(t.name, t.kind, t.base, t.open, dict(t.properties))
+            for n, t in base.types.items()
+        },
+        enums={n: list(m) for n, m in base.enums.items()},
+        actions={n: dict(p) for n, p in base.actions.items()},
+    )
+    for name, structured in wider.types.items():
+        target = merged.types.setdefault(
+            name, StructuredType(name, structured.kind, structured.base, structured.open)
+        )
+        target.open = target.open or structured.open
+        for prop_name, prop in structured.properties.items():
+            target.properties.setdefault(prop_name, prop)
+    for name, members in [*wider.enums.items(), *_sdk_enum_items(sdk_enums)]:
+        target_members = merged.enums.setdefault(name, [])
+        target_members.extend(m for m in members if m not in target_members)
+    for name, parameters in wider.actions.items():
+        target_parameters = merged.actions.setdefault(name, {})
+        for param_name, param in parameters.items():
+            target_parameters.setdefault(param_name, param)
+    return merged
+
+
+def _sdk_enum_items(sdk_enums: dict[str, list[str] | None]) -> list[tuple[str, list[str]]]:
+    return [
+        (SDK_ENUM_NAMES[key], members)
+        for key, members in sdk_enums.items()
+        if members and key in SDK_ENUM_NAMES
+    ]
+
+
+class SchemaBuilder:
+    def __init__(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+        self.derived: dict[str, list[str]] = {}
+        for structured in metadata.types.values():
+            for ancestor in self.ancestors(structured.name)[1:]:
+                self.derived.setdefault(ancestor, []).append(structured.name)
+
+    def ancestors(self, name: str) -> list[str]:
+        """``name`` and its base types, nearest first."""
+        chain = [name]
+        while (base := self.metadata.types[chain[-1]].base) and base in self.metadata.types:
+            chain.append(base)
+        return chain
+
+    def reference(self, type_name: str, nullable: bool) -> JSONSchema:
+        if type_name.startswith("Collection("):
+            items = self.reference(type_name[len("Collection(") : -1], nullable=False)
+            schema: JSONSchema = {"type": "array", "items": items}
+            return {"type": ["array", "null"], "items": items} if nullable else schema
+        if type_name in PRIMITIVES:
+            schema = dict(PRIMITIVES[type_name])
+            if nullable:
+                schema["type"] = [schema["type"], "null"]
+            return schema
+        name = strip_namespace(type_name)
+        if name in self.metadata.enums:
+            members: list[Any] = list(self.metadata.enums[name])
+            return {"enum": [*members, None] if nullable else members}
+        if name in self.metadata.types:
+            ref = {"$ref": f"#/$defs/microsoft.graph.{name}"}
+            return {"anyOf": [{"type": "null"}, ref]} if nullable else ref
+        # A type outside the stored metadata (navigation targets, newer enums): accept it.
+        return {}
+
+    def own_schema(self, name: str) -> JSONSchema:
+        chain = self.ancestors(name)
+        structured = self.metadata.types[name]
+        properties: dict[str, JSONSchema] = {}
+        required: list[str] = []
+        is_open = False
+        for type_name in reversed(chain):
+            current = self.metadata.types[type_name]
+            is_open = is_open or current.open
+            for prop in current.properties.values():
+                properties[prop.name] = self.reference(prop.type, prop.nullable)
+                if not prop.nullable and structured.kind == "ComplexType":
+                    required.append(prop.name)
+        schema: JSONSchema = {
+            "title": f"microsoft.graph.{name}",
+            "type": "object",
+            "properties": {"@odata.type": {"type": "string"}, **properties},
+            # Instance annotations (@odata.type, @odata.id, ...) are legal on every type.
+            "patternProperties": {"@": {}},
+        }
+        if required:
+            schema["required"] = required
+        if not is_open:
+            schema["additionalProperties"] = False
+        if name == "identitySet" or "identitySet" in chain:
+            schema["not"] = {"propertyNames": {"pattern": "@"}}
+            schema["x-message"] = "must name at least one identity (user, application, phone, ...)"
+        return schema
+
+    def type_schema(self, name: str) -> JSONSchema:
+        """The schema of ``name``, dispatching on ``@odata.type`` to derived types."""
+        own = self.own_schema(name)
+        for derived in sorted(self.derived.get(name, []), reverse=True):
+            own = {
+                "if": {
+                    "type": "object",
+                    "properties": {
+                        "@odata.type": {"const": f"#microsoft.graph.{derived}"},
+                    },
+                    "required": ["@odata.type"],
+                },
+                "then": {"$ref": f"#/$defs/microsoft.graph.{derived}.own"},
+                "else": own,
+            }
+        return own
+
+    def action_schema(self, name: str) -> JSONSchema:
+        parameters = self.metadata.actions[name]
+        properties = {p.name: self.reference(p.type, p.nullable) for p in parameters.values()}
+        properties.update(EXTRA_ACTION_PARAMETERS.get(name, {}))
+        schema: JSONSchema = {
+            "title": f"{name} request body",
+            "type": "object",
+            "properties": properties,
+        }
+        required = [p.name for p in parameters.values() if not p.nullable]
+        if required:
+            schema["required"] = required
+        return schema
+
+    def document(self, version: str) -> JSONSchema:
+        defs: dict[str, JSONSchema] = {}
+        for name in sorted(self.metadata.types):
+            defs[f"microsoft.graph.{name}"] = self.type_schema(name)
+            if name in {d for ds in self.derived.values() for d in ds}:
+                defs[f"microsoft.graph.{name}.own"] = self.own_schema(name)
+        for name in ACTIONS:
+            if name in self.metadata.actions:
+                defs[f"action.{name}"] = self.action_schema(name)
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$comment": (
+                f"Generated by tools/build_graph_schemas.py from the Graph {version} CSDL in "
+                "shared/graph-schemas. Do not edit; run `make schemas`."
+            ),
+            "$defs": defs,
+        }
+
+
+def build(source: Path) -> dict[str, JSONSchema]:
+    """The schema documents, keyed by API version."""
+    v1 = read_metadata(source, "v1.0")
+    beta_2021 = read_metadata(source, "beta")
+    sdk = json.loads((source / "sdk-derived-fields.json").read_text(encoding="utf-8"))
+    beta = widen(v1, beta_2021, sdk["msgraph_beta 1.66.0"]["enums"])
+    return {
+        "v1.0": SchemaBuilder(v1).document("v1.0"),
+        "beta": SchemaBuilder(beta).document("beta"),
+    }
+
+
+def render(document: JSONSchema) -> str:
+    return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    source, output = Path(argv[0]), Path(argv[1])
+    for version, document in build(source).items():
+        (output / f"graph-{version}.json").write_text(render(document), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
