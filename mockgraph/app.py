@@ -53,7 +53,14 @@ def _http_error(exc: web.HTTPException, request: web.Request) -> GraphError:
     return error
 
 
-def _journal_body(raw: bytes) -> Any:
+async def _journal_body(request: web.Request) -> Any:
+    """The body as JSON if it is JSON, else as text; a note if it could not be read."""
+    if not request.body_exists:
+        return None
+    try:
+        raw = await request.read()
+    except web.HTTPException as exc:  # e.g. larger than client_max_size
+        return f"<body not read: {exc.reason}>"
     if not raw:
         return None
     try:
@@ -81,12 +88,11 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
     if not request.path.startswith(CONTROL_PREFIX):
-        raw = await request.read() if request.can_read_body or request.body_exists else b""
         request.app[BACKEND].journal.record_request(
             method=request.method,
             path=request.path_qs,
             headers=dict(request.headers),
-            body=_journal_body(raw),
+            body=await _journal_body(request),
             status=response.status,
             call_id=request.match_info.get("call_id"),
             request_id=request_id,

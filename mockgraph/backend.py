@@ -95,4 +95,11 @@ class CallingBackend:
 
     @property
     def idle(self) -> bool:
+        """Nothing scheduled, queued or in flight."""
         return not self.player.busy and not self.notifier.busy
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is scheduled, queued or in flight."""
+        while not self.idle:
+            await self.player.wait_idle()
+            await self.notifier.wait_idle()

@@ -80,7 +80,7 @@ class Driver:
     async def notifications(self, call_id: str, count: int) -> list[dict[str, Any]]:
         """Wait for ``count`` POSTs about ``call_id``; return their notification items."""
         await self.bot.wait_for(count, call_id=call_id)
-        await self.graph.backend.notifier.wait_idle()
+        await self.graph.backend.wait_idle()
         return [item for r in self.bot.for_call(call_id) for item in r.notifications]
 
 

@@ -35,7 +35,7 @@ async def read_json_object(request: web.Request, *, require_content_type: bool) 
     if not raw.strip():
         raise BadRequest("The request body is empty; a JSON object is expected.")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8 text.") from None
     except json.JSONDecodeError as error:

@@ -39,6 +39,11 @@ class Player:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def wait_idle(self) -> None:
+        """Return once every scenario that is playing has played its last step."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
