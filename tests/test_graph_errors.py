@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from typing import Any
 
 import pytest
 
 from tests.conftest import AUTH, BLIND, Driver
 
 
-def assert_graph_error(status: int, headers: dict[str, str], body: dict, expected: int) -> None:
+def assert_graph_error(status: int, headers: dict[str, str], body: Any, expected: int) -> None:
     assert status == expected, body
     assert set(body) == {"error"}
     error = body["error"]
