@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError
 
 from mockgraph.graph.validation import (
     describe,
+    dotted,
     error_schema,
     extra_properties,
     validator_for,
@@ -177,16 +178,17 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
         base: YamlPath = ("steps", index)
         for path, message in placeholder_problems(step):
             yield at((*base, *path), message)
-        yield from (at((*base, *path), message) for path, message in _payload_problems(step))
+        for path, message in _payload_problems(step, base):
+            yield at(path, message)
 
 
-def _payload_problems(step: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]]:
+def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
     """Check a step's notification against the Graph types commsNotification and call."""
     notify = step["notify"]
     envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
     checks: list[tuple[YamlPath, str, Any]] = [
-        (("notify",), "microsoft.graph.commsNotification", envelope),
-        (("notify", "resourceData"), "microsoft.graph.call", notify["resourceData"]),
+        ((*base, "notify"), "microsoft.graph.commsNotification", envelope),
+        ((*base, "notify", "resourceData"), "microsoft.graph.call", notify["resourceData"]),
     ]
     for prefix, definition, value in checks:
         validator = validator_for(PAYLOAD_VERSION, definition)
@@ -197,7 +199,7 @@ def _payload_problems(step: Mapping[str, Any]) -> Iterator[tuple[YamlPath, str]]
 
 
 def _scenario_message(error: ValidationError) -> str:
-    path = ".".join(map(str, error.absolute_path))
+    path = dotted(error.absolute_path)
     where = f"'{path}'" if path else "scenario"
     if error.validator == "required":
         return f"{where}: {error.message}"

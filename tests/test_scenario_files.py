@@ -1,0 +1,158 @@
+"""Scenario files: every problem reported as file:line:col, nothing half-loaded."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mockgraph.scenarios.loader import builtin_paths, load_paths, load_text, parse_duration
+from mockgraph.scenarios.model import Exists
+
+GOOD = """\
+name: ok
+operation: transfer
+steps:
+  - after: 10ms
+    notify:
+      changeType: updated
+      resourceData: {state: transferring}
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    scenarios, problems = load_text(textwrap.dedent(text), "s.yaml")
+    assert not (scenarios and problems)
+    return [str(p) for p in problems]
+
+
+def test_a_good_file_loads() -> None:
+    [scenario], problems = load_text(GOOD, "s.yaml")
+    assert problems == []
+    assert scenario.name == "ok"
+    assert scenario.steps[0].after == pytest.approx(0.010)
+    assert scenario.source == "s.yaml:1:1"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            GOOD.replace("state: transferring", "state: transfering"),
+            "s.yaml:7:29: 'steps[0].notify.resourceData.state': \"transfering\" is not one of: inc",
+        ),
+        (
+            GOOD.replace("changeType: updated", "changeType: changed"),
+            "s.yaml:6:19: 'steps[0].notify.changeType': \"changed\" is not one of: created, upd",
+        ),
+        (
+            GOOD.replace("after: 10ms", "after: soon"),
+            "s.yaml:4:12: 'steps[0].after': \"soon\" is not a duration",
+        ),
+        (
+            GOOD.replace("operation: transfer", "operation: transfr"),
+            "s.yaml:2:12: 'operation': \"transfr\" is not one of: transfer",
+        ),
+        (
+            GOOD + "colour: red\n",
+            "s.yaml:8:1: unknown key 'colour' in scenario (allowed: $schema, default,",
+        ),
+        (
+            GOOD.replace("    notify:", "    notfy:"),
+            "s.yaml:4:5: 'steps[0]': 'notify' is a required property",
+        ),
+        (GOOD.replace("name: ok\n", ""), "s.yaml:1:1: scenario: 'name' is a required property"),
+        (
+            GOOD.replace("name: ok", "name: ok\nname: again"),
+            "s.yaml:2:1: duplicate key 'name' (first at line 1, column 1)",
+        ),
+        (GOOD.replace("steps:", "steps: ["), "s.yaml:"),
+        (
+            GOOD.replace(
+                "{state: transferring}",
+                "{state: established, resultInfo: {code: 500, subCode: 7000}}",
+            ),
+            "has no property 'subCode'; did you mean 'subcode'?",
+        ),
+        (
+            GOOD.replace("{state: transferring}", "{state: terminated, resultInfo: {code: 0}}"),
+            "s.yaml:7:53: 'steps[0].notify.resourceData.resultInfo.subcode' is required",
+        ),
+        (
+            GOOD.replace("{state: transferring}", '{state: "{{ os.environ }}"}'),
+            "must start with 'call.' or 'request.'",
+        ),
+        (
+            GOOD.replace("{state: transferring}", '{state: "{{ call.id + 1 }}"}'),
+            "is not a dotted path",
+        ),
+        (GOOD.replace("name: ok", "name: has space"), "'name': \"has space\" must be letters"),
+        (GOOD + "---\n" + GOOD, "s.yaml:9:1: scenario 'ok' is defined twice (first at s.yaml:1:1)"),
+        ("- just\n- a list\n", "s.yaml:1:1: scenario: ['just', 'a list'] is not of type 'object'"),
+    ],
+)
+def test_each_problem_is_reported_at_its_line_and_column(text: str, expected: str) -> None:
+    problems = problems_of(text)
+    assert problems, "expected a problem"
+    assert any(expected in p for p in problems), problems
+
+
+def test_all_problems_of_a_document_are_reported_together() -> None:
+    text = GOOD.replace("state: transferring", "state: transfering").replace(
+        "changeType: updated", "changeType: changed"
+    )
+    assert len(problems_of(text)) == 2
+
+
+def test_templates_are_checked_at_playback_not_load() -> None:
+    text = GOOD.replace("{state: transferring}", '{state: "{{ request.nextState }}"}')
+    assert problems_of(text) == []
+
+
+def test_schema_key_and_several_documents_are_accepted() -> None:
+    text = "$schema: ./scenario.schema.json\n" + GOOD + "---\n" + GOOD.replace("ok", "ok2")
+    scenarios, problems = load_text(text, "s.yaml")
+    assert problems == [] and [s.name for s in scenarios] == ["ok", "ok2"]
+
+
+def test_when_rules_are_parsed() -> None:
+    text = GOOD + "when:\n  a.b: 5\n  c: {exists: false}\n"
+    [scenario], _ = load_text(text, "s.yaml")
+    assert scenario.when == {"a.b": 5, "c": Exists(False)}
+    assert scenario.matches({"a": {"b": 5}})
+    assert not scenario.matches({"a": {"b": 5}, "c": 1})
+    assert not scenario.matches({"a": {"b": True}})
+
+
+def test_folders_load_every_yaml_and_report_every_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yml").write_text(GOOD.replace("ok", "bad").replace("after: 10ms", "after: x"))
+    (tmp_path / "c.yaml").write_text("name: [\n")
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    scenarios, problems = load_paths([tmp_path])
+    assert [s.name for s in scenarios] == ["ok"]
+    assert [Path(p.file).name for p in problems] == ["b.yml", "c.yaml"]
+
+
+def test_a_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    _, [problem] = load_paths([tmp_path / "missing.yaml"])
+    assert "cannot read" in problem.message
+
+
+def test_the_builtin_library_is_valid() -> None:
+    scenarios, problems = load_paths(builtin_paths())
+    assert problems == []
+    assert {s.name for s in scenarios} == {
+        "transfer-success",
+        "transfer-consultative-success",
+        "transfer-failure-7000",
+        "transfer-consultative-failure-7700",
+    }
+
+
+@pytest.mark.parametrize(
+    "value, seconds", [(0, 0.0), (250, 0.25), ("50ms", 0.05), ("1.5s", 1.5), ("0s", 0.0)]
+)
+def test_durations(value: int | str, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
