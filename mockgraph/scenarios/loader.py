@@ -92,7 +92,7 @@ def load_text(text: str, filename: str) -> tuple[list[Scenario], list[Problem]]:
     for document in documents:
         if document.value is None:  # an empty document, e.g. a trailing ---
             continue
-        found = list(_document_problems(document, filename))
+        found = sorted(_document_problems(document, filename), key=lambda p: (p.line, p.column))
         if found:
             problems.extend(found)
         else:

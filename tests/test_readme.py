@@ -1,0 +1,77 @@
+"""The README is the contract: its shell walkthrough runs, its YAML loads, its sample
+problems are what mockgraph prints."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from mockgraph.scenarios.loader import load_text
+from mockgraph.testing import BotReceiver, MockGraph
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+DOCUMENTED_SERVER = "http://127.0.0.1:8080"
+DOCUMENTED_BOT = "http://127.0.0.1:3978/api/calls"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+async def test_walkthrough_runs_against_a_real_server_and_bot(graph: MockGraph, bot: BotReceiver):
+    script = "\n".join(blocks("sh"))
+    assert script.count("curl") >= 5
+    script = script.replace(DOCUMENTED_SERVER, graph.url).replace(DOCUMENTED_BOT, bot.url)
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert "HTTP/1.1 202 Accepted" in out.decode()
+
+    await bot.wait_for(3, call_id="call-1")
+    await bot.wait_for(2, call_id="call-2")
+    [*_, last] = bot.for_call("call-1")
+    assert last.notifications[0]["resourceData"]["resultInfo"]["subcode"] == 7015
+    [*_, failed] = bot.for_call("call-2")
+    assert failed.notifications[0]["resourceData"]["resultInfo"]["subcode"] == 7000
+    assert '"outcome": "delivered"' in out.decode()
+
+
+def test_yaml_examples_load() -> None:
+    [example] = blocks("yaml")
+    scenarios, problems = load_text(example, "README.md")
+    assert problems == [] and scenarios[0].name == "vip-transfer-fails"
+
+
+def test_sample_problems_are_what_mockgraph_prints() -> None:
+    [example] = blocks("yaml")
+    typos = example.replace("state: established", "state: establised").replace(
+        "subcode: 7000", "subCode: 7000"
+    )
+    _, problems = load_text(typos, "vip.yaml")
+    [sample] = blocks("text")
+    documented = [line.removesuffix("…").rstrip() for line in sample.strip().splitlines()]
+    assert [str(p)[: len(d)] for p, d in zip(problems, documented, strict=True)] == documented
+
+
+def test_every_control_endpoint_is_documented() -> None:
+    from aiohttp import web
+
+    from mockgraph.control import add_control_routes
+
+    app = web.Application()
+    add_control_routes(app)
+    for route in app.router.routes():
+        if route.method == "HEAD":  # aiohttp adds HEAD beside each GET
+            continue
+        path = route.resource.canonical if route.resource else ""
+        documented = re.sub(r"\{call_id\}", "{id}", path)
+        assert f"{route.method} {documented}" in README, f"{route.method} {path} not in README"
