@@ -1,13 +1,12 @@
-"""The aiohttp application: routes, the Graph-shaped error and journal middleware, and a
-server that can listen on port 0 and tell its real URL."""
+"""The aiohttp application: routes, the Graph-shaped error and journal middleware, and the
+server that runs it."""
 
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -19,6 +18,7 @@ from mockgraph.control import add_control_routes
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
 from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.routes import add_graph_routes
+from mockgraph.listening import AppServer
 from mockgraph.scenarios.library import ScenarioLibrary
 
 log = logging.getLogger("mockgraph")
@@ -120,53 +120,16 @@ def build_app(settings: Settings, library: ScenarioLibrary) -> web.Application:
     return app
 
 
-class Server:
-    """mockgraph listening on a TCP port (0 picks a free one); ``url`` is the real address.
+class Server(AppServer):
+    """mockgraph listening on ``settings.host``/``settings.port`` (0 picks a free port).
 
-    ``async with Server(settings, library) as server: ...``; ``close()`` is safe to call twice.
+    ``async with Server(settings, library) as server: server.url``
     """
 
     def __init__(self, settings: Settings, library: ScenarioLibrary) -> None:
+        super().__init__(build_app(settings, library), settings.host, settings.port)
         self.settings = settings
-        self.app = build_app(settings, library)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     @property
     def backend(self) -> CallingBackend:
         return self.app[BACKEND]
-
-    async def start(self) -> str:
-        """Listen; raise ``OSError`` if the port is taken. Returns the URL."""
-        runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.settings.host, self.settings.port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{host}:{port}"
-        return self.url
-
-    async def close(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

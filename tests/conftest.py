@@ -42,7 +42,7 @@ class Driver:
         self.graph, self.bot, self.http = graph, bot, http
 
     async def seed(self, **spec: Any) -> dict[str, Any]:
-        spec.setdefault("callbackUri", self.bot.url)
+        spec.setdefault("callbackUri", self.bot.callback_url)
         async with self.http.post(f"{self.graph.url}/_mock/calls", json=spec) as response:
             assert response.status == 201, await response.text()
             body: dict[str, Any] = await response.json()

@@ -16,7 +16,7 @@ async def test_seed_returns_a_graph_call_with_defaults(driver: Driver) -> None:
     call = await driver.seed(tenantId="t-1", source={"identity": {"user": {"id": "caller"}}})
     assert call["@odata.type"] == "#microsoft.graph.call"
     assert call["state"] == "established"
-    assert call["callbackUri"] == driver.bot.url
+    assert call["callbackUri"] == driver.bot.callback_url
     assert call["tenantId"] == "t-1"
     assert call["source"]["identity"]["user"]["id"] == "caller"
     assert call["id"] and call["callChainId"] and call["myParticipantId"]
@@ -35,11 +35,11 @@ async def test_seed_with_an_id_and_state(driver: Driver) -> None:
 
 async def test_seed_falls_back_to_the_server_callback_url(bot, http) -> None:
     async with (
-        MockGraph(callback_url=bot.url) as graph,
+        MockGraph(callback_url=bot.callback_url) as graph,
         http.post(f"{graph.url}/_mock/calls", json={}) as response,
     ):
         assert response.status == 201
-        assert (await response.json())["callbackUri"] == bot.url
+        assert (await response.json())["callbackUri"] == bot.callback_url
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,8 @@ async def test_bad_seed_is_a_clear_4xx(graph, http, body, status, fragment) -> N
 async def test_seeding_the_same_id_twice_is_409(driver: Driver) -> None:
     await driver.seed(id="dup")
     async with driver.http.post(
-        f"{driver.graph.url}/_mock/calls", json={"id": "dup", "callbackUri": driver.bot.url}
+        f"{driver.graph.url}/_mock/calls",
+        json={"id": "dup", "callbackUri": driver.bot.callback_url},
     ) as response:
         assert response.status == 409
 
@@ -126,7 +127,7 @@ async def test_journal_records_requests_and_notifications_per_call(driver: Drive
     assert request["status"] == 202
     assert request["headers"]["Authorization"] == "Bearer test-token"
     note = mine[1]
-    assert note["url"] == driver.bot.url
+    assert note["url"] == driver.bot.callback_url
     assert note["scenario"] == "transfer-success" and note["step"] == 1
     assert note["outcome"] == "delivered"
     assert note["attempts"][0]["status"] == 202

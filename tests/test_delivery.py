@@ -10,7 +10,7 @@ from tests.conftest import Driver
 
 async def test_bot_that_is_down_is_journaled_and_the_server_keeps_working(driver: Driver) -> None:
     async with BotReceiver() as gone:
-        down_url = gone.url
+        down_url = gone.callback_url
     call = await driver.seed(callbackUri=down_url)
 
     status, _, _ = await driver.transfer(call["id"])

@@ -22,7 +22,7 @@ def blocks(language: str) -> list[str]:
 async def test_walkthrough_runs_against_a_real_server_and_bot(graph: MockGraph, bot: BotReceiver):
     script = "\n".join(blocks("sh"))
     assert script.count("curl") >= 5
-    script = script.replace(DOCUMENTED_SERVER, graph.url).replace(DOCUMENTED_BOT, bot.url)
+    script = script.replace(DOCUMENTED_SERVER, graph.url).replace(DOCUMENTED_BOT, bot.callback_url)
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-euo",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from mockgraph.listening import AppServer
 
 
 @dataclass(frozen=True)
@@ -31,23 +32,25 @@ class Received:
         return str(self.notifications[0]["resourceUrl"]).rsplit("/", 1)[-1]
 
 
-class BotReceiver:
+class BotReceiver(AppServer):
     """Listens on 127.0.0.1, port 0, and answers every POST with ``status`` (202 by default).
 
-    ``async with BotReceiver() as bot: bot.url``; ``close()`` is safe to call twice.
+    ``async with BotReceiver() as bot: bot.callback_url``; ``close()`` is safe to call twice.
     """
 
     def __init__(self, path: str = "/api/calls", status: int = 202) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        super().__init__(app)
         self.path = path
         self.status = status
         self.received: list[Received] = []
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     @property
-    def url(self) -> str:
-        return self.base_url + self.path
+    def callback_url(self) -> str:
+        """The notification URL to give mockgraph for this bot."""
+        return self.url + self.path
 
     def for_call(self, call_id: str) -> list[Received]:
         return [r for r in self.received if r.notifications and r.call_id == call_id]
@@ -72,31 +75,3 @@ class BotReceiver:
         async with self._changed:
             self._changed.notify_all()
         return web.Response(status=self.status)
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self.url
-
-    async def close(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
