@@ -35,7 +35,8 @@ def error_response(error: GraphError, request_id: str, client_request_id: str) -
                 "request-id": request_id,
                 "client-request-id": client_request_id,
             },
-        }
+        },
+        **error.extra,
     }
     return web.json_response(body, status=error.status)
 
@@ -106,6 +107,8 @@ def build_app(settings: Settings, library: ScenarioLibrary) -> web.Application:
         library,
         default_callback_url=settings.callback_url,
         delivery_timeout=settings.delivery_timeout,
+        time_scale=settings.time_scale,
+        step_mode=settings.step_mode,
     )
     app[BACKEND] = backend
 

@@ -59,6 +59,7 @@ class Call:
     history: list[StateChange] = field(default_factory=list)
     pinned_scenario: str | None = None
     running_operation: str | None = None
+    waiting_step: int | None = None  # step mode: the step that waits for advance()
 
     @property
     def state(self) -> str:
@@ -86,7 +87,12 @@ class Call:
             "history": [change.to_json() for change in self.history],
             "scenario": self.pinned_scenario,
             "runningOperation": self.running_operation,
+            "waitingStep": self.waiting_step,
         }
+
+    def reached(self, state: str) -> bool:
+        """Whether the call is, or has been, in ``state``."""
+        return any(change.state == state for change in self.history)
 
     def apply(self, resource_data: Mapping[str, Any], cause: str) -> None:
         """Take on what a notification told the bot about this call."""

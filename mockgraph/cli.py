@@ -1,18 +1,19 @@
-"""``mockgraph serve`` and ``mockgraph validate``: argument parsing -> settings -> server."""
+"""``mockgraph serve``, ``validate`` and ``schema``: argument parsing -> settings -> server."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import errno
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 
 from mockgraph.app import Server
-from mockgraph.config import Settings
-from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths
+from mockgraph.config import Settings, parse_time_scale
+from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
 log = logging.getLogger("mockgraph")
 
@@ -45,9 +46,31 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
         metavar="URL",
         help="bot notification URL for calls seeded without callbackUri [MOCKGRAPH_CALLBACK_URL]",
     )
+    serve.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=env.time_scale,
+        metavar="FACTOR",
+        help="multiply every scenario pause; 0 collapses them [MOCKGRAPH_TIME_SCALE, 1]",
+    )
+    serve.add_argument(
+        "--step",
+        action="store_true",
+        default=env.step_mode,
+        help="step mode: each notification waits for POST /_mock/calls/{id}/advance "
+        "[MOCKGRAPH_STEP=1]",
+    )
     validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario file or folder")
+    commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def _time_scale(text: str) -> float:
+    try:
+        return parse_time_scale(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number 0 or more, not {text!r}") from None
 
 
 def validate(paths: Sequence[str]) -> int:
@@ -96,11 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(env).parse_args(argv)
     if args.command == "validate":
         return validate(args.paths)
+    if args.command == "schema":
+        print(json.dumps(scenario_schema(), indent=2))
+        return EXIT_OK
     settings = Settings(
         host=args.host,
         port=args.port,
         scenario_paths=tuple(args.scenarios) if args.scenarios else env.scenario_paths,
         callback_url=args.callback_url,
+        time_scale=args.time_scale,
+        step_mode=args.step,
     )
     try:
         return asyncio.run(serve(settings))

@@ -6,11 +6,32 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.errors import BadRequest
+from mockgraph.config import parse_time_scale
+from mockgraph.errors import BadRequest, WaitTimedOut
 from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.requests import read_json_object
+from mockgraph.scenarios.loader import ScenarioError
 
 SEED_KEYS = ("id", "callbackUri", "state", "tenantId", "source", "targets", "direction")
+MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
+
+
+def query_number(
+    request: web.Request, name: str, default: float, *, integer: bool = False
+) -> float:
+    """A non-negative number from the query string, or a 400 naming it."""
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise BadRequest(f"Query parameter '{name}' must be {kind}, not {text!r}.") from None
+    if not 0 <= value <= (MAX_WAIT if name == "timeout" else float("inf")):
+        limit = f" and at most {MAX_WAIT:g}" if name == "timeout" else ""
+        raise BadRequest(f"Query parameter '{name}' must be 0 or more{limit}.")
+    return value
 
 
 async def health(request: web.Request) -> web.Response:
@@ -49,6 +70,100 @@ async def pin_scenario(request: web.Request) -> web.Response:
     return web.json_response(call.to_json())
 
 
+async def wait_for_state(request: web.Request) -> web.Response:
+    """Long poll until the call is, or has been, in ``state``: 200, or 408 with its state."""
+    backend = request.app[BACKEND]
+    state = request.query.get("state")
+    if not state:
+        raise BadRequest("Query parameter 'state' is required, e.g. ?state=terminated.")
+    timeout = query_number(request, "timeout", 5.0)
+    call = backend.calls.get(request.match_info["call_id"])
+    if not await backend.wait_for_state(call.id, state, timeout):
+        raise WaitTimedOut(
+            f"Call '{call.id}' did not reach {state} within {timeout:g} s; it is {call.state} "
+            f"(history: {' -> '.join(change.state for change in call.history)}).",
+            call=call.to_json(),
+        )
+    return web.json_response(call.to_json())
+
+
+async def wait_for_notifications(request: web.Request) -> web.Response:
+    """Long poll until ``count`` of the call's notifications are delivered or failed."""
+    backend = request.app[BACKEND]
+    call = backend.calls.get(request.match_info["call_id"])
+    count = int(query_number(request, "count", 0, integer=True))
+    timeout = query_number(request, "timeout", 5.0)
+    records = await backend.wait_for_notifications(call.id, count, timeout)
+    value = [record.to_json() for record in records]
+    if len(records) < count:
+        raise WaitTimedOut(
+            f"Call '{call.id}' has {len(records)} finished notification(s), not {count}, "
+            f"after {timeout:g} s; it is {call.state}.",
+            value=value,
+        )
+    return web.json_response({"value": value})
+
+
+async def wait_idle(request: web.Request) -> web.Response:
+    """Long poll until nothing is scheduled, queued or in flight."""
+    timeout = query_number(request, "timeout", 5.0)
+    if not await request.app[BACKEND].wait_idle(timeout):
+        raise WaitTimedOut(f"Still busy after {timeout:g} s.", idle=False)
+    return web.json_response({"idle": True})
+
+
+async def advance(request: web.Request) -> web.Response:
+    """Step mode: release the call's next ``steps`` (default 1) notifications."""
+    body = await read_json_object(request, require_content_type=False, allow_empty=True)
+    steps = body.get("steps", 1)
+    if not isinstance(steps, int) or isinstance(steps, bool):
+        raise BadRequest("'steps' must be a whole number.")
+    call = request.app[BACKEND].advance(request.match_info["call_id"], steps)
+    return web.json_response(call.to_json())
+
+
+async def get_time(request: web.Request) -> web.Response:
+    player = request.app[BACKEND].player
+    return web.json_response({"scale": player.time_scale, "step": player.step_mode})
+
+
+async def set_time(request: web.Request) -> web.Response:
+    """``{"scale": 0}`` collapses every pause, ``{"step": true}`` turns on step mode; until
+    the next reset."""
+    body = await read_json_object(request, require_content_type=False)
+    unknown = sorted(set(body) - {"scale", "step"})
+    if unknown:
+        raise BadRequest(f"Unknown key(s) {unknown}; send 'scale' and/or 'step'.")
+    scale = body.get("scale")
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, int | float):
+            raise BadRequest("'scale' must be a number.")
+        try:
+            scale = parse_time_scale(str(scale))
+        except ValueError:
+            raise BadRequest("'scale' must be 0 or more (0 collapses every pause).") from None
+    step = body.get("step")
+    if step is not None and not isinstance(step, bool):
+        raise BadRequest("'step' must be true or false.")
+    request.app[BACKEND].set_time(scale=scale, step=step)
+    return await get_time(request)
+
+
+async def load_scenarios(request: web.Request) -> web.Response:
+    """Add scenarios from a YAML body, checked as files are; 400 lists every problem."""
+    text = (await request.read()).decode("utf-8", errors="replace")
+    try:
+        scenarios = request.app[BACKEND].load_scenarios(text, "request")
+    except ScenarioError as error:
+        raise BadRequest(
+            "Invalid scenario: " + "; ".join(map(str, error.problems)),
+            problems=[str(problem) for problem in error.problems],
+        ) from None
+    if not scenarios:
+        raise BadRequest("The body holds no scenario; send the YAML of one or more scenarios.")
+    return web.json_response({"value": [s.summary() for s in scenarios]}, status=201)
+
+
 async def list_scenarios(request: web.Request) -> web.Response:
     library = request.app[BACKEND].library
     return web.json_response({"value": [scenario.summary() for scenario in library]})
@@ -73,6 +188,13 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/calls", list_calls)
     app.router.add_get("/_mock/calls/{call_id}", get_call)
     app.router.add_put("/_mock/calls/{call_id}/scenario", pin_scenario)
+    app.router.add_get("/_mock/calls/{call_id}/wait", wait_for_state)
+    app.router.add_get("/_mock/calls/{call_id}/notifications", wait_for_notifications)
+    app.router.add_post("/_mock/calls/{call_id}/advance", advance)
+    app.router.add_get("/_mock/idle", wait_idle)
+    app.router.add_get("/_mock/time", get_time)
+    app.router.add_put("/_mock/time", set_time)
     app.router.add_get("/_mock/scenarios", list_scenarios)
+    app.router.add_post("/_mock/scenarios", load_scenarios)
     app.router.add_get("/_mock/journal", journal)
     app.router.add_post("/_mock/reset", reset)

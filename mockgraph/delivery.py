@@ -16,19 +16,19 @@ import aiohttp
 
 from mockgraph.clock import utc_now
 from mockgraph.journal import Attempt, NotificationRecord
+from mockgraph.signals import Changes
 
 log = logging.getLogger("mockgraph.delivery")
 HEADERS = {"Content-Type": "application/json"}
 
 
 class Notifier:
-    def __init__(self, *, timeout: float = 10.0) -> None:
+    def __init__(self, changes: Changes, *, timeout: float = 10.0) -> None:
+        self._changes = changes
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._lanes: dict[str, deque[NotificationRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def start(self) -> None:
         if self._session is None:
@@ -47,17 +47,12 @@ class Notifier:
         """Queue ``record`` behind the earlier notifications of its call."""
         lane = self._lanes.setdefault(record.call_id, deque())
         lane.append(record)
-        self._idle.clear()
         if record.call_id not in self._workers:
             self._workers[record.call_id] = asyncio.create_task(self._drain(record.call_id))
 
     @property
     def busy(self) -> bool:
         return bool(self._workers)
-
-    async def wait_idle(self) -> None:
-        """Return once nothing is queued or in flight."""
-        await self._idle.wait()
 
     async def cancel_all(self, reason: str) -> None:
         workers = list(self._workers.values())
@@ -69,7 +64,7 @@ class Notifier:
                 record.outcome, record.note = "cancelled", reason
         self._lanes.clear()
         self._workers.clear()
-        self._idle.set()
+        self._changes.notify()
 
     async def _drain(self, call_id: str) -> None:
         lane = self._lanes[call_id]
@@ -82,13 +77,14 @@ class Notifier:
                     record.outcome, record.note = "cancelled", "cancelled while in flight"
                     raise
                 lane.popleft()
+                self._changes.notify()
         finally:
             if not lane:
                 self._lanes.pop(call_id, None)
             if self._workers.get(call_id) is asyncio.current_task():
                 del self._workers[call_id]
             if not self._workers:
-                self._idle.set()
+                self._changes.notify()
 
     async def _deliver(self, record: NotificationRecord) -> None:
         if self._session is None:

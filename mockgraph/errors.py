@@ -6,6 +6,8 @@ The domain raises these; the HTTP layer turns them into Graph-shaped error bodie
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GraphError(Exception):
     """An error Graph answers with ``status`` and ``{"error": {"code": code, ...}}``."""
@@ -13,9 +15,10 @@ class GraphError(Exception):
     status = 500
     code = "generalException"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
+        self.extra = extra  # more top-level keys beside "error", e.g. the current state
 
 
 class BadRequest(GraphError):
@@ -62,6 +65,13 @@ class Conflict(GraphError):
 
     status = 409
     code = "Conflict"
+
+
+class WaitTimedOut(GraphError):
+    """A control-plane long poll ended before its condition held."""
+
+    status = 408
+    code = "Timeout"
 
 
 class UnsupportedMediaType(GraphError):

@@ -12,6 +12,8 @@ import pytest
 
 from mockgraph.testing import BotReceiver, MockGraph
 
+pytest_plugins = ["pytester"]
+
 TESTS = Path(__file__).parent
 AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 BLIND = {"transferTarget": {"endpointType": "default", "identity": {"user": {"id": "u-target"}}}}

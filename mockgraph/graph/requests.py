@@ -22,7 +22,9 @@ def require_bearer_token(request: web.Request) -> None:
         )
 
 
-async def read_json_object(request: web.Request, *, require_content_type: bool) -> dict[str, Any]:
+async def read_json_object(
+    request: web.Request, *, require_content_type: bool, allow_empty: bool = False
+) -> dict[str, Any]:
     """The body as a JSON object, or the 400/415 that says what is wrong with it."""
     if require_content_type and request.content_type != "application/json":
         got = request.headers.get("Content-Type")
@@ -32,6 +34,8 @@ async def read_json_object(request: web.Request, *, require_content_type: bool) 
             else "Content-Type is missing; send 'Content-Type: application/json'."
         )
     raw = await request.read()
+    if not raw.strip() and allow_empty:
+        return {}
     if not raw.strip():
         raise BadRequest("The request body is empty; a JSON object is expected.")
     try:

@@ -1,20 +1,39 @@
-"""Helpers for tests that use mockgraph: an in-process server and a bot receiver."""
+"""Testing with mockgraph: an in-process server, clients for one started elsewhere, a bot
+receiver, and a pytest plugin (``mockgraph.testing.plugin``, registered as ``pytest11``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from mockgraph.app import Server
+from mockgraph.backend import CallingBackend
 from mockgraph.config import Settings
 from mockgraph.scenarios.loader import load_library
+from mockgraph.testing.client import (
+    MockGraphClient,
+    MockGraphError,
+    MockGraphSyncClient,
+    MockGraphTimeout,
+)
 from mockgraph.testing.receiver import BotReceiver, Received
 
-__all__ = ["BotReceiver", "MockGraph", "Received"]
+__all__ = [
+    "BotReceiver",
+    "MockGraph",
+    "MockGraphClient",
+    "MockGraphError",
+    "MockGraphSyncClient",
+    "MockGraphTimeout",
+    "Received",
+]
 
 
-class MockGraph(Server):
-    """mockgraph in this process on 127.0.0.1, port 0, with the built-ins and ``scenarios``.
+class MockGraph(MockGraphClient):
+    """mockgraph in this process on 127.0.0.1, port 0, with the built-ins and ``scenarios``;
+    every ``MockGraphClient`` method works on it.
 
     ``async with MockGraph(scenarios=["my.yaml"]) as graph: graph.graph_url("v1.0")``
     """
@@ -26,15 +45,41 @@ class MockGraph(Server):
         callback_url: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        time_scale: float = 1.0,
+        step: bool = False,
     ) -> None:
+        super().__init__("")
         settings = Settings(
             host=host,
             port=port,
             scenario_paths=tuple(str(p) for p in scenarios),
             callback_url=callback_url,
+            time_scale=time_scale,
+            step_mode=step,
         )
-        super().__init__(settings, load_library(settings.scenario_paths))
+        self.server = Server(settings, load_library(settings.scenario_paths))
 
-    def graph_url(self, version: str = "v1.0") -> str:
-        """The base URL a bot's Graph client uses, e.g. ``http://127.0.0.1:PORT/v1.0``."""
-        return f"{self.url}/{version}"
+    @property
+    def backend(self) -> CallingBackend:
+        """The fake calling service itself, for what the control plane does not offer."""
+        return self.server.backend
+
+    async def start(self) -> str:
+        self.url = await self.server.start()
+        return self.url
+
+    async def close(self) -> None:
+        """Stop the server; safe to call twice."""
+        await self.server.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

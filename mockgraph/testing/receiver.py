@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from mockgraph.listening import AppServer
+
+POLL_INTERVAL = 0.005  # seconds
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,6 @@ class BotReceiver(AppServer):
         self.path = path
         self.status = status
         self.received: list[Received] = []
-        self._changed = asyncio.Condition()
 
     @property
     def callback_url(self) -> str:
@@ -55,15 +57,24 @@ class BotReceiver(AppServer):
     def for_call(self, call_id: str) -> list[Received]:
         return [r for r in self.received if r.notifications and r.call_id == call_id]
 
+    def _count(self, call_id: str | None) -> int:
+        return len(self.received if call_id is None else self.for_call(call_id))
+
     async def wait_for(self, count: int, *, call_id: str | None = None, timeout: float = 5) -> None:
-        """Wait until ``count`` POSTs (for ``call_id``, if given) have arrived."""
+        """Wait until ``count`` POSTs (about ``call_id``, if given) have arrived.
 
-        def enough() -> bool:
-            found = self.received if call_id is None else self.for_call(call_id)
-            return len(found) >= count
+        It polls, so it works from any event loop, whichever loop the receiver runs on."""
+        async with asyncio.timeout(timeout):
+            while self._count(call_id) < count:  # noqa: ASYNC110 (an Event is bound to one loop)
+                await asyncio.sleep(POLL_INTERVAL)
 
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(enough), timeout)
+    def wait_for_sync(self, count: int, *, call_id: str | None = None, timeout: float = 5) -> None:
+        """``wait_for`` for code that is not async."""
+        deadline = time.monotonic() + timeout
+        while self._count(call_id) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self._count(call_id)} of {count} POSTs after {timeout} s")
+            time.sleep(POLL_INTERVAL)
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -72,6 +83,4 @@ class BotReceiver(AppServer):
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
         self.received.append(Received(request.path, dict(request.headers), body))
-        async with self._changed:
-            self._changed.notify_all()
         return web.Response(status=self.status)

@@ -1,0 +1,108 @@
+"""The mockgraph pytest plugin (entry point ``pytest11``: installed with mockgraph).
+
+Fixtures:
+
+* ``mockgraph_server`` (session): the URL of a mockgraph shared by the whole session: one
+  started in-process on a background thread, or the one named by ``--mockgraph-url`` /
+  ``MOCKGRAPH_URL`` (a CI service container, say).
+* ``mockgraph`` (function): a ``MockGraphClient`` for it, reset before the test.
+* ``mockgraph_sync`` (function): the same as a blocking ``MockGraphSyncClient``.
+* ``bot_receiver`` (function): a ``BotReceiver`` that records what mockgraph POSTs.
+
+``@pytest.mark.mockgraph(time_scale=0, step=True)`` sets time for one test. The ini option
+``mockgraph_scenarios`` adds scenario files or folders to the in-process server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockgraph.testing.background import BackgroundLoop
+from mockgraph.testing.client import MockGraphClient, MockGraphError, MockGraphSyncClient
+from mockgraph.testing.receiver import BotReceiver
+
+URL_ENV = "MOCKGRAPH_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockgraph")
+    group.addoption(
+        "--mockgraph-url",
+        default=None,
+        metavar="URL",
+        help=f"use the mockgraph at URL instead of starting one in-process [{URL_ENV}]",
+    )
+    parser.addini(
+        "mockgraph_scenarios",
+        "scenario files or folders for the in-process mockgraph",
+        type="paths",
+        default=[],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mockgraph(time_scale=None, step=None): time settings for this test"
+    )
+
+
+@pytest.fixture(scope="session")
+def mockgraph_background() -> Iterator[BackgroundLoop]:
+    """The thread that runs the in-process server and bot receivers."""
+    loop = BackgroundLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def mockgraph_server(
+    request: pytest.FixtureRequest, mockgraph_background: BackgroundLoop
+) -> Iterator[str]:
+    url = request.config.getoption("--mockgraph-url") or os.environ.get(URL_ENV)
+    if url:
+        try:
+            MockGraphSyncClient(url).health()
+        except (OSError, MockGraphError) as error:
+            pytest.fail(f"no mockgraph answers at {url} ({error})", pytrace=False)
+        yield url.rstrip("/")
+        return
+    from mockgraph.testing import MockGraph
+
+    paths: list[Path] = request.config.getini("mockgraph_scenarios")
+    server = MockGraph(scenarios=paths)
+    yield mockgraph_background.run(server.start())
+    mockgraph_background.run(server.close())
+
+
+def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
+    client = MockGraphSyncClient(url)
+    client.reset()
+    marker = request.node.get_closest_marker("mockgraph")
+    if marker is not None:
+        client.set_time(scale=marker.kwargs.get("time_scale"), step=marker.kwargs.get("step"))
+    return client
+
+
+@pytest.fixture
+def mockgraph_sync(mockgraph_server: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
+    """A blocking client for the session's mockgraph, reset before the test."""
+    return _reset(mockgraph_server, request)
+
+
+@pytest.fixture
+def mockgraph(mockgraph_server: str, request: pytest.FixtureRequest) -> MockGraphClient:
+    """An async client for the session's mockgraph, reset before the test."""
+    return _reset(mockgraph_server, request).client
+
+
+@pytest.fixture
+def bot_receiver(mockgraph_background: BackgroundLoop) -> Iterator[BotReceiver]:
+    """A bot notification endpoint on 127.0.0.1; give mockgraph ``bot_receiver.callback_url``."""
+    receiver = BotReceiver()
+    mockgraph_background.run(receiver.start())
+    yield receiver
+    mockgraph_background.run(receiver.close())

@@ -1,0 +1,97 @@
+"""The pytest plugin, as a user's suite meets it: the README's test files, run by pytest in a
+fresh directory against an in-process server, then against one started elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from mockgraph.testing import MockGraph
+from tests.test_readme import runnable_snippets
+
+INI = """\
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+def write_suite(pytester: pytest.Pytester) -> int:
+    """The README's snippets as test files; returns how many tests they hold."""
+    pytester.makeini(INI)
+    snippets = runnable_snippets()
+    assert len(snippets) >= 4
+    for index, snippet in enumerate(snippets):
+        pytester.makepyfile(**{f"test_readme_{index}": snippet})
+    return sum(len(re.findall(r"^(?:async )?def test_", s, re.M)) for s in snippets)
+
+
+async def run_suite(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # In a thread: the outer test's event loop must stay free to serve an in-process mockgraph.
+    return await asyncio.to_thread(pytester.runpytest_subprocess, "-p", "no:cacheprovider", *args)
+
+
+async def test_readme_suite_passes_against_an_in_process_server(pytester: pytest.Pytester) -> None:
+    count = write_suite(pytester)
+    result = await run_suite(pytester)
+    result.assert_outcomes(passed=count)
+
+
+async def test_readme_suite_passes_against_an_external_server(
+    pytester: pytest.Pytester, graph: MockGraph
+) -> None:
+    count = write_suite(pytester)
+    result = await run_suite(pytester, f"--mockgraph-url={graph.url}")
+    result.assert_outcomes(passed=count)
+    # the inner suite really used this server: it reset it, and time is back to normal
+    assert await graph.set_time() == {"scale": 1.0, "step": False}
+    assert graph.backend.library.get("transfer-success") is not None
+
+
+async def test_external_server_from_the_environment(
+    pytester: pytest.Pytester, graph: MockGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_env="""
+def test_seed(mockgraph_sync, mockgraph_server):
+    mockgraph_sync.seed_call("from-env", callback_uri="http://127.0.0.1:9/")
+    assert mockgraph_server == mockgraph_sync.url
+"""
+    )
+    monkeypatch.setenv("MOCKGRAPH_URL", graph.url)
+    result = await run_suite(pytester)
+    result.assert_outcomes(passed=1)
+    assert graph.backend.calls.find("from-env") is not None
+
+
+async def test_unreachable_external_server_fails_clearly(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_x="def test_x(mockgraph_sync):\n    pass\n")
+    result = await run_suite(pytester, "--mockgraph-url=http://127.0.0.1:9")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no mockgraph answers at http://127.0.0.1:9*"])
+
+
+async def test_the_fixture_resets_between_tests_and_reads_the_ini(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(INI + "mockgraph_scenarios = extra\n")
+    pytester.mkdir("extra")
+    (pytester.path / "extra" / "mine.yaml").write_text(
+        "name: mine\noperation: transfer\nsteps: []\n"
+    )
+    pytester.makepyfile(
+        test_reset="""
+def test_first(mockgraph_sync):
+    mockgraph_sync.seed_call("a", callback_uri="http://127.0.0.1:9/")
+    assert "mine" in {s["name"] for s in mockgraph_sync.scenarios()}
+
+def test_second(mockgraph_sync):
+    assert mockgraph_sync.calls() == []
+"""
+    )
+    result = await run_suite(pytester)
+    result.assert_outcomes(passed=2)

@@ -1,0 +1,191 @@
+"""MockGraph, the clients, long polls, controlled time and run-time scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import pytest
+
+from mockgraph.scenarios.loader import scenario_schema
+from mockgraph.testing import (
+    BotReceiver,
+    MockGraph,
+    MockGraphClient,
+    MockGraphError,
+    MockGraphSyncClient,
+    MockGraphTimeout,
+)
+from tests.conftest import Driver
+
+SLOW = """\
+name: slow
+operation: transfer
+steps:
+  - after: 3600s
+    notify: {changeType: updated, resourceData: {state: transferring}}
+  - after: 3600s
+    notify: {changeType: deleted, resourceData: {state: terminated}}
+"""
+
+
+async def test_methods_mirror_the_control_plane(graph: MockGraph, bot: BotReceiver) -> None:
+    assert graph.graph_url("beta") == f"{graph.url}/beta"
+    assert await graph.health() == {"status": "ok"}
+    call = await graph.seed_call("c-1", callback_uri=bot.callback_url, tenant_id="t")
+    assert (call["id"], call["tenantId"]) == ("c-1", "t")
+    pinned = await graph.pin_scenario("c-1", "transfer-failure-7000")
+    assert pinned["scenario"] == "transfer-failure-7000"
+    assert [c["id"] for c in await graph.calls()] == ["c-1"]
+    assert (await graph.call("c-1"))["state"] == "established"
+    assert "transfer-success" in {s["name"] for s in await graph.scenarios()}
+    assert await graph.journal() == []
+    await graph.reset()
+    assert await graph.calls() == []
+
+
+async def test_errors_raise_with_status_and_code(graph: MockGraph) -> None:
+    with pytest.raises(MockGraphError) as raised:
+        await graph.call("missing")
+    assert (raised.value.status, raised.value.code) == (404, "8522")
+
+
+async def test_wait_for_state_returns_when_reached(driver: Driver) -> None:
+    call = await driver.seed()
+    await driver.transfer(call["id"])
+    seen = await driver.graph.wait_for_state(call["id"], "terminated", timeout=5)
+    assert seen["state"] == "terminated"
+    # reached earlier counts too, so a fast scenario cannot make a test flaky
+    assert (await driver.graph.wait_for_state(call["id"], "transferring"))["state"] == "terminated"
+
+
+async def test_wait_for_state_times_out_with_the_current_state(driver: Driver) -> None:
+    call = await driver.seed()
+    with pytest.raises(MockGraphTimeout) as raised:
+        await driver.graph.wait_for_state(call["id"], "terminated", timeout=0.2)
+    assert raised.value.status == 408
+    assert "it is established" in str(raised.value)
+    assert raised.value.body["call"]["state"] == "established"
+
+
+async def test_wait_for_notifications_both_ways(driver: Driver) -> None:
+    call = await driver.seed()
+    await driver.transfer(call["id"])
+    notes = await driver.graph.wait_for_notifications(call["id"], 3, timeout=5)
+    assert [n["outcome"] for n in notes] == ["delivered"] * 3
+    with pytest.raises(MockGraphTimeout) as raised:
+        await driver.graph.wait_for_notifications(call["id"], 4, timeout=0.1)
+    assert len(raised.value.body["value"]) == 3
+
+
+async def test_wait_idle(driver: Driver) -> None:
+    call = await driver.seed()
+    await driver.transfer(call["id"])
+    await driver.graph.wait_idle(timeout=5)
+    assert len(driver.bot.for_call(call["id"])) == 3
+
+
+async def test_wait_idle_times_out_while_busy(driver: Driver) -> None:
+    await driver.graph.load_scenarios(SLOW)
+    call = await driver.seed()
+    await driver.graph.pin_scenario(call["id"], "slow")
+    await driver.transfer(call["id"])
+    with pytest.raises(MockGraphTimeout):
+        await driver.graph.wait_idle(timeout=0.1)
+
+
+async def test_time_scale_0_collapses_pauses(driver: Driver) -> None:
+    await driver.graph.load_scenarios(SLOW)
+    assert await driver.graph.set_time(scale=0) == {"scale": 0, "step": False}
+    call = await driver.seed()
+    await driver.graph.pin_scenario(call["id"], "slow")
+    await driver.transfer(call["id"])
+    # two pauses of an hour each, collapsed
+    assert (await driver.graph.wait_for_state(call["id"], "terminated"))["state"] == "terminated"
+
+
+async def test_step_mode_holds_each_notification_until_advanced(driver: Driver) -> None:
+    graph = driver.graph
+    await graph.set_time(scale=0, step=True)
+    call = await driver.seed()
+    await driver.transfer(call["id"])
+
+    held = await graph.call(call["id"])
+    for _ in range(200):  # at scale 0 the first step is due at once; wait for it to be held
+        if held["waitingStep"] == 1:
+            break
+        await asyncio.sleep(0.01)
+        held = await graph.call(call["id"])
+    assert (held["waitingStep"], held["state"], driver.bot.received) == (1, "established", [])
+
+    await graph.advance(call["id"])
+    await graph.wait_for_notifications(call["id"], 1)
+    assert (await graph.call(call["id"]))["state"] == "transferring"
+    assert len(driver.bot.for_call(call["id"])) == 1
+
+    await graph.advance(call["id"], steps=2)
+    assert (await graph.wait_for_state(call["id"], "terminated"))["waitingStep"] is None
+    await graph.wait_for_notifications(call["id"], 3)
+    assert len(driver.bot.for_call(call["id"])) == 3
+
+
+async def test_reset_restores_start_up_time(graph: MockGraph) -> None:
+    await graph.set_time(scale=0, step=True)
+    await graph.reset()
+    assert await graph.set_time() == {"scale": 1.0, "step": False}
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [({"scale": -1}, "'scale' must be 0 or more"), ({"step": "yes"}, "'step' must be true")],
+)
+async def test_bad_time_settings_are_400(graph: MockGraph, body, fragment) -> None:
+    with pytest.raises(MockGraphError) as raised:
+        await graph.set_time(**body)
+    assert raised.value.status == 400 and fragment in str(raised.value)
+
+
+async def test_scenarios_load_at_run_time_with_the_same_checks(graph: MockGraph) -> None:
+    [loaded] = await graph.load_scenarios(SLOW)
+    assert loaded["name"] == "slow" and loaded["source"] == "request:1:1"
+    typo = SLOW.replace("slow", "typo").replace("transferring", "transfering")
+    with pytest.raises(MockGraphError) as raised:
+        await graph.load_scenarios(typo)
+    assert raised.value.status == 400
+    assert raised.value.body["problems"][0].startswith("request:5:")
+    assert "typo" not in {s["name"] for s in await graph.scenarios()}
+
+
+def test_sync_client_blocks_outside_async_code() -> None:
+    async def serve_and_use() -> None:
+        async with MockGraph() as graph, BotReceiver() as bot:
+
+            def use() -> str:
+                client = MockGraphSyncClient(graph.url)
+                call = client.seed_call(callback_uri=bot.callback_url)
+                client.pin_scenario(call["id"], "transfer-failure-7000")
+                return str(client.call(call["id"])["scenario"])
+
+            assert await asyncio.to_thread(use) == "transfer-failure-7000"
+
+    asyncio.run(serve_and_use())
+
+
+async def test_sync_client_refuses_to_block_an_event_loop(graph: MockGraph) -> None:
+    with pytest.raises(RuntimeError, match="use MockGraphClient"):
+        MockGraphSyncClient(graph.url).health()
+
+
+async def test_client_for_a_server_started_elsewhere(graph: MockGraph) -> None:
+    client = MockGraphClient(graph.url + "/")
+    assert await client.health() == {"status": "ok"}
+
+
+async def test_schema_command_prints_the_scenario_schema() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mockgraph", "schema", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert json.loads(out) == scenario_schema()
