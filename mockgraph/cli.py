@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from mockgraph.app import Server
-from mockgraph.config import Settings, parse_time_scale
+from mockgraph.config import Settings, add_arguments, from_arguments
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
 log = logging.getLogger("mockgraph")
@@ -27,50 +27,11 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="start the fake Graph server")
-    serve.add_argument(
-        "--host", default=env.host, help="address to listen on [MOCKGRAPH_HOST, 127.0.0.1]"
-    )
-    serve.add_argument(
-        "--port", type=int, default=env.port, help="port; 0 picks a free one [MOCKGRAPH_PORT, 8080]"
-    )
-    serve.add_argument(
-        "--scenarios",
-        action="append",
-        metavar="PATH",
-        help="scenario file or folder, repeatable, added to the built-ins "
-        "[MOCKGRAPH_SCENARIOS, paths joined by ':']",
-    )
-    serve.add_argument(
-        "--callback-url",
-        default=env.callback_url,
-        metavar="URL",
-        help="bot notification URL for calls seeded without callbackUri [MOCKGRAPH_CALLBACK_URL]",
-    )
-    serve.add_argument(
-        "--time-scale",
-        type=_time_scale,
-        default=env.time_scale,
-        metavar="FACTOR",
-        help="multiply every scenario pause; 0 collapses them [MOCKGRAPH_TIME_SCALE, 1]",
-    )
-    serve.add_argument(
-        "--step",
-        action="store_true",
-        default=env.step_mode,
-        help="step mode: each notification waits for POST /_mock/calls/{id}/advance "
-        "[MOCKGRAPH_STEP=1]",
-    )
+    add_arguments(serve, env)
     validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario file or folder")
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
-
-
-def _time_scale(text: str) -> float:
-    try:
-        return parse_time_scale(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number 0 or more, not {text!r}") from None
 
 
 def validate(paths: Sequence[str]) -> int:
@@ -122,14 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         print(json.dumps(scenario_schema(), indent=2))
         return EXIT_OK
-    settings = Settings(
-        host=args.host,
-        port=args.port,
-        scenario_paths=tuple(args.scenarios) if args.scenarios else env.scenario_paths,
-        callback_url=args.callback_url,
-        time_scale=args.time_scale,
-        step_mode=args.step,
-    )
+    settings = from_arguments(args, env)
     try:
         return asyncio.run(serve(settings))
     except ScenarioError as error:

@@ -1,58 +1,276 @@
-"""One settings object from command-line flags and environment variables (flags win)."""
+"""One settings object from command-line flags and environment variables (flags win).
+
+Every setting is declared once in ``OPTIONS``: its flag, its env var, how to parse it and its
+help. The CLI and the environment are both read from that table, so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
+QUIRKS = ("subCode", "code200", "legacyResource", "capitalChangeType")
+
+
+def _number(text: str, kind: type[int] | type[float], low: float, high: float, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"must be {what}, not {text!r}") from None
+    if not low <= value <= high or value == float("inf"):
+        raise ValueError(f"must be {what}, not {text!r}")
+    return value
+
+
+def parse_port(text: str) -> int:
+    value: int = _number(text, int, 0, 65535, "a port number, 0 to 65535")
+    return value
+
+
+def parse_non_negative(text: str) -> float:
+    value: float = _number(text, float, 0, float("inf"), "a number, 0 or more")
+    return value
+
+
+def parse_positive(text: str) -> float:
+    value: float = _number(text, float, 1e-9, float("inf"), "a number more than 0")
+    return value
+
+
+def parse_count(text: str) -> int:
+    value: int = _number(text, int, 1, float("inf"), "a whole number, 1 or more")
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
+def parse_quirks(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in QUIRKS]
+    if unknown:
+        raise ValueError(f"unknown quirk {unknown[0]!r}; known: {', '.join(QUIRKS)}")
+    return names
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    port: int = 8080
     scenario_paths: tuple[str, ...] = field(default_factory=tuple)
     callback_url: str | None = None
-    delivery_timeout: float = 10.0
     time_scale: float = 1.0
     step_mode: bool = False
+    app_id: str = "00000000-0000-0000-0000-000000000b07"
+    tenant_id: str = "00000000-0000-0000-0000-0000000000a1"
+    token_issuer: str = "https://api.botframework.com"
+    signing_key: str | None = None
+    delivery_timeout: float = 10.0
+    delivery_attempts: int = 3
+    retry_backoff: float = 0.2
+    halt_on_failure: bool = False
+    quirks: tuple[str, ...] = field(default_factory=tuple)
+    grace_period: float = 5.0
+    journal_limit: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``MOCKGRAPH_*`` variables; a bad value raises ``ValueError``."""
+        """Defaults, overridden by ``MOCKGRAPH_*`` variables; a bad value raises ``ValueError``
+        naming the variable."""
         env = os.environ if env is None else env
-        port_text = env.get("MOCKGRAPH_PORT", str(DEFAULT_PORT))
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ValueError(f"MOCKGRAPH_PORT must be a port number, not {port_text!r}") from None
-        scale_text = env.get("MOCKGRAPH_TIME_SCALE", "1")
-        try:
-            time_scale = parse_time_scale(scale_text)
-        except ValueError:
-            raise ValueError(
-                f"MOCKGRAPH_TIME_SCALE must be a number 0 or more, not {scale_text!r}"
-            ) from None
-        step_text = env.get("MOCKGRAPH_STEP", "").lower()
-        if step_text not in ("", "0", "1", "true", "false", "yes", "no"):
-            raise ValueError(f"MOCKGRAPH_STEP must be 1 or 0, not {step_text!r}")
-        scenarios = env.get("MOCKGRAPH_SCENARIOS", "")
-        return cls(
-            host=env.get("MOCKGRAPH_HOST", DEFAULT_HOST),
-            port=port,
-            scenario_paths=tuple(p for p in scenarios.split(":") if p),
-            callback_url=env.get("MOCKGRAPH_CALLBACK_URL") or None,
-            time_scale=time_scale,
-            step_mode=step_text in ("1", "true", "yes"),
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            if option.env in env:
+                try:
+                    values[option.field] = option.from_env(env[option.env])
+                except ValueError as error:
+                    raise ValueError(f"{option.env}: {error}") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Option:
+    field: str
+    flag: str
+    env: str
+    help: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+    kind: str = "value"  # "value", "switch" (no argument) or "paths" (repeatable)
+
+    def from_env(self, text: str) -> Any:
+        if self.kind == "paths":
+            return tuple(path for path in text.split(":") if path)
+        if self.kind == "switch":
+            return parse_bool(text)
+        return self.parse(text)
+
+
+OPTIONS = (
+    Option("host", "--host", "MOCKGRAPH_HOST", "address to listen on"),
+    Option("port", "--port", "MOCKGRAPH_PORT", "port; 0 picks a free one", parse_port),
+    Option(
+        "scenario_paths",
+        "--scenarios",
+        "MOCKGRAPH_SCENARIOS",
+        "scenario file or folder, repeatable, added to the built-ins (env: paths joined by ':')",
+        metavar="PATH",
+        kind="paths",
+    ),
+    Option(
+        "callback_url",
+        "--callback-url",
+        "MOCKGRAPH_CALLBACK_URL",
+        "bot notification URL for calls seeded without callbackUri",
+        metavar="URL",
+    ),
+    Option(
+        "time_scale",
+        "--time-scale",
+        "MOCKGRAPH_TIME_SCALE",
+        "multiply every scenario pause; 0 collapses them",
+        parse_non_negative,
+        metavar="FACTOR",
+    ),
+    Option(
+        "step_mode",
+        "--step",
+        "MOCKGRAPH_STEP",
+        "step mode: each notification waits for POST /_mock/calls/{id}/advance",
+        kind="switch",
+    ),
+    Option("app_id", "--app-id", "MOCKGRAPH_APP_ID", "the bot's app id: the tokens' aud claim"),
+    Option(
+        "tenant_id",
+        "--tenant-id",
+        "MOCKGRAPH_TENANT_ID",
+        "tenant of calls seeded without tenantId: the tokens' tid claim",
+    ),
+    Option(
+        "token_issuer",
+        "--token-issuer",
+        "MOCKGRAPH_TOKEN_ISSUER",
+        "the tokens' iss claim",
+        metavar="URL",
+    ),
+    Option(
+        "signing_key",
+        "--signing-key",
+        "MOCKGRAPH_SIGNING_KEY",
+        "private JWK file that signs tokens; created there if missing (default: a new key)",
+        metavar="FILE",
+    ),
+    Option(
+        "delivery_timeout",
+        "--delivery-timeout",
+        "MOCKGRAPH_DELIVERY_TIMEOUT",
+        "seconds one delivery attempt may take",
+        parse_positive,
+        metavar="SECONDS",
+    ),
+    Option(
+        "delivery_attempts",
+        "--delivery-attempts",
+        "MOCKGRAPH_DELIVERY_ATTEMPTS",
+        "attempts per notification when the bot fails (5xx, no answer)",
+        parse_count,
+        metavar="N",
+    ),
+    Option(
+        "retry_backoff",
+        "--retry-backoff",
+        "MOCKGRAPH_RETRY_BACKOFF",
+        "seconds before the first retry; doubles for each next one",
+        parse_non_negative,
+        metavar="SECONDS",
+    ),
+    Option(
+        "halt_on_failure",
+        "--halt-on-failure",
+        "MOCKGRAPH_HALT_ON_FAILURE",
+        "when a notification finally fails, drop the call's later ones",
+        kind="switch",
+    ),
+    Option(
+        "quirks",
+        "--quirks",
+        "MOCKGRAPH_QUIRKS",
+        f"Microsoft's example spellings for every notification: {', '.join(QUIRKS)}",
+        parse_quirks,
+        metavar="LIST",
+    ),
+    Option(
+        "grace_period",
+        "--grace-period",
+        "MOCKGRAPH_GRACE_PERIOD",
+        "on SIGTERM, seconds to finish deliveries in flight",
+        parse_non_negative,
+        metavar="SECONDS",
+    ),
+    Option(
+        "journal_limit",
+        "--journal-limit",
+        "MOCKGRAPH_JOURNAL_LIMIT",
+        "journal entries kept; the oldest are dropped and counted",
+        parse_count,
+        metavar="N",
+    ),
+)
+_FIELDS = {f.name for f in fields(Settings)}
+assert all(option.field in _FIELDS for option in OPTIONS)
+
+
+def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
+    """Add every option's flag; its default is ``base`` (the env-derived settings)."""
+    for option in OPTIONS:
+        default = getattr(base, option.field)
+        shown = ":".join(default) if isinstance(default, tuple) else default
+        text = (
+            f"{option.help} [{option.env}, {shown!s}]"
+            if shown not in (None, "")
+            else (f"{option.help} [{option.env}]")
         )
+        text = text.replace("%", "%%")
+        if option.kind == "switch":
+            parser.add_argument(
+                option.flag, dest=option.field, action="store_true", default=default, help=text
+            )
+        elif option.kind == "paths":
+            parser.add_argument(
+                option.flag, dest=option.field, action="append", metavar=option.metavar, help=text
+            )
+        else:
+            parser.add_argument(
+                option.flag,
+                dest=option.field,
+                type=_argument_type(option),
+                default=default,
+                metavar=option.metavar,
+                help=text,
+            )
 
 
-def parse_time_scale(text: str) -> float:
-    """A time scale: a number, 0 or more (``ValueError`` otherwise)."""
-    value = float(text)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(text)
-    return value
+def from_arguments(args: argparse.Namespace, base: Settings) -> Settings:
+    values = {option.field: getattr(args, option.field) for option in OPTIONS}
+    paths = values["scenario_paths"]
+    values["scenario_paths"] = tuple(paths) if paths else base.scenario_paths
+    return replace(base, **values)
+
+
+def _argument_type(option: Option) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return option.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse

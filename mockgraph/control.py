@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.config import parse_time_scale
+from mockgraph.config import parse_non_negative
 from mockgraph.errors import BadRequest, WaitTimedOut
 from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.requests import read_json_object
@@ -139,7 +139,7 @@ async def set_time(request: web.Request) -> web.Response:
         if isinstance(scale, bool) or not isinstance(scale, int | float):
             raise BadRequest("'scale' must be a number.")
         try:
-            scale = parse_time_scale(str(scale))
+            scale = parse_non_negative(str(scale))
         except ValueError:
             raise BadRequest("'scale' must be 0 or more (0 collapses every pause).") from None
     step = body.get("step")

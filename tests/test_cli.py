@@ -142,7 +142,7 @@ async def test_busy_port_exits_non_zero_with_a_reason() -> None:
 async def test_bad_port_env_var_is_a_usage_error() -> None:
     code, _, err = await run("serve", env={"MOCKGRAPH_PORT": "eighty"})
     assert code == 2
-    assert "MOCKGRAPH_PORT must be a port number" in err
+    assert "MOCKGRAPH_PORT: must be a port number" in err
 
 
 async def test_validate_reports_each_problem_and_exits_1(tmp_path: Path) -> None:
