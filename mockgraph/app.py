@@ -103,13 +103,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def build_app(settings: Settings, library: ScenarioLibrary) -> web.Application:
     app = web.Application(middlewares=[graph_middleware])
-    backend = CallingBackend(
-        library,
-        default_callback_url=settings.callback_url,
-        delivery_timeout=settings.delivery_timeout,
-        time_scale=settings.time_scale,
-        step_mode=settings.step_mode,
-    )
+    backend = CallingBackend(library, settings)
     app[BACKEND] = backend
 
     async def lifecycle(app: web.Application) -> Any:

@@ -6,12 +6,15 @@ here can be used and tested without a web server.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mockgraph.calls import Call, CallRegistry
-from mockgraph.delivery import Notifier
+from mockgraph.config import Settings
+from mockgraph.delivery import DeliveryPolicy, Notifier
 from mockgraph.errors import BadRequest
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -19,63 +22,99 @@ from mockgraph.scenarios.loader import ScenarioError, load_text
 from mockgraph.scenarios.model import Scenario
 from mockgraph.scenarios.playback import Player
 from mockgraph.signals import Changes
+from mockgraph.tokens import SigningKey, TokenIssuer
 
 log = logging.getLogger("mockgraph")
 
 
 class CallingBackend:
-    def __init__(
-        self,
-        library: ScenarioLibrary,
-        *,
-        default_callback_url: str | None = None,
-        delivery_timeout: float = 10.0,
-        time_scale: float = 1.0,
-        step_mode: bool = False,
-    ) -> None:
+    def __init__(self, library: ScenarioLibrary, settings: Settings | None = None) -> None:
         self.library = library
-        self.default_callback_url = default_callback_url
+        self.settings = settings = settings or Settings()
         self.calls = CallRegistry()
-        self.journal = Journal()
+        self.journal = Journal(settings.journal_limit)
         self.changes = Changes()
-        self.notifier = Notifier(self.changes, timeout=delivery_timeout)
+        self.notifier = Notifier(
+            self.changes,
+            DeliveryPolicy(
+                timeout=settings.delivery_timeout,
+                attempts=settings.delivery_attempts,
+                backoff=settings.retry_backoff,
+                halt_on_failure=settings.halt_on_failure,
+            ),
+            token=self.token,
+            on_redirect=self._redirected,
+            on_halt=lambda call_id: self.player.stop(call_id, "an earlier notification failed"),
+        )
         self.player = Player(
             self.calls,
             self.journal,
             self.notifier,
             self.changes,
-            time_scale=time_scale,
-            step_mode=step_mode,
+            time_scale=settings.time_scale,
+            step_mode=settings.step_mode,
+            quirks=settings.quirks,
         )
-        self._startup_time = (time_scale, step_mode)
+        self._issuer: asyncio.Future[TokenIssuer] | None = None
 
     async def start(self) -> None:
         await self.notifier.start()
+        # A new RSA key takes about half a second to make: do it off the event loop, while
+        # the server already answers; the first token waits for it (once per process).
+        self._issuer = asyncio.create_task(asyncio.to_thread(self._make_issuer))
+
+    def _make_issuer(self) -> TokenIssuer:
+        path = self.settings.signing_key
+        key = SigningKey.load_or_create(Path(path)) if path else SigningKey.for_process()
+        return TokenIssuer(key, issuer=self.settings.token_issuer, audience=self.settings.app_id)
+
+    async def issuer(self) -> TokenIssuer:
+        if self._issuer is None:
+            raise RuntimeError("CallingBackend.start() was not awaited")
+        return await self._issuer
+
+    async def token(self, tenant_id: str) -> str:
+        """The bearer token of a notification about a call in ``tenant_id``."""
+        return (await self.issuer()).token(tenant_id or self.settings.tenant_id)
+
+    def _redirected(self, call_id: str, url: str) -> None:
+        call = self.calls.find(call_id)
+        if call is not None:
+            call.callback_uri = url
 
     async def close(self) -> None:
-        await self.player.cancel_all()
-        await self.notifier.close()
+        """Stop playing; let deliveries in flight finish within the grace period."""
+        await self.player.cancel_all("mockgraph stopped")
+        await self.notifier.close(self.settings.grace_period)
+        if self._issuer is not None and not self._issuer.done():
+            self._issuer.cancel()
 
     async def reset(self) -> None:
         """Forget calls and journal, stop what is playing, restore the start-up time settings.
         Scenarios stay."""
-        await self.player.cancel_all()
+        await self.player.cancel_all("reset")
         await self.notifier.cancel_all("reset")
         self.calls.clear()
         self.journal.clear()
-        self.player.time_scale, self.player.step_mode = self._startup_time
+        self.player.time_scale = self.settings.time_scale
+        self.player.step_mode = self.settings.step_mode
         self.changes.notify()
 
     def seed_call(self, spec: Mapping[str, Any]) -> Call:
         """Add a call the bot already has (``POST /_mock/calls``)."""
-        callback_uri = spec.get("callbackUri") or self.default_callback_url
+        callback_uri = spec.get("callbackUri") or self.settings.callback_url
         if not callback_uri:
             raise BadRequest(
                 "'callbackUri' is required: give it in the body, "
                 "or start mockgraph with --callback-url."
             )
         properties = {
-            key: spec[key] for key in ("tenantId", "source", "targets", "direction") if key in spec
+            "tenantId": self.settings.tenant_id,
+            **{
+                key: spec[key]
+                for key in ("tenantId", "source", "targets", "direction")
+                if key in spec
+            },
         }
         return self.calls.seed(
             str(callback_uri),
@@ -165,3 +204,14 @@ class CallingBackend:
 
         await self.changes.wait_until(lambda: len(finished()) >= count, timeout)
         return finished()
+
+
+def _settle(
+    future: asyncio.Future[TokenIssuer], issuer: TokenIssuer | None, error: Exception | None
+) -> None:
+    if future.done():  # cancelled: the server stopped first
+        return
+    if error is not None:
+        future.set_exception(error)
+    elif issuer is not None:
+        future.set_result(issuer)

@@ -164,6 +164,27 @@ async def load_scenarios(request: web.Request) -> web.Response:
     return web.json_response({"value": [s.summary() for s in scenarios]}, status=201)
 
 
+async def openid_configuration(request: web.Request) -> web.Response:
+    """What a bot's token validation reads first; point it here instead of
+    https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration."""
+    backend = request.app[BACKEND]
+    origin = f"{request.scheme}://{request.host}"
+    return web.json_response(
+        {
+            "issuer": backend.settings.token_issuer,
+            "jwks_uri": f"{origin}/_mock/keys",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        }
+    )
+
+
+async def signing_keys(request: web.Request) -> web.Response:
+    """The JWKS: the public key that signs notification tokens."""
+    issuer = await request.app[BACKEND].issuer()
+    return web.json_response(issuer.jwks())
+
+
 async def list_scenarios(request: web.Request) -> web.Response:
     library = request.app[BACKEND].library
     return web.json_response({"value": [scenario.summary() for scenario in library]})
@@ -174,7 +195,8 @@ async def journal(request: web.Request) -> web.Response:
     entries: list[dict[str, Any]] = [
         entry.to_json() for entry in request.app[BACKEND].journal.entries(call_id)
     ]
-    return web.json_response({"value": entries})
+    log = request.app[BACKEND].journal
+    return web.json_response({"value": entries, "dropped": log.dropped, "limit": log.limit})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -184,6 +206,9 @@ async def reset(request: web.Request) -> web.Response:
 
 def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/health", health)
+    app.router.add_get("/_mock/.well-known/openid-configuration", openid_configuration)
+    app.router.add_get("/_mock/v1/.well-known/OpenIdConfiguration", openid_configuration)
+    app.router.add_get("/_mock/keys", signing_keys)
     app.router.add_post("/_mock/calls", seed_call)
     app.router.add_get("/_mock/calls", list_calls)
     app.router.add_get("/_mock/calls/{call_id}", get_call)

@@ -1,7 +1,18 @@
-"""Delivering notifications to bots: one ordered lane per call, one shared HTTP session.
+"""Delivering notifications to bots as Graph does: one ordered lane per call, one shared HTTP
+session, Graph's headers and a signed token on every POST.
 
-The steps of one call go out strictly one after another; different calls run concurrently.
-Every attempt and its outcome is written into the journal record of the notification.
+The bot's answer decides what happens next:
+
+* 2xx: delivered (204 is how bots on the legacy protocol acknowledge);
+* 301/302/307/308 with ``Location``: sent again there, and the call's later notifications go
+  there too (Graph's region affinity);
+* 403: rejected, the bot refused the token; not retried;
+* 5xx, 429, no connection, no answer in time: retried with exponential backoff;
+* any other 4xx: failed, not retried.
+
+Every attempt and the final outcome are written into the journal record. A notification that
+finally fails is logged; with ``halt_on_failure`` the call's later notifications are dropped
+(journaled as cancelled) and its scenario stops.
 """
 
 from __future__ import annotations
@@ -10,7 +21,11 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import aiohttp
 
@@ -19,13 +34,34 @@ from mockgraph.journal import Attempt, NotificationRecord
 from mockgraph.signals import Changes
 
 log = logging.getLogger("mockgraph.delivery")
-HEADERS = {"Content-Type": "application/json"}
+USER_AGENT = "Microsoft-Skype/3.0,(Calling/1.0)"
+REDIRECTS = (301, 302, 307, 308)
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    timeout: float = 10.0  # seconds per attempt
+    attempts: int = 3  # per notification, when the bot fails
+    backoff: float = 0.2  # seconds before the first retry; doubles each time
+    halt_on_failure: bool = False
 
 
 class Notifier:
-    def __init__(self, changes: Changes, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        changes: Changes,
+        policy: DeliveryPolicy,
+        *,
+        token: Callable[[str], Awaitable[str]],
+        on_redirect: Callable[[str, str], None],
+        on_halt: Callable[[str], None],
+    ) -> None:
         self._changes = changes
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.policy = policy
+        self._token = token
+        self._on_redirect = on_redirect
+        self._on_halt = on_halt
         self._session: aiohttp.ClientSession | None = None
         self._lanes: dict[str, deque[NotificationRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -34,10 +70,14 @@ class Notifier:
         if self._session is None:
             # limit=0: thousands of calls deliver concurrently; each lane is sequential anyway.
             connector = aiohttp.TCPConnector(limit=0)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
 
-    async def close(self) -> None:
-        """Cancel what is still queued or in flight (journaled as cancelled); safe to repeat."""
+    async def close(self, grace: float = 0) -> None:
+        """Let deliveries in flight finish for up to ``grace`` seconds, then cancel the rest
+        (journaled as cancelled). Safe to call twice."""
+        if grace > 0:
+            await self._changes.wait_until(lambda: not self._workers, grace)
         await self.cancel_all("mockgraph stopped")
         if self._session is not None:
             await self._session.close()
@@ -61,7 +101,7 @@ class Notifier:
         await asyncio.gather(*workers, return_exceptions=True)
         for lane in self._lanes.values():
             for record in lane:
-                record.outcome, record.note = "cancelled", reason
+                _cancel(record, reason)
         self._lanes.clear()
         self._workers.clear()
         self._changes.notify()
@@ -74,9 +114,13 @@ class Notifier:
                 try:
                     await self._deliver(record)
                 except asyncio.CancelledError:
-                    record.outcome, record.note = "cancelled", "cancelled while in flight"
+                    _cancel(record, "cancelled while in flight")
                     raise
                 lane.popleft()
+                if record.outcome in ("failed", "rejected") and self.policy.halt_on_failure:
+                    while lane:
+                        _cancel(lane.pop(), f"notification {record.seq} of this call failed")
+                    self._on_halt(call_id)
                 self._changes.notify()
         finally:
             if not lane:
@@ -87,32 +131,80 @@ class Notifier:
                 self._changes.notify()
 
     async def _deliver(self, record: NotificationRecord) -> None:
+        payload = json.dumps(record.body).encode()
+        url, failures, redirects = record.url, 0, 0
+        while True:
+            attempt = await self._attempt(record, url, payload)
+            if attempt.redirected_to is not None:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    record.outcome, record.note = "failed", "too many redirects"
+                    break
+                url = attempt.redirected_to
+                self._on_redirect(record.call_id, url)
+                continue
+            status = attempt.status
+            if status is not None and 200 <= status < 300:
+                record.outcome = "delivered"
+                if status == 204:
+                    record.note = "204: acknowledged as on Graph's legacy protocol"
+                return
+            if status == 403:
+                record.outcome = "rejected"
+                record.note = "403: the bot rejected the notification (its token, most likely)"
+                break
+            failures += 1
+            retryable = status is None or status >= 500 or status == 429
+            if retryable and failures < self.policy.attempts:
+                await asyncio.sleep(self.policy.backoff * 2 ** (failures - 1))
+                continue
+            record.outcome = "failed"
+            break
+        last = record.attempts[-1]
+        log.warning(
+            "notification %d for call %s to %s %s: %s",
+            record.seq,
+            record.call_id,
+            last.url,
+            record.outcome,
+            record.note or last.error or f"HTTP {last.status}",
+        )
+
+    async def _attempt(self, record: NotificationRecord, url: str, payload: bytes) -> Attempt:
         if self._session is None:
             raise RuntimeError("Notifier.start() was not awaited")
-        attempt = Attempt(time=utc_now())
+        message_id = str(uuid.uuid4())
+        attempt = Attempt(time=utc_now(), url=url, message_id=message_id)
         record.attempts.append(attempt)
         started = time.perf_counter()
         try:
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {await self._token(record.tenant_id)}",
+                "User-Agent": USER_AGENT,
+                "X-Microsoft-Skype-Chain-ID": record.chain_id,
+                "X-Microsoft-Skype-Message-ID": message_id,
+                "Scenario-Id": record.scenario_id,
+                "client-request-id": message_id,
+            }
             async with self._session.post(
-                record.url, data=json.dumps(record.body), headers=HEADERS
+                url, data=payload, headers=headers, allow_redirects=False
             ) as response:
                 await response.read()
                 attempt.status = response.status
+                location = response.headers.get("Location")
+                if response.status in REDIRECTS and location:
+                    attempt.redirected_to = urljoin(url, location)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            attempt.error = f"no answer within {self._timeout.total} s"
+            attempt.error = f"no answer within {self.policy.timeout:g} s"
         except Exception as error:  # any failure is journaled, never lost or fatal
             attempt.error = f"{type(error).__name__}: {error}" if str(error) else repr(error)
         attempt.duration_ms = (time.perf_counter() - started) * 1000
-        ok = attempt.status is not None and 200 <= attempt.status < 300
-        record.outcome = "delivered" if ok else "failed"
-        if not ok:
-            reason = attempt.error or f"HTTP {attempt.status}"
-            log.warning(
-                "notification %d for call %s to %s failed: %s",
-                record.seq,
-                record.call_id,
-                record.url,
-                reason,
-            )
+        return attempt
+
+
+def _cancel(record: NotificationRecord, reason: str) -> None:
+    if record.outcome == "pending":
+        record.outcome, record.note = "cancelled", reason

@@ -1,33 +1,45 @@
 """The journal: every Graph request received and every notification sent, in order.
 
 Nothing is dropped silently: a notification's every delivery attempt and its final outcome
-stay here for tests and for people reading a failed CI run.
+stay here for tests and for people reading a failed CI run. The journal keeps at most ``limit``
+entries so a long run does not grow without end; it drops the oldest and counts them.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mockgraph.clock import utc_now
 
-Outcome = Literal["pending", "delivered", "failed", "cancelled", "skipped"]
+Outcome = Literal["pending", "delivered", "failed", "rejected", "cancelled", "skipped", "dropped"]
 
 
 @dataclass
 class Attempt:
     time: str
+    url: str
+    message_id: str  # X-Microsoft-Skype-Message-ID, unique per POST
     status: int | None = None
     error: str | None = None
+    redirected_to: str | None = None
     duration_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"time": self.time, "durationMs": round(self.duration_ms, 3)}
+        result: dict[str, Any] = {
+            "time": self.time,
+            "url": self.url,
+            "messageId": self.message_id,
+            "durationMs": round(self.duration_ms, 3),
+        }
         if self.status is not None:
             result["status"] = self.status
         if self.error is not None:
             result["error"] = self.error
+        if self.redirected_to is not None:
+            result["redirectedTo"] = self.redirected_to
         return result
 
 
@@ -69,7 +81,10 @@ class NotificationRecord:
     step: int | None
     attempts: list[Attempt] = field(default_factory=list)
     outcome: Outcome = "pending"
-    note: str | None = None  # why it was skipped or cancelled
+    note: str | None = None  # why it was skipped, dropped, cancelled or rejected
+    tenant_id: str = ""  # the token's tid
+    chain_id: str = ""  # X-Microsoft-Skype-Chain-ID: the call's callChainId
+    scenario_id: str = ""  # Scenario-Id: one per operation played
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +99,7 @@ class NotificationRecord:
             "attempts": [attempt.to_json() for attempt in self.attempts],
             "outcome": self.outcome,
             "note": self.note,
+            "scenarioId": self.scenario_id,
         }
 
 
@@ -91,9 +107,17 @@ Entry = RequestRecord | NotificationRecord
 
 
 class Journal:
-    def __init__(self) -> None:
-        self._entries: list[Entry] = []
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._entries: deque[Entry] = deque()
         self._seq = itertools.count(1)
+
+    def _append(self, entry: Entry) -> None:
+        if len(self._entries) >= self.limit:
+            self._entries.popleft()
+            self.dropped += 1
+        self._entries.append(entry)
 
     def record_request(
         self,
@@ -109,7 +133,7 @@ class Journal:
         record = RequestRecord(
             next(self._seq), utc_now(), method, path, headers, body, status, call_id, request_id
         )
-        self._entries.append(record)
+        self._append(record)
         return record
 
     def record_notification(
@@ -120,9 +144,23 @@ class Journal:
         body: dict[str, Any],
         scenario: str | None = None,
         step: int | None = None,
+        tenant_id: str = "",
+        chain_id: str = "",
+        scenario_id: str = "",
     ) -> NotificationRecord:
-        record = NotificationRecord(next(self._seq), utc_now(), call_id, url, body, scenario, step)
-        self._entries.append(record)
+        record = NotificationRecord(
+            next(self._seq),
+            utc_now(),
+            call_id,
+            url,
+            body,
+            scenario,
+            step,
+            tenant_id=tenant_id,
+            chain_id=chain_id,
+            scenario_id=scenario_id,
+        )
+        self._append(record)
         return record
 
     def entries(self, call_id: str | None = None) -> list[Entry]:
@@ -132,3 +170,4 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.dropped = 0

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,12 @@ def _b64_to_int(text: str) -> int:
     return int.from_bytes(b64url_decode(text), "big")
 
 
-def _is_probable_prime(candidate: int, rounds: int = 40) -> bool:
+# FIPS 186-4, appendix C.3, table C.2: 5 Miller-Rabin rounds give an error below 2^-100 for
+# random 1024-bit candidates (the primes of a 2048-bit key); adversarial inputs need more.
+MILLER_RABIN_ROUNDS = 5
+
+
+def _is_probable_prime(candidate: int, rounds: int = MILLER_RABIN_ROUNDS) -> bool:
     if candidate < 2:
         return False
     for prime in SMALL_PRIMES:
@@ -92,6 +98,16 @@ class SigningKey:
             if math.gcd(PUBLIC_EXPONENT, totient) == 1:
                 d = pow(PUBLIC_EXPONENT, -1, totient)
                 return cls(n=p * q, e=PUBLIC_EXPONENT, d=d, p=p, q=q)
+
+    @classmethod
+    def for_process(cls) -> SigningKey:
+        """One key made on first use and kept for the life of the process, so servers
+        started one after another (a test suite's) do not each pay for a new key."""
+        global _process_key
+        with _process_key_lock:
+            if _process_key is None:
+                _process_key = cls.generate()
+            return _process_key
 
     @classmethod
     def from_jwk(cls, jwk: dict[str, Any]) -> SigningKey:
@@ -150,6 +166,10 @@ class SigningKey:
         s_q = pow(m, self.d % (self.q - 1), self.q)
         h = (pow(self.q, -1, self.p) * (s_p - s_q)) % self.p
         return (s_q + h * self.q).to_bytes(size, "big")
+
+
+_process_key: SigningKey | None = None
+_process_key_lock = threading.Lock()
 
 
 def encode_jwt(claims: dict[str, Any], key: SigningKey) -> str:

@@ -27,7 +27,8 @@ async def bot() -> AsyncIterator[BotReceiver]:
 
 @pytest.fixture
 async def graph() -> AsyncIterator[MockGraph]:
-    async with MockGraph(scenarios=[TESTS / "scenarios"]) as server:
+    # Short retry pauses keep failure tests quick; tests of retries set their own.
+    async with MockGraph(scenarios=[TESTS / "scenarios"], retry_backoff=0.01) as server:
         yield server
 
 

@@ -152,10 +152,10 @@ async def test_validate_reports_each_problem_and_exits_1(tmp_path: Path) -> None
     code, out, _ = await run("validate", str(good), str(bad))
     assert code == 1
     assert out.strip() == f"{bad}:4:1: unknown key 'extra' in scenario " + (
-        "(allowed: $schema, default, description, name, operation, steps, when)"
+        "(allowed: $schema, default, description, jitter, name, operation, quirks, steps, when)"
     )
 
 
 async def test_validate_ok_exits_0() -> None:
     code, out, _ = await run("validate", str(TESTS / "scenarios"), str(TESTS.parent / "scenarios"))
-    assert (code, out.strip()) == (0, "ok: 5 scenario(s)")
+    assert (code, out.strip()) == (0, "ok: 7 scenario(s)")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from mockgraph.scenarios.loader import load_text
 from mockgraph.testing import BotReceiver, MockGraph
@@ -80,3 +83,29 @@ def test_every_control_endpoint_is_documented() -> None:
         path = route.resource.canonical if route.resource else ""
         documented = re.sub(r"\{call_id\}", "{id}", path)
         assert f"{route.method} {documented}" in README, f"{route.method} {path} not in README"
+
+
+def test_every_flag_and_env_var_is_documented() -> None:
+    from mockgraph.config import OPTIONS
+
+    for option in OPTIONS:
+        assert f"`{option.flag}" in README, option.flag
+        assert f"`{option.env}" in README, option.env
+
+
+async def test_token_validation_snippet_accepts_mockgraphs_tokens(
+    graph: MockGraph, bot: BotReceiver
+) -> None:
+    [snippet] = [block for block in blocks("python") if "PyJWKClient" in block]
+    snippet = snippet.replace(DOCUMENTED_SERVER, graph.url)
+    call = await graph.seed_call(callback_uri=bot.callback_url, tenant_id="t-1")
+    async with aiohttp.ClientSession() as http:
+        url = f"{graph.graph_url()}/communications/calls/{call['id']}/transfer"
+        body = {"transferTarget": {"identity": {"user": {"id": "u"}}}}
+        await http.post(url, json=body, headers={"Authorization": "Bearer x"})
+    await bot.wait_for(1)
+    token = bot.received[0].headers["Authorization"].removeprefix("Bearer ")
+    scope: dict[str, Any] = {"token": token, "APP_ID": graph.backend.settings.app_id}
+    # PyJWKClient fetches with blocking urllib: run it off this loop, which serves mockgraph.
+    await asyncio.to_thread(exec, snippet, scope)
+    assert scope["claims"]["tid"] == "t-1"

@@ -148,6 +148,8 @@ def test_the_builtin_library_is_valid() -> None:
         "transfer-consultative-success",
         "transfer-failure-7000",
         "transfer-consultative-failure-7700",
+        "transfer-success-media-inactive-first",
+        "transfer-success-media-inactive-last",
     }
 
 

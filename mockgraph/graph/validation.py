@@ -45,7 +45,7 @@ def dotted(path: Iterable[Any]) -> str:
 
 def describe(error: ValidationError, prefix: Sequence[str | int] = ()) -> str:
     """One sentence naming the field (under ``prefix``) and what is wrong with it."""
-    error = _most_specific(error)
+    error = most_specific(error)
     where = dotted([*prefix, *error.absolute_path])
     subject = f"'{where}'" if where else "the body"
     schema = error_schema(error)
@@ -98,8 +98,9 @@ def first_error(errors: Sequence[ValidationError]) -> ValidationError | None:
     return min(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
 
 
-def _most_specific(error: ValidationError) -> ValidationError:
-    # anyOf [null, $ref]: the interesting failure is inside the non-null branch.
+def most_specific(error: ValidationError) -> ValidationError:
+    """For an anyOf/oneOf failure, the deepest failure inside it: with anyOf [null, $ref]
+    the interesting failure is inside the non-null branch."""
     while error.validator in ("anyOf", "oneOf") and error.context:
         branches = [
             e for e in error.context if e.validator != "type" or e.validator_value != "null"

@@ -22,6 +22,7 @@ from mockgraph.graph.validation import (
     dotted,
     error_schema,
     extra_properties,
+    most_specific,
     validator_for,
 )
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -167,29 +168,41 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
 
     errors = sorted(_scenario_validator().iter_errors(document.value), key=_error_order)
     if errors:
-        for error in errors:
+        for error in map(most_specific, errors):
             path = tuple(error.absolute_path)
             if error.validator == "additionalProperties":
                 extra = extra_properties(error)
                 path = (*path, extra[0]) if extra else path
             yield at(path, _scenario_message(error), key=error.validator == "additionalProperties")
         return
-    for index, step in enumerate(document.value["steps"]):
+    steps = document.value["steps"]
+    for index, step in enumerate(steps):
         base: YamlPath = ("steps", index)
         for path, message in placeholder_problems(step):
             yield at((*base, *path), message)
         for path, message in _payload_problems(step, base):
             yield at(path, message)
+        if step.get("fault") == "outOfOrder" and index == len(steps) - 1:
+            yield at(
+                (*base, "fault"), "outOfOrder sends a step after the next one; this step is last"
+            )
+
+
+def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPath, Any]]:
+    """A step's notifications with their paths: ``notify`` is one, or a list sent together."""
+    notify = step["notify"]
+    if isinstance(notify, list):
+        return [((*base, "notify", i), item) for i, item in enumerate(notify)]
+    return [((*base, "notify"), notify)]
 
 
 def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
-    """Check a step's notification against the Graph types commsNotification and call."""
-    notify = step["notify"]
-    envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
-    checks: list[tuple[YamlPath, str, Any]] = [
-        ((*base, "notify"), "microsoft.graph.commsNotification", envelope),
-        ((*base, "notify", "resourceData"), "microsoft.graph.call", notify["resourceData"]),
-    ]
+    """Check a step's notifications against the Graph types commsNotification and call."""
+    checks: list[tuple[YamlPath, str, Any]] = []
+    for path, notify in _notifications(step, base):
+        envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
+        checks.append((path, "microsoft.graph.commsNotification", envelope))
+        checks.append(((*path, "resourceData"), "microsoft.graph.call", notify["resourceData"]))
     for prefix, definition, value in checks:
         validator = validator_for(PAYLOAD_VERSION, definition)
         for error in sorted(validator.iter_errors(value), key=_error_order):
@@ -209,7 +222,7 @@ def _scenario_message(error: ValidationError) -> str:
     if error.validator == "enum":
         allowed = ", ".join(map(str, error_schema(error).get("enum", [])))
         return f"{where}: {json.dumps(error.instance)} is not one of: {allowed}"
-    if path.endswith("after") or "duration" in str(error.schema_path):
+    if path.endswith(("after", "jitter")):
         return f"{where}: {json.dumps(error.instance)} is not a duration (50, '50ms', '1.5s')"
     if error.validator == "pattern" and path == "name":
         return f"'name': {json.dumps(error.instance)} must be letters, digits, '.', '_', '-'"
@@ -229,8 +242,11 @@ def _scenario(document: Document, filename: str) -> Scenario:
     steps = tuple(
         Step(
             after=parse_duration(step.get("after", 0)),
-            notify=step["notify"],
+            notify=tuple(notify for _, notify in _notifications(step, ())),
             call=step.get("call"),
+            fault=step.get("fault"),
+            jitter=parse_duration(step.get("jitter", 0)),
+            quirks=tuple(step.get("quirks", ())),
         )
         for step in data["steps"]
     )
@@ -241,5 +257,7 @@ def _scenario(document: Document, filename: str) -> Scenario:
         description=data.get("description", ""),
         when=when,
         default=data.get("default", False),
+        jitter=parse_duration(data.get("jitter", 0)),
+        quirks=tuple(data.get("quirks", ())),
         source=f"{filename}:{position.line}:{position.column}",
     )

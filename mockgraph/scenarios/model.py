@@ -22,8 +22,11 @@ Matcher = Exists | str | int | float | bool | None
 @dataclass(frozen=True)
 class Step:
     after: float  # seconds since the previous step went out
-    notify: Mapping[str, Any]  # changeType, resourceData, optional envelope overrides
+    notify: tuple[Mapping[str, Any], ...]  # each: changeType, resourceData, envelope overrides
     call: str | None = None  # template naming another call; None = the operation's call
+    fault: str | None = None  # "duplicate", "drop" or "outOfOrder"
+    jitter: float = 0.0  # seconds either way
+    quirks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Scenario:
     description: str = ""
     when: Mapping[str, Matcher] = field(default_factory=dict)
     default: bool = False
+    jitter: float = 0.0  # seconds either way, for every step without its own
+    quirks: tuple[str, ...] = ()
     source: str = "<memory>"  # file:line:col of the scenario
 
     @property
@@ -55,6 +60,7 @@ class Scenario:
                 for path, rule in self.when.items()
             },
             "steps": len(self.steps),
+            "quirks": list(self.quirks),
             "source": self.source,
         }
 

@@ -2,7 +2,8 @@
 
 Steps are scheduled against the moment the operation was accepted (``after`` adds up), so a
 slow step does not push every later one back. A step changes the call's state when it goes out,
-before delivery, as Graph's own state changes whether or not the bot is listening.
+before delivery, as Graph's own state changes whether or not the bot is listening; a fault
+(``drop``, ``outOfOrder``, ``duplicate``) changes only what the bot receives, never that truth.
 
 Time can be controlled: ``time_scale`` multiplies every pause (0 collapses them), and in step
 mode each step, once due, also waits until the test releases it with ``advance(call_id)``.
@@ -11,18 +12,36 @@ mode each step, once due, also waits until the test releases it with ``advance(c
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import random
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.calls import Call, CallRegistry
 from mockgraph.delivery import Notifier
-from mockgraph.journal import Journal
+from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.model import Scenario, Step
+from mockgraph.scenarios.quirks import apply_quirks
 from mockgraph.scenarios.templating import render
 from mockgraph.signals import Changes
 
 log = logging.getLogger("mockgraph.playback")
+
+
+@dataclass
+class Playback:
+    """One scenario playing for one call."""
+
+    scenario: Scenario
+    call: Call
+    request: Mapping[str, Any]
+    started: float
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))  # the Scenario-Id header
+    next_step: int = 0
+    cancel_reason: str = "cancelled"
 
 
 class Player:
@@ -35,15 +54,28 @@ class Player:
         *,
         time_scale: float = 1.0,
         step_mode: bool = False,
+        quirks: tuple[str, ...] = (),
     ) -> None:
         self._calls = calls
         self._journal = journal
         self._notifier = notifier
         self._changes = changes
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._playing: dict[asyncio.Task[None], Playback] = {}
         self._releases: dict[str, asyncio.Semaphore] = {}
         self.time_scale = time_scale
         self.step_mode = step_mode
+        self.quirks = quirks
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._playing)
+
+    def play(self, scenario: Scenario, call: Call, request: Mapping[str, Any]) -> None:
+        """Start playing ``scenario`` for ``call``; the call is released when it ends."""
+        playback = Playback(scenario, call, request, asyncio.get_running_loop().time())
+        task = asyncio.create_task(self._run(playback))
+        self._playing[task] = playback
+        task.add_done_callback(self._finished)
 
     def advance(self, call_id: str, steps: int = 1) -> None:
         """Release the call's next ``steps`` steps (step mode); early releases are kept."""
@@ -51,36 +83,36 @@ class Player:
         for _ in range(steps):
             release.release()
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks)
+    def stop(self, call_id: str, reason: str) -> None:
+        """Stop what plays for ``call_id``; its remaining steps are journaled as cancelled."""
+        for task, playback in self._playing.items():
+            if playback.call.id == call_id:
+                playback.cancel_reason = reason
+                task.cancel()
 
-    def play(self, scenario: Scenario, call: Call, request: Mapping[str, Any]) -> None:
-        """Start playing ``scenario`` for ``call``; the call is released when it ends."""
-        started = asyncio.get_running_loop().time()
-        task = asyncio.create_task(self._run(scenario, call, request, started))
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._changes.notify()
-
-    async def cancel_all(self) -> None:
-        tasks = list(self._tasks)
+    async def cancel_all(self, reason: str) -> None:
+        tasks = list(self._playing)
         for task in tasks:
+            self._playing[task].cancel_reason = reason
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._releases.clear()
 
-    async def _run(
-        self, scenario: Scenario, call: Call, request: Mapping[str, Any], started: float
-    ) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._playing.pop(task, None)
+        self._changes.notify()
+
+    async def _run(self, playback: Playback) -> None:
         loop = asyncio.get_running_loop()
-        due = started
+        scenario, call = playback.scenario, playback.call
+        due = playback.started
+        held: list[NotificationRecord] = []  # an outOfOrder step, sent after the next one
         try:
             for index, step in enumerate(scenario.steps):
-                due += step.after * self.time_scale
+                playback.next_step = index
+                jitter = step.jitter or scenario.jitter
+                pause = max(0.0, step.after + random.uniform(-jitter, jitter))
+                due += pause * self.time_scale
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -90,50 +122,95 @@ class Player:
                     self._changes.notify()
                     await release.acquire()
                     call.waiting_step = None
-                    due = max(due, loop.time())  # the pause counts from the release
-                self._emit(scenario, index, step, call, request)
+                    due = max(due, loop.time())  # the next pause counts from the release
+                records = self._emit(playback, index, step)
+                playback.next_step = index + 1
+                if step.fault == "outOfOrder":
+                    held = [*records, *held]
+                    continue
+                for record in [*records, *held]:
+                    self._notifier.send(record)
+                held = []
+        except asyncio.CancelledError:
+            for record in held:
+                record.outcome, record.note = "cancelled", playback.cancel_reason
+            self._journal_unplayed(playback)
+            raise
         finally:
             call.finish()
             call.waiting_step = None
 
-    def _emit(
-        self, scenario: Scenario, index: int, step: Step, call: Call, request: Mapping[str, Any]
-    ) -> None:
-        context = {"call": call.to_graph(), "request": request}
-        notify: dict[str, Any] = render(dict(step.notify), context)
+    def _journal_unplayed(self, playback: Playback) -> None:
+        """Steps that will never go out are journaled as cancelled: nothing vanishes."""
+        for index in range(playback.next_step, len(playback.scenario.steps)):
+            step = playback.scenario.steps[index]
+            record = self._journal.record_notification(
+                call_id=playback.call.id,
+                url=playback.call.callback_uri,
+                body={"notify": [dict(n) for n in step.notify]},
+                scenario=playback.scenario.name,
+                step=index + 1,
+                scenario_id=playback.id,
+            )
+            record.outcome, record.note = "cancelled", playback.cancel_reason
+
+    def _emit(self, playback: Playback, index: int, step: Step) -> list[NotificationRecord]:
+        """Apply the step to its call and journal what the bot is to receive (not sent yet)."""
+        scenario, call = playback.scenario, playback.call
+        context = {"call": call.to_graph(), "request": playback.request}
         target: Call | None = call
+        target_id: Any = None
         if step.call is not None:
             target_id = render(step.call, context)
             target = self._calls.find(str(target_id)) if target_id else None
-        resource_data = {"@odata.type": "#microsoft.graph.call", **notify.pop("resourceData")}
+        notifications: list[dict[str, Any]] = [render(dict(n), context) for n in step.notify]
         if target is None:
             record = self._journal.record_notification(
-                call_id=str(render(step.call, context)),
+                call_id=str(target_id),
                 url="",
-                body={"resourceData": resource_data, **notify},
+                body={"value": notifications},
                 scenario=scenario.name,
                 step=index + 1,
+                scenario_id=playback.id,
             )
             record.outcome = "skipped"
             record.note = f"step names call {step.call!r}, which mockgraph does not know"
-            self._changes.notify()
             log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, record.note)
-            return
-        item = {
-            "@odata.type": "#microsoft.graph.commsNotification",
-            "changeType": notify.pop("changeType"),
-            "resourceUrl": target.resource_url,
-            "resourceData": resource_data,
-            **notify,  # anything else the step sets overrides the envelope
-        }
-        body = {"@odata.type": "#microsoft.graph.commsNotifications", "value": [item]}
-        target.apply(resource_data, cause=f"scenario {scenario.name} step {index + 1}")
+            self._changes.notify()
+            return []
+        items = []
+        for notify in notifications:
+            resource_data = {"@odata.type": "#microsoft.graph.call", **notify.pop("resourceData")}
+            target.apply(resource_data, cause=f"scenario {scenario.name} step {index + 1}")
+            items.append(
+                {
+                    "@odata.type": "#microsoft.graph.commsNotification",
+                    "changeType": notify.pop("changeType"),
+                    "resourceUrl": target.resource_url,
+                    "resourceData": resource_data,
+                    **notify,  # anything else the step sets overrides the envelope
+                }
+            )
         self._changes.notify()
-        record = self._journal.record_notification(
-            call_id=target.id,
-            url=target.callback_uri,
-            body=body,
-            scenario=scenario.name,
-            step=index + 1,
-        )
-        self._notifier.send(record)
+        body = {"@odata.type": "#microsoft.graph.commsNotifications", "value": items}
+        apply_quirks(body, (*self.quirks, *scenario.quirks, *step.quirks))
+        copies = 2 if step.fault == "duplicate" else 1
+        records = [
+            self._journal.record_notification(
+                call_id=target.id,
+                url=target.callback_uri,
+                body=copy.deepcopy(body) if n else body,
+                scenario=scenario.name,
+                step=index + 1,
+                tenant_id=str(target.properties.get("tenantId", "")),
+                chain_id=str(target.properties.get("callChainId", "")),
+                scenario_id=playback.id,
+            )
+            for n in range(copies)
+        ]
+        if copies == 2:
+            records[1].note = "duplicate, as the scenario asks"
+        if step.fault == "drop":
+            records[0].outcome, records[0].note = "dropped", "dropped, as the scenario asks"
+            return []
+        return records

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from mockgraph.app import Server
 from mockgraph.backend import CallingBackend
@@ -18,7 +18,7 @@ from mockgraph.testing.client import (
     MockGraphSyncClient,
     MockGraphTimeout,
 )
-from mockgraph.testing.receiver import BotReceiver, Received
+from mockgraph.testing.receiver import BotReceiver, Received, Reply
 
 __all__ = [
     "BotReceiver",
@@ -28,6 +28,7 @@ __all__ = [
     "MockGraphSyncClient",
     "MockGraphTimeout",
     "Received",
+    "Reply",
 ]
 
 
@@ -38,26 +39,14 @@ class MockGraph(MockGraphClient):
     ``async with MockGraph(scenarios=["my.yaml"]) as graph: graph.graph_url("v1.0")``
     """
 
-    def __init__(
-        self,
-        scenarios: Sequence[str | Path] = (),
-        *,
-        callback_url: str | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        time_scale: float = 1.0,
-        step: bool = False,
-    ) -> None:
+    def __init__(self, scenarios: Sequence[str | Path] = (), **settings: Any) -> None:
+        """``settings``: any ``mockgraph.config.Settings`` field (``callback_url``,
+        ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...)."""
         super().__init__("")
-        settings = Settings(
-            host=host,
-            port=port,
-            scenario_paths=tuple(str(p) for p in scenarios),
-            callback_url=callback_url,
-            time_scale=time_scale,
-            step_mode=step,
-        )
-        self.server = Server(settings, load_library(settings.scenario_paths))
+        options = {"host": "127.0.0.1", "port": 0, **settings}
+        options["scenario_paths"] = tuple(str(p) for p in scenarios)
+        config = Settings(**options)
+        self.server = Server(config, load_library(config.scenario_paths))
 
     @property
     def backend(self) -> CallingBackend:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,15 @@ from aiohttp import web
 from mockgraph.listening import AppServer
 
 POLL_INTERVAL = 0.005  # seconds
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the bot answers one POST."""
+
+    status: int = 202
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,8 @@ class Received:
 
 
 class BotReceiver(AppServer):
-    """Listens on 127.0.0.1, port 0, and answers every POST with ``status`` (202 by default).
+    """Listens on 127.0.0.1, port 0, and answers every POST with ``status`` (202 by default),
+    or with the replies queued by ``reply_with`` first.
 
     ``async with BotReceiver() as bot: bot.callback_url``; ``close()`` is safe to call twice.
     """
@@ -48,6 +59,11 @@ class BotReceiver(AppServer):
         self.path = path
         self.status = status
         self.received: list[Received] = []
+        self._replies: deque[Reply] = deque()
+
+    def reply_with(self, *replies: Reply) -> None:
+        """Answer the next POSTs with these, in order; then with ``status`` again."""
+        self._replies.extend(replies)
 
     @property
     def callback_url(self) -> str:
@@ -83,4 +99,7 @@ class BotReceiver(AppServer):
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
         self.received.append(Received(request.path, dict(request.headers), body))
-        return web.Response(status=self.status)
+        reply = self._replies.popleft() if self._replies else Reply(self.status)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return web.Response(status=reply.status, headers=reply.headers)
