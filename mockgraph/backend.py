@@ -7,7 +7,10 @@ here can be used and tested without a web server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 from mockgraph.calls import Call, CallRegistry
 from mockgraph.config import Settings
 from mockgraph.delivery import DeliveryPolicy, Notifier
-from mockgraph.errors import BadRequest
+from mockgraph.errors import BadRequest, Conflict
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import ScenarioError, load_text
@@ -25,6 +28,20 @@ from mockgraph.signals import Changes
 from mockgraph.tokens import SigningKey, TokenIssuer
 
 log = logging.getLogger("mockgraph")
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+PSTN_FAILURE = "transfer-failure-7000"
+# Graph call properties a seeded or rung call may be given.
+CALL_SPEC_PROPERTIES = (
+    "tenantId",
+    "source",
+    "targets",
+    "direction",
+    "requestedModalities",
+    "meetingInfo",
+    "chatInfo",
+    "incomingContext",
+    "subject",
+)
 
 
 class CallingBackend:
@@ -56,12 +73,26 @@ class CallingBackend:
             quirks=settings.quirks,
         )
         self._issuer: asyncio.Future[TokenIssuer] | None = None
+        self.bots: dict[str, str] = dict(settings.bots)  # identity id -> callback URL
 
     async def start(self) -> None:
         await self.notifier.start()
-        # A new RSA key takes about half a second to make: do it off the event loop, while
-        # the server already answers; the first token waits for it (once per process).
-        self._issuer = asyncio.create_task(asyncio.to_thread(self._make_issuer))
+        # A new RSA key takes a few tenths of a second to make: do it off the event loop, while
+        # the server already answers; the first token waits for it (once per process). A daemon
+        # thread, so that stopping never waits for a key nobody will use.
+        loop = asyncio.get_running_loop()
+        self._issuer = future = loop.create_future()
+
+        def make() -> None:
+            issuer, failure = None, None
+            try:
+                issuer = self._make_issuer()
+            except Exception as error:  # e.g. an unreadable --signing-key file
+                failure = error
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, issuer, failure)
+
+        threading.Thread(target=make, name="mockgraph-signing-key", daemon=True).start()
 
     def _make_issuer(self) -> TokenIssuer:
         path = self.settings.signing_key
@@ -100,28 +131,71 @@ class CallingBackend:
         self.player.step_mode = self.settings.step_mode
         self.changes.notify()
 
-    def seed_call(self, spec: Mapping[str, Any]) -> Call:
-        """Add a call the bot already has (``POST /_mock/calls``)."""
+    def _callback(self, spec: Mapping[str, Any]) -> str:
         callback_uri = spec.get("callbackUri") or self.settings.callback_url
         if not callback_uri:
             raise BadRequest(
                 "'callbackUri' is required: give it in the body, "
                 "or start mockgraph with --callback-url."
             )
-        properties = {
+        return str(callback_uri)
+
+    def _call_properties(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        return {
             "tenantId": self.settings.tenant_id,
-            **{
-                key: spec[key]
-                for key in ("tenantId", "source", "targets", "direction")
-                if key in spec
-            },
+            **{key: spec[key] for key in CALL_SPEC_PROPERTIES if key in spec},
         }
+
+    def seed_call(self, spec: Mapping[str, Any]) -> Call:
+        """Add a call the bot already has (``POST /_mock/calls``)."""
         return self.calls.seed(
-            str(callback_uri),
+            self._callback(spec),
             call_id=spec.get("id"),
             state=spec.get("state", "established"),
-            properties=properties,
+            properties=self._call_properties(spec),
+            application_instance=spec.get(
+                "applicationInstance", self.settings.application_instance
+            ),
         )
+
+    def ring(self, spec: Mapping[str, Any]) -> Call:
+        """A new incoming call (``POST /_mock/calls/incoming``): the bot gets the ``created``
+        notification Graph sends, and the call ends if it is not answered, rejected or
+        redirected within the ring timeout."""
+        properties = {
+            "direction": "incoming",
+            "requestedModalities": ["audio"],
+            "source": {"identity": {"user": {"id": "caller", "displayName": "Caller"}}},
+            "targets": [{"identity": {"application": {"id": self.settings.app_id}}}],
+            **self._call_properties(spec),
+        }
+        call = self.calls.seed(
+            self._callback(spec),
+            call_id=spec.get("id"),
+            state="incoming",
+            properties=properties,
+            application_instance=spec.get(
+                "applicationInstance", self.settings.application_instance
+            ),
+            cause="rang",
+        )
+        call.properties["callbackUri"] = call.callback_uri
+        created = {
+            "changeType": "created",
+            "resourceData": {
+                "@odata.id": call.resource_url,
+                "@odata.etag": f'W/"{len(call.history)}"',
+                **call.to_graph(),
+            },
+        }
+        self.player.send_now(call, created, "rang")
+        timeout = float(spec.get("timeout", self.settings.ring_timeout))
+        self.player.after(timeout, lambda: self._ring_timed_out(call))
+        return call
+
+    def _ring_timed_out(self, call: Call) -> None:
+        if call.state == "incoming" and call.running_operation is None:
+            self._start("ringTimeout", call, {})
 
     def pin_scenario(self, call_id: str, name: str | None) -> Call:
         """The scenario the call's next operation plays (``None`` unpins)."""
@@ -132,12 +206,135 @@ class CallingBackend:
         call.pinned_scenario = name
         return call
 
-    def transfer(self, call_id: str, body: Mapping[str, Any]) -> None:
-        """``POST /communications/calls/{id}/transfer``: accept, then play the scenario."""
-        self._start("transfer", self.calls.get(call_id), body)
+    def register_bot(self, identity_id: str, callback_uri: str) -> None:
+        """Transfers to ``identity_id`` ring the bot at ``callback_uri``."""
+        self.bots[identity_id] = callback_uri
 
-    def _start(self, operation: str, call: Call, body: Mapping[str, Any]) -> None:
-        scenario = self.library.select(operation, body, call.pinned_scenario)
+    # --- the Graph operations -----------------------------------------------------------
+
+    def get_call(self, call_id: str) -> Call:
+        return self.calls.get(call_id, ended_ok=False)
+
+    def answer(self, call_id: str, body: Mapping[str, Any]) -> None:
+        call = self.calls.get(call_id, ended_ok=False)
+        call.check("answer")
+        self._take_callback(call, body)
+        self._start("answer", call, body)
+
+    def reject(self, call_id: str, body: Mapping[str, Any]) -> None:
+        call = self.calls.get(call_id, ended_ok=False)
+        call.check("reject")
+        self._take_callback(call, body)
+        self._start("reject", call, body)
+
+    def redirect(self, call_id: str, body: Mapping[str, Any]) -> None:
+        call = self.calls.get(call_id, ended_ok=False)
+        call.check("redirect")
+        self._take_callback(call, body)
+        self._start("redirect", call, body)
+
+    def delete(self, call_id: str) -> None:
+        """Hang up: whatever plays for the call stops, then the delete scenario plays."""
+        call = self.calls.get(call_id, ended_ok=False)
+        call.check("delete")
+        if call.running_operation is not None:
+            self.player.stop(call.id, "the call was deleted")
+            call.finish()
+        self._start("delete", call, {})
+
+    def keep_alive(self, call_id: str) -> None:
+        self.calls.get(call_id, ended_ok=False)
+
+    def create(self, body: Mapping[str, Any]) -> Call:
+        """``POST /communications/calls``: an outgoing call, establishing."""
+        properties = {
+            key: value
+            for key, value in body.items()
+            if key not in ("@odata.type", "id", "callbackUri", "state", "direction")
+        }
+        properties.setdefault("tenantId", self.settings.tenant_id)
+        call = self.calls.seed(
+            str(body["callbackUri"]),
+            state="establishing",
+            properties={**properties, "direction": "outgoing"},
+            application_instance=self.settings.application_instance,
+            cause="created",
+        )
+        call.properties["callbackUri"] = call.callback_uri
+        self._start("create", call, body)
+        return call
+
+    def transfer(self, call_id: str, body: Mapping[str, Any]) -> None:
+        """``POST /communications/calls/{id}/transfer``: check Graph's rules, accept, then
+        play the scenario; a target that is a bot known to mockgraph is rung."""
+        call = self.calls.get(call_id, ended_ok=False)
+        call.check("transfer")
+        target = body["transferTarget"]
+        replaced_id = target.get("replacesCallId")
+        if replaced_id is not None:
+            replaced = self.calls.find(str(replaced_id))
+            if replaced is None or replaced.ended:
+                raise BadRequest(
+                    f"'transferTarget.replacesCallId' names call '{replaced_id}', which "
+                    "mockgraph does not know or which has ended."
+                )
+            if replaced.state != "established":
+                raise Conflict(
+                    f"The call to replace, '{replaced_id}', is {replaced.state}; "
+                    "a consultative transfer needs it established."
+                )
+        if call.is_group_call and not body.get("transferee"):
+            raise BadRequest("'transferee' is required to transfer from a group call.")
+        identities = target.get("identity") or {}
+        phone = identities.get("phone") if isinstance(identities, dict) else None
+        forced = None
+        if isinstance(phone, dict):
+            number = str(phone.get("id", ""))
+            if not E164.match(number):
+                raise BadRequest(
+                    f"'transferTarget.identity.phone.id' {number!r} is not an E.164 number "
+                    "such as +12345678901."
+                )
+            if not call.application_instance:
+                # Graph accepts it, then fails it: only an application instance (a bot with
+                # a phone number) may transfer to PSTN.
+                forced = PSTN_FAILURE
+        self._start("transfer", call, body, scenario_name=forced)
+        self._ring_transfer_target(call, target)
+
+    def _ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
+        identities = target.get("identity") or {}
+        for identity in identities.values() if isinstance(identities, dict) else ():
+            if isinstance(identity, dict) and str(identity.get("id")) in self.bots:
+                transferor = (call.properties.get("targets") or [{}])[0].get("identity") or {
+                    "application": {"id": self.settings.app_id}
+                }
+                self.ring(
+                    {
+                        "callbackUri": self.bots[str(identity["id"])],
+                        "source": call.properties.get("source")
+                        or {"identity": {"user": {"id": "caller"}}},
+                        "targets": [dict(target)],
+                        "tenantId": call.properties.get("tenantId", self.settings.tenant_id),
+                        "incomingContext": {"transferor": transferor},
+                    }
+                )
+                return
+
+    def _take_callback(self, call: Call, body: Mapping[str, Any]) -> None:
+        if body.get("callbackUri"):
+            call.callback_uri = str(body["callbackUri"])
+            call.properties["callbackUri"] = call.callback_uri
+
+    def _start(
+        self,
+        operation: str,
+        call: Call,
+        body: Mapping[str, Any],
+        scenario_name: str | None = None,
+    ) -> None:
+        pinned = scenario_name or call.pinned_scenario
+        scenario = self.library.select(operation, body, pinned)
         call.begin(operation)
         if scenario is not None and scenario.name == call.pinned_scenario:
             call.pinned_scenario = None  # a pin is for the next operation only

@@ -29,10 +29,26 @@ CALL_STATES = (
     "terminated",
     "unknownFutureValue",
 )
-# Which states each operation may start from. Graph documents transfer from an active call
-# (established); the rest of the table grows with the operations mockgraph serves.
+ACTIVE = frozenset(
+    {"establishing", "ringing", "established", "hold", "transferring", "transferAccepted"}
+)
+# Which states each operation may start from, as far as Graph's pages say: answer, reject and
+# redirect only an incoming call not yet acted on; transfer an active (established) call;
+# delete hangs up a call that is set up or being set up (an incoming one is rejected instead).
+# Any operation on an ended call is 404: Graph forgets ended calls (keepAlive documents it).
 ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "answer": frozenset({"incoming"}),
+    "reject": frozenset({"incoming"}),
+    "redirect": frozenset({"incoming"}),
     "transfer": frozenset({"established"}),
+    "delete": ACTIVE | {"redirecting", "terminating"},
+    "ringTimeout": frozenset({"incoming"}),  # Graph's own: nobody answered in time
+    "create": frozenset({"establishing"}),  # a new outgoing call, set up by Graph
+}
+# What to do instead, when an operation meets a state that does not allow it.
+ADVICE = {
+    ("delete", "incoming"): "reject an incoming call instead",
+    ("reject", "established"): "reject does not end an answered call; delete it instead",
 }
 # Properties kept apart from the notified Graph properties; everything else a scenario
 # notifies (resultInfo, terminationReason, mediaState, ...) is merged into the call.
@@ -59,6 +75,7 @@ class Call:
     history: list[StateChange] = field(default_factory=list)
     pinned_scenario: str | None = None
     running_operation: str | None = None
+    application_instance: bool = True  # whether the bot has a phone number (PSTN transfers)
     waiting_step: int | None = None  # step mode: the step that waits for advance()
 
     @property
@@ -94,28 +111,50 @@ class Call:
         """Whether the call is, or has been, in ``state``."""
         return any(change.state == state for change in self.history)
 
-    def apply(self, resource_data: Mapping[str, Any], cause: str) -> None:
-        """Take on what a notification told the bot about this call."""
+    @property
+    def ended(self) -> bool:
+        return self.state == "terminated"
+
+    @property
+    def is_group_call(self) -> bool:
+        """A meeting or group chat call (Graph: it has meetingInfo or chatInfo)."""
+        return bool(self.properties.get("meetingInfo") or self.properties.get("chatInfo"))
+
+    def apply(self, resource_data: Mapping[str, Any], cause: str, change_type: str = "") -> None:
+        """Take on what a notification told the bot about this call. A ``deleted``
+        notification ends the call even if it names no state (reject's carries none)."""
         for key, value in resource_data.items():
             if key not in OWN_PROPERTIES:
                 self.properties[key] = value
-        if "state" in resource_data:
+        if "state" not in resource_data and change_type.lower() == "deleted":
+            self.properties["state"] = "terminated"
+        if "state" in resource_data or change_type.lower() == "deleted":
             self.history.append(StateChange(self.state, utc_now(), cause))
 
-    def begin(self, operation: str) -> None:
-        """Claim the call for ``operation``, or raise the 409 Graph would answer."""
+    def check(self, operation: str) -> None:
+        """Raise the error Graph would answer if ``operation`` is not allowed now."""
+        if self.ended:
+            raise CallNotFound(self.id, ended=True)
         allowed = ALLOWED_FROM[operation]
-        if self.running_operation is not None:
+        if self.state not in allowed:
+            need = " or ".join(sorted(allowed))
+            advice = ADVICE.get((operation, self.state))
+            raise Conflict(
+                f"Cannot {operation} call '{self.id}': it is {self.state}, and {operation} "
+                f"needs a call that is {need}" + (f"; {advice}." if advice else ".")
+            )
+        # Hanging up may interrupt anything but another hang-up.
+        if self.running_operation is not None and (
+            operation != "delete" or self.running_operation == "delete"
+        ):
             raise Conflict(
                 f"Call '{self.id}' already has a {self.running_operation} in progress; "
                 f"wait for its notifications before another {operation}."
             )
-        if self.state not in allowed:
-            need = " or ".join(sorted(allowed))
-            raise Conflict(
-                f"Cannot {operation} call '{self.id}': it is {self.state}, "
-                f"and {operation} needs a call that is {need}."
-            )
+
+    def begin(self, operation: str) -> None:
+        """Claim the call for ``operation``, or raise the 404/409 Graph would answer."""
+        self.check(operation)
         self.running_operation = operation
 
     def finish(self) -> None:
@@ -134,11 +173,14 @@ class CallRegistry:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def get(self, call_id: str) -> Call:
-        try:
-            return self._calls[call_id]
-        except KeyError:
-            raise CallNotFound(call_id) from None
+    def get(self, call_id: str, *, ended_ok: bool = True) -> Call:
+        """The call; ``CallNotFound`` if unknown, or ended and not ``ended_ok`` (Graph's view)."""
+        call = self._calls.get(call_id)
+        if call is None:
+            raise CallNotFound(call_id)
+        if call.ended and not ended_ok:
+            raise CallNotFound(call_id, ended=True)
+        return call
 
     def find(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
@@ -150,6 +192,8 @@ class CallRegistry:
         call_id: str | None = None,
         state: str = "established",
         properties: Mapping[str, Any] | None = None,
+        application_instance: bool = True,
+        cause: str = "seeded",
     ) -> Call:
         """Add a call the bot already has, as if Graph had set it up."""
         call_id = call_id or str(uuid.uuid4())
@@ -170,8 +214,13 @@ class CallRegistry:
             "requestedModalities": ["audio"],
             **(properties or {}),
         }
-        call = Call(id=call_id, callback_uri=callback_uri, properties=graph_properties)
-        call.history.append(StateChange(state, utc_now(), "seeded"))
+        call = Call(
+            id=call_id,
+            callback_uri=callback_uri,
+            properties=graph_properties,
+            application_instance=application_instance,
+        )
+        call.history.append(StateChange(state, utc_now(), cause))
         self._calls[call_id] = call
         return call
 

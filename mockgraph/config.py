@@ -54,6 +54,13 @@ def parse_bool(text: str) -> bool:
     raise ValueError("must be 1 or 0")
 
 
+def parse_bot(text: str) -> tuple[str, str]:
+    identity, separator, url = text.partition("=")
+    if not separator or not identity.strip() or not url.strip():
+        raise ValueError(f"must be IDENTITY_ID=CALLBACK_URL, not {text!r}")
+    return identity.strip(), url.strip()
+
+
 def parse_quirks(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in QUIRKS]
@@ -81,6 +88,9 @@ class Settings:
     quirks: tuple[str, ...] = field(default_factory=tuple)
     grace_period: float = 5.0
     journal_limit: int = 10_000
+    ring_timeout: float = 15.0
+    application_instance: bool = True
+    bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,12 +115,17 @@ class Option:
     help: str
     parse: Callable[[str], Any] = str
     metavar: str | None = None
-    kind: str = "value"  # "value", "switch" (no argument) or "paths" (repeatable)
+    # "value"; "switch" (a flag that turns it on); "off-switch" (a flag that turns it off, the
+    # env var says 1 or 0); "paths" (repeatable, env joined by ':'); "list" (repeatable, env
+    # joined by ',')
+    kind: str = "value"
 
     def from_env(self, text: str) -> Any:
         if self.kind == "paths":
             return tuple(path for path in text.split(":") if path)
-        if self.kind == "switch":
+        if self.kind == "list":
+            return tuple(self.parse(item) for item in text.split(",") if item.strip())
+        if self.kind in ("switch", "off-switch"):
             return parse_bool(text)
         return self.parse(text)
 
@@ -217,6 +232,30 @@ OPTIONS = (
         metavar="SECONDS",
     ),
     Option(
+        "ring_timeout",
+        "--ring-timeout",
+        "MOCKGRAPH_RING_TIMEOUT",
+        "seconds an incoming call rings before Graph ends it (per call: 'timeout')",
+        parse_positive,
+        metavar="SECONDS",
+    ),
+    Option(
+        "application_instance",
+        "--no-application-instance",
+        "MOCKGRAPH_APPLICATION_INSTANCE",
+        "the bot has no phone number: PSTN transfers fail (env: 0)",
+        kind="off-switch",
+    ),
+    Option(
+        "bots",
+        "--bot",
+        "MOCKGRAPH_BOTS",
+        "another bot: transfers to IDENTITY_ID ring it at URL; repeatable (env: joined by ',')",
+        parse_bot,
+        metavar="IDENTITY_ID=URL",
+        kind="list",
+    ),
+    Option(
         "journal_limit",
         "--journal-limit",
         "MOCKGRAPH_JOURNAL_LIMIT",
@@ -240,13 +279,19 @@ def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
             else (f"{option.help} [{option.env}]")
         )
         text = text.replace("%", "%%")
-        if option.kind == "switch":
+        if option.kind in ("switch", "off-switch"):
+            action = "store_true" if option.kind == "switch" else "store_false"
             parser.add_argument(
-                option.flag, dest=option.field, action="store_true", default=default, help=text
+                option.flag, dest=option.field, action=action, default=default, help=text
             )
-        elif option.kind == "paths":
+        elif option.kind in ("paths", "list"):
             parser.add_argument(
-                option.flag, dest=option.field, action="append", metavar=option.metavar, help=text
+                option.flag,
+                dest=option.field,
+                action="append",
+                type=str if option.kind == "paths" else _argument_type(option),
+                metavar=option.metavar,
+                help=text,
             )
         else:
             parser.add_argument(
@@ -261,8 +306,10 @@ def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
 
 def from_arguments(args: argparse.Namespace, base: Settings) -> Settings:
     values = {option.field: getattr(args, option.field) for option in OPTIONS}
-    paths = values["scenario_paths"]
-    values["scenario_paths"] = tuple(paths) if paths else base.scenario_paths
+    for option in OPTIONS:
+        if option.kind in ("paths", "list"):  # repeated flags replace the env var's list
+            given = values[option.field]
+            values[option.field] = tuple(given) if given else getattr(base, option.field)
     return replace(base, **values)
 
 

@@ -12,7 +12,22 @@ from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.requests import read_json_object
 from mockgraph.scenarios.loader import ScenarioError
 
-SEED_KEYS = ("id", "callbackUri", "state", "tenantId", "source", "targets", "direction")
+SEED_KEYS = (
+    "id",
+    "callbackUri",
+    "state",
+    "tenantId",
+    "source",
+    "targets",
+    "direction",
+    "requestedModalities",
+    "meetingInfo",
+    "chatInfo",
+    "incomingContext",
+    "subject",
+    "applicationInstance",
+)
+RING_KEYS = (*(key for key in SEED_KEYS if key not in ("state", "direction")), "timeout")
 MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
 
 
@@ -38,18 +53,52 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def seed_call(request: web.Request) -> web.Response:
-    body = await read_json_object(request, require_content_type=False)
-    unknown = sorted(set(body) - set(SEED_KEYS))
+def _call_spec(body: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise BadRequest(f"Unknown key(s) {unknown}; a seeded call takes: {', '.join(SEED_KEYS)}.")
-    for key in ("id", "callbackUri", "state", "tenantId", "direction"):
+        raise BadRequest(f"Unknown key(s) {unknown}; {what} takes: {', '.join(allowed)}.")
+    for key in ("id", "callbackUri", "state", "tenantId", "direction", "subject"):
         if key in body and not isinstance(body[key], str):
             raise BadRequest(f"'{key}' must be a string.")
     if "direction" in body and body["direction"] not in ("incoming", "outgoing"):
         raise BadRequest("'direction' must be 'incoming' or 'outgoing'.")
-    call = request.app[BACKEND].seed_call(body)
+    if "applicationInstance" in body and not isinstance(body["applicationInstance"], bool):
+        raise BadRequest("'applicationInstance' must be true or false.")
+    timeout = body.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise BadRequest("'timeout' must be a number of seconds, more than 0.")
+    return body
+
+
+async def seed_call(request: web.Request) -> web.Response:
+    body = await read_json_object(request, require_content_type=False)
+    call = request.app[BACKEND].seed_call(_call_spec(body, SEED_KEYS, "a seeded call"))
     return web.json_response(call.to_graph(), status=201)
+
+
+async def ring(request: web.Request) -> web.Response:
+    """A new incoming call: the bot gets Graph's ``created`` notification."""
+    body = await read_json_object(request, require_content_type=False, allow_empty=True)
+    call = request.app[BACKEND].ring(_call_spec(body, RING_KEYS, "an incoming call"))
+    return web.json_response(call.to_graph(), status=201)
+
+
+async def list_bots(request: web.Request) -> web.Response:
+    bots = request.app[BACKEND].bots
+    return web.json_response({"value": [{"id": k, "callbackUri": v} for k, v in bots.items()]})
+
+
+async def register_bot(request: web.Request) -> web.Response:
+    """Transfers to this identity id ring the bot at ``callbackUri``."""
+    body = await read_json_object(request, require_content_type=False)
+    callback_uri = body.get("callbackUri")
+    if not isinstance(callback_uri, str) or not callback_uri:
+        raise BadRequest('Send {"callbackUri": "<the bot\'s notification URL>"}.')
+    identity_id = request.match_info["identity_id"]
+    request.app[BACKEND].register_bot(identity_id, callback_uri)
+    return web.json_response({"id": identity_id, "callbackUri": callback_uri})
 
 
 async def list_calls(request: web.Request) -> web.Response:
@@ -210,6 +259,9 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/v1/.well-known/OpenIdConfiguration", openid_configuration)
     app.router.add_get("/_mock/keys", signing_keys)
     app.router.add_post("/_mock/calls", seed_call)
+    app.router.add_post("/_mock/calls/incoming", ring)
+    app.router.add_get("/_mock/bots", list_bots)
+    app.router.add_put("/_mock/bots/{identity_id}", register_bot)
     app.router.add_get("/_mock/calls", list_calls)
     app.router.add_get("/_mock/calls/{call_id}", get_call)
     app.router.add_put("/_mock/calls/{call_id}/scenario", pin_scenario)

@@ -48,9 +48,11 @@ class CallNotFound(GraphError):
     status = 404
     code = "8522"
 
-    def __init__(self, call_id: str) -> None:
+    def __init__(self, call_id: str, *, ended: bool = False) -> None:
         super().__init__(
-            f"Call not found. mockgraph knows no call '{call_id}': "
+            f"Call not found. Call '{call_id}' has ended."
+            if ended
+            else f"Call not found. mockgraph knows no call '{call_id}': "
             "seed it with POST /_mock/calls first."
         )
 

@@ -167,7 +167,14 @@ async def test_unknown_call_is_404(driver: Driver) -> None:
     assert body["error"]["message"].startswith("Call not found.")
 
 
-@pytest.mark.parametrize("state", ["incoming", "establishing", "hold", "terminated"])
+async def test_ended_call_is_404_as_graph_forgets_it(driver: Driver) -> None:
+    call = await driver.seed(state="terminated")
+    status, headers, body = await driver.transfer(call["id"])
+    assert_graph_error(status, headers, body, 404)
+    assert "has ended" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("state", ["incoming", "establishing", "hold"])
 async def test_call_that_is_not_established_is_409(driver: Driver, state) -> None:
     call = await driver.seed(state=state)
     status, headers, body = await driver.transfer(call["id"])

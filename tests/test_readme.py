@@ -81,7 +81,12 @@ def test_every_control_endpoint_is_documented() -> None:
         if route.method == "HEAD":  # aiohttp adds HEAD beside each GET
             continue
         path = route.resource.canonical if route.resource else ""
-        documented = re.sub(r"\{call_id\}", "{id}", path)
+        # the README names {call_id} {id}, and other parameters in camelCase
+        documented = re.sub(
+            r"\{(\w+)\}",
+            lambda m: "{id}" if m[1] == "call_id" else "{" + _camel(m[1]) + "}",
+            path,
+        )
         assert f"{route.method} {documented}" in README, f"{route.method} {path} not in README"
 
 
@@ -109,3 +114,8 @@ async def test_token_validation_snippet_accepts_mockgraphs_tokens(
     # PyJWKClient fetches with blocking urllib: run it off this loop, which serves mockgraph.
     await asyncio.to_thread(exec, snippet, scope)
     assert scope["claims"]["tid"] == "t-1"
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)

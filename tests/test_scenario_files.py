@@ -150,6 +150,15 @@ def test_the_builtin_library_is_valid() -> None:
         "transfer-consultative-failure-7700",
         "transfer-success-media-inactive-first",
         "transfer-success-media-inactive-last",
+        "answer-success",
+        "answer-never-established",
+        "reject-success",
+        "redirect-success",
+        "redirect-timeout",
+        "create-success",
+        "create-declined",
+        "delete-success",
+        "ring-timeout",
     }
 
 

@@ -41,6 +41,13 @@ async def test_methods_mirror_the_control_plane(graph: MockGraph, bot: BotReceiv
     assert (await graph.call("c-1"))["state"] == "established"
     assert "transfer-success" in {s["name"] for s in await graph.scenarios()}
     assert await graph.journal() == []
+    rung = await graph.ring("c-2", callback_uri=bot.callback_url, timeout=30, tenant_id="t2")
+    assert (rung["state"], rung["tenantId"]) == ("incoming", "t2")
+    await bot.wait_for(1, call_id="c-2")
+    assert await graph.register_bot("u-1", bot.callback_url) == {
+        "id": "u-1",
+        "callbackUri": bot.callback_url,
+    }
     await graph.reset()
     assert await graph.calls() == []
 

@@ -52,11 +52,33 @@ async def read_json_object(
     return body
 
 
-async def read_action_body(request: web.Request, version: str, action: str) -> dict[str, Any]:
+async def read_action_body(
+    request: web.Request,
+    version: str,
+    action: str,
+    *,
+    defaults: dict[str, Any] | None = None,
+    allow_empty: bool = False,
+) -> dict[str, Any]:
     """An authenticated, schema-valid request body for a bound action such as ``transfer``."""
     require_bearer_token(request)
-    body = await read_json_object(request, require_content_type=True)
-    error = first_error(list(validator_for(version, f"action.{action}").iter_errors(body)))
-    if error is not None:
-        raise BadRequest(f"Invalid {action} request: {describe(error)}.")
+    body = await read_json_object(
+        request, require_content_type=request.body_exists, allow_empty=allow_empty
+    )
+    body = {**(defaults or {}), **body}
+    _check(body, version, f"action.{action}", f"Invalid {action} request")
     return body
+
+
+async def read_entity_body(request: web.Request, version: str, entity: str) -> dict[str, Any]:
+    """An authenticated request body that is a Graph ``entity`` (e.g. a new call)."""
+    require_bearer_token(request)
+    body = await read_json_object(request, require_content_type=True)
+    _check(body, version, f"microsoft.graph.{entity}", f"Invalid {entity}")
+    return body
+
+
+def _check(body: dict[str, Any], version: str, definition: str, what: str) -> None:
+    error = first_error(list(validator_for(version, definition).iter_errors(body)))
+    if error is not None:
+        raise BadRequest(f"{what}: {describe(error)}.")

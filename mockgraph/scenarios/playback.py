@@ -16,7 +16,7 @@ import copy
 import logging
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,26 @@ class Playback:
     cancel_reason: str = "cancelled"
 
 
+def notification_item(target: Call, notify: Mapping[str, Any], cause: str) -> dict[str, Any]:
+    """One commsNotification about ``target`` from a step's ``notify`` (changeType,
+    resourceData, overrides), applied to the call as it goes out."""
+    rest = dict(notify)
+    change_type = rest.pop("changeType")
+    resource_data = {"@odata.type": "#microsoft.graph.call", **rest.pop("resourceData")}
+    target.apply(resource_data, cause, change_type)
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": change_type,
+        "resourceUrl": target.resource_url,
+        "resourceData": resource_data,
+        **rest,  # anything else the step sets overrides the envelope
+    }
+
+
+def envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.commsNotifications", "value": items}
+
+
 class Player:
     def __init__(
         self,
@@ -62,6 +82,7 @@ class Player:
         self._changes = changes
         self._playing: dict[asyncio.Task[None], Playback] = {}
         self._releases: dict[str, asyncio.Semaphore] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
         self.time_scale = time_scale
         self.step_mode = step_mode
         self.quirks = quirks
@@ -76,6 +97,27 @@ class Player:
         task = asyncio.create_task(self._run(playback))
         self._playing[task] = playback
         task.add_done_callback(self._finished)
+
+    def send_now(self, call: Call, notify: Mapping[str, Any], cause: str) -> NotificationRecord:
+        """Send one notification about ``call`` outside any scenario (an incoming call's
+        ``created``); server-wide quirks apply."""
+        item = notification_item(call, notify, cause)
+        body = apply_quirks(envelope([item]), self.quirks)
+        [record] = self._records(call, body, None, None, str(uuid.uuid4()), copies=1)
+        self._changes.notify()
+        self._notifier.send(record)
+        return record
+
+    def after(self, seconds: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in ``seconds`` unless a reset or stop comes first."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            callback()
+
+        handle = loop.call_later(seconds, fire)
+        self._timers.add(handle)
 
     def advance(self, call_id: str, steps: int = 1) -> None:
         """Release the call's next ``steps`` steps (step mode); early releases are kept."""
@@ -97,6 +139,9 @@ class Player:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._releases.clear()
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._playing.pop(task, None)
@@ -178,39 +223,38 @@ class Player:
             log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, record.note)
             self._changes.notify()
             return []
-        items = []
-        for notify in notifications:
-            resource_data = {"@odata.type": "#microsoft.graph.call", **notify.pop("resourceData")}
-            target.apply(resource_data, cause=f"scenario {scenario.name} step {index + 1}")
-            items.append(
-                {
-                    "@odata.type": "#microsoft.graph.commsNotification",
-                    "changeType": notify.pop("changeType"),
-                    "resourceUrl": target.resource_url,
-                    "resourceData": resource_data,
-                    **notify,  # anything else the step sets overrides the envelope
-                }
-            )
+        cause = f"scenario {scenario.name} step {index + 1}"
+        items = [notification_item(target, notify, cause) for notify in notifications]
         self._changes.notify()
-        body = {"@odata.type": "#microsoft.graph.commsNotifications", "value": items}
-        apply_quirks(body, (*self.quirks, *scenario.quirks, *step.quirks))
+        body = apply_quirks(envelope(items), (*self.quirks, *scenario.quirks, *step.quirks))
         copies = 2 if step.fault == "duplicate" else 1
-        records = [
-            self._journal.record_notification(
-                call_id=target.id,
-                url=target.callback_uri,
-                body=copy.deepcopy(body) if n else body,
-                scenario=scenario.name,
-                step=index + 1,
-                tenant_id=str(target.properties.get("tenantId", "")),
-                chain_id=str(target.properties.get("callChainId", "")),
-                scenario_id=playback.id,
-            )
-            for n in range(copies)
-        ]
+        records = self._records(target, body, scenario.name, index + 1, playback.id, copies)
         if copies == 2:
             records[1].note = "duplicate, as the scenario asks"
         if step.fault == "drop":
             records[0].outcome, records[0].note = "dropped", "dropped, as the scenario asks"
             return []
         return records
+
+    def _records(
+        self,
+        target: Call,
+        body: dict[str, Any],
+        scenario: str | None,
+        step: int | None,
+        scenario_id: str,
+        copies: int,
+    ) -> list[NotificationRecord]:
+        return [
+            self._journal.record_notification(
+                call_id=target.id,
+                url=target.callback_uri,
+                body=copy.deepcopy(body) if n else body,
+                scenario=scenario,
+                step=step,
+                tenant_id=str(target.properties.get("tenantId", "")),
+                chain_id=str(target.properties.get("callChainId", "")),
+                scenario_id=scenario_id,
+            )
+            for n in range(copies)
+        ]

@@ -74,6 +74,41 @@ class MockGraphClient:
         result: JSON = await self._request("POST", "/_mock/calls", json_body=body)
         return result
 
+    async def ring(
+        self,
+        call_id: str | None = None,
+        *,
+        callback_uri: str | None = None,
+        timeout: float | None = None,
+        tenant_id: str | None = None,
+        source: JSON | None = None,
+        targets: list[JSON] | None = None,
+        requested_modalities: list[str] | None = None,
+        application_instance: bool | None = None,
+    ) -> JSON:
+        """Ring the bot: a new incoming call, announced by Graph's ``created`` notification;
+        it ends unless answered, rejected or redirected within ``timeout`` seconds."""
+        spec = {
+            "id": call_id,
+            "callbackUri": callback_uri,
+            "timeout": timeout,
+            "tenantId": tenant_id,
+            "source": source,
+            "targets": targets,
+            "requestedModalities": requested_modalities,
+            "applicationInstance": application_instance,
+        }
+        body = {key: value for key, value in spec.items() if value is not None}
+        result: JSON = await self._request("POST", "/_mock/calls/incoming", json_body=body)
+        return result
+
+    async def register_bot(self, identity_id: str, callback_uri: str) -> JSON:
+        """Transfers to ``identity_id`` ring the bot at ``callback_uri`` (both sides)."""
+        result: JSON = await self._request(
+            "PUT", f"/_mock/bots/{identity_id}", json_body={"callbackUri": callback_uri}
+        )
+        return result
+
     async def pin_scenario(self, call_id: str, name: str | None) -> JSON:
         """The scenario the call's next operation plays; ``None`` unpins."""
         result: JSON = await self._request(
@@ -200,6 +235,12 @@ class MockGraphSyncClient:
 
     def seed_call(self, call_id: str | None = None, **spec: Any) -> JSON:
         return _run(self.client.seed_call(call_id, **spec))
+
+    def ring(self, call_id: str | None = None, **spec: Any) -> JSON:
+        return _run(self.client.ring(call_id, **spec))
+
+    def register_bot(self, identity_id: str, callback_uri: str) -> JSON:
+        return _run(self.client.register_bot(identity_id, callback_uri))
 
     def pin_scenario(self, call_id: str, name: str | None) -> JSON:
         return _run(self.client.pin_scenario(call_id, name))
