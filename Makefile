@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest schemas clean
+.PHONY: run test lint typecheck pytest schemas bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# Benchmarks (never part of `make test`): mockgraph against naive aiohttp baselines, one table.
+# wrk comes from Debian's packages.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/run.py
 
 # Regenerate the Graph JSON Schemas from ../shared/graph-schemas (CSDL is the authority).
 schemas: $(STAMP)

@@ -17,6 +17,7 @@ from mockgraph.config import Settings
 from mockgraph.control import add_control_routes
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
 from mockgraph.graph.handlers import BACKEND
+from mockgraph.graph.requests import PARSED_BODY
 from mockgraph.graph.routes import add_graph_routes
 from mockgraph.listening import AppServer
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -56,6 +57,8 @@ def _http_error(exc: web.HTTPException, request: web.Request) -> GraphError:
 
 async def _journal_body(request: web.Request) -> Any:
     """The body as JSON if it is JSON, else as text; a note if it could not be read."""
+    if PARSED_BODY in request:
+        return request[PARSED_BODY]
     if not request.body_exists:
         return None
     try:

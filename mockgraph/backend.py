@@ -342,6 +342,7 @@ class CallingBackend:
             log.warning(
                 "no scenario for %s of call %s: nothing will be notified", operation, call.id
             )
+        if scenario is None or not scenario.steps:
             call.finish()
             return
         self.player.play(scenario, call, body)

@@ -85,6 +85,7 @@ class NotificationRecord:
     tenant_id: str = ""  # the token's tid
     chain_id: str = ""  # X-Microsoft-Skype-Chain-ID: the call's callChainId
     scenario_id: str = ""  # Scenario-Id: one per operation played
+    late_ms: float | None = None  # how long after its scheduled time the step went out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class NotificationRecord:
             "outcome": self.outcome,
             "note": self.note,
             "scenarioId": self.scenario_id,
+            "lateMs": None if self.late_ms is None else round(self.late_ms, 3),
         }
 
 

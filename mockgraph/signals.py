@@ -11,8 +11,11 @@ class Changes:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._waiting = 0
 
     def notify(self) -> None:
+        if not self._waiting:  # the hot path (every notification) pays nothing
+            return
         event, self._event = self._event, asyncio.Event()
         event.set()
 
@@ -24,8 +27,11 @@ class Changes:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
+            self._waiting += 1
             try:
                 await asyncio.wait_for(self._event.wait(), remaining)
             except TimeoutError:
                 return condition()
+            finally:
+                self._waiting -= 1
         return True

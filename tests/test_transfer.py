@@ -191,3 +191,5 @@ async def test_steps_keep_their_pauses(driver: Driver) -> None:
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     # A lower bound only: steps may go out late on a busy machine, never early.
     assert len(gaps) == 2 and all(gap >= 0.09 for gap in gaps), gaps
+    notes = [e for e in journal["value"] if e["kind"] == "notification"]
+    assert all(n["lateMs"] >= 0 for n in notes)

@@ -168,7 +168,10 @@ class Player:
                     await release.acquire()
                     call.waiting_step = None
                     due = max(due, loop.time())  # the next pause counts from the release
+                late_ms = (loop.time() - due) * 1000
                 records = self._emit(playback, index, step)
+                for record in records:
+                    record.late_ms = late_ms
                 playback.next_step = index + 1
                 if step.fault == "outOfOrder":
                     held = [*records, *held]

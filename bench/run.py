@@ -1,0 +1,503 @@
+"""mockgraph against the ceiling of its own stack, in one run: ``make bench``.
+
+Each figure is measured for mockgraph and for a naive aiohttp baseline doing the same work
+(``bench/baseline_*.py``), in the same run, and reported as a ratio. Servers run pinned to
+core 0, load (wrk, the sink, this script) to core 1, where the machine has two cores and
+``taskset``. Every wrk figure is the median of ``BENCH_REPEATS`` runs of ``BENCH_SECONDS``,
+after a warm-up run. Timings are for the table only: nothing here is a test.
+
+Environment: BENCH_SECONDS (default 5), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
+BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+BENCH = Path(__file__).resolve().parent
+PYTHON = sys.executable
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+SCALE_CALLS = int(os.environ.get("BENCH_SCALE_CALLS", "10000"))
+MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "10000"))
+WRK_CONNECTIONS = 32
+WRK_CALLS = 2000
+TWO_CORES = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+SERVER_CORE, LOAD_CORE = "0", "1"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def pinned(core: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", core, *argv] if TWO_CORES else argv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def rss_kb(pid: int, field_name: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field_name} for {pid}")
+
+
+@dataclass
+class Server:
+    process: asyncio.subprocess.Process
+    url: str
+    started: float
+    ready: float
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@asynccontextmanager
+async def serve(argv: list[str], *, core: str = SERVER_CORE) -> AsyncIterator[Server]:
+    """Start a server whose first stdout line means ready: mockgraph's names its URL; a
+    baseline prints 'ready' and listens on the port that is its first argument."""
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *pinned(core, argv),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+        ready = time.monotonic()
+        match = re.search(r"http://[\d.]+:\d+", line)
+        url = match.group(0) if match else f"http://127.0.0.1:{argv[2]}"
+        if not match and line != "ready":
+            raise RuntimeError(f"{argv}: unexpected first line {line!r}")
+        yield Server(process, url, started, ready)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def mockgraph(*args: str) -> list[str]:
+    return [PYTHON, "-m", "mockgraph", "serve", "--port", "0", *args]
+
+
+def baseline(name: str, *args: str) -> list[str]:
+    return [PYTHON, str(BENCH / name), *args]
+
+
+async def seed(http: aiohttp.ClientSession, url: str, count: int, callback: str) -> None:
+    semaphore = asyncio.Semaphore(64)
+
+    async def one(index: int) -> None:
+        async with (
+            semaphore,
+            http.post(
+                f"{url}/_mock/calls", json={"id": f"c{index}", "callbackUri": callback}
+            ) as response,
+        ):
+            assert response.status == 201, await response.text()
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def wait_idle(http: aiohttp.ClientSession, url: str) -> None:
+    async with http.get(f"{url}/_mock/idle", params={"timeout": "300"}) as response:
+        assert response.status == 200, await response.text()
+
+
+async def wrk(url: str, seconds: float, calls: int) -> dict[str, float]:
+    """One wrk run against ``url``; returns requests, accepted (2xx) and duration."""
+    process = await asyncio.create_subprocess_exec(
+        *pinned(
+            LOAD_CORE,
+            [
+                "wrk",
+                "-t1",
+                f"-c{WRK_CONNECTIONS}",
+                f"-d{max(1, round(seconds))}s",
+                "-s",
+                str(BENCH / "transfer.lua"),
+                url,
+            ],
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "CALLS": str(calls)},
+    )
+    out, _ = await process.communicate()
+    text = out.decode()
+    match = re.search(r"BENCH requests=(\d+) non2xx=(\d+) errors=(\d+) duration_us=(\d+)", text)
+    if not match:
+        raise RuntimeError(f"wrk said:\n{text}")
+    requests, non2xx, errors, duration_us = map(int, match.groups())
+    return {
+        "requests": requests,
+        "accepted": requests - non2xx - errors,
+        "rejected": non2xx + errors,
+        "seconds": duration_us / 1e6,
+    }
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    mockgraph: float
+    baseline: float | None
+    target: str
+    passed: bool | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.mockgraph / self.baseline  # type: ignore[operator]
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+
+async def request_path(http: aiohttp.ClientSession) -> Figure:
+    """Transfers with full validation, whose scenario sends nothing: requests/s."""
+    results: dict[str, list[float]] = {}
+    rejected = 0
+    for who, argv in (
+        ("baseline", baseline("baseline_validate.py", str(free_port()))),
+        ("mockgraph", mockgraph("--scenarios", str(BENCH / "scenarios" / "silent.yaml"))),
+    ):
+        async with serve(argv) as server:
+            if who == "mockgraph":
+                await seed(http, server.url, WRK_CALLS, "http://127.0.0.1:9/unused")
+            await wrk(server.url, 1, WRK_CALLS)  # warm up
+            runs = [await wrk(server.url, SECONDS, WRK_CALLS) for _ in range(REPEATS)]
+        results[who] = [run["accepted"] / run["seconds"] for run in runs]
+        if who == "mockgraph":
+            rejected = sum(int(run["rejected"]) for run in runs)
+        log(f"request path {who}: {[round(r) for r in results[who]]} req/s")
+    mine, base = statistics.median(results["mockgraph"]), statistics.median(results["baseline"])
+    figure = Figure("request path", "req/s", mine, base, ">= 0.85", mine >= 0.85 * base)
+    figure.notes.append(f"non-202 answers from mockgraph: {rejected}")
+    return figure
+
+
+async def end_to_end(http: aiohttp.ClientSession) -> Figure:
+    """Transfers whose scenario sends 3 notifications with no pause, to a sink in another
+    process: notifications delivered/s, none lost, every call's order intact."""
+    results: dict[str, list[float]] = {}
+    problems: list[str] = []
+    sink_port = free_port()
+    async with serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink:
+        callback = f"{sink.url}/api/calls"
+        for who, argv in (
+            ("baseline", baseline("baseline_notify.py", str(free_port()), callback)),
+            ("mockgraph", mockgraph("--scenarios", str(BENCH / "scenarios" / "three.yaml"))),
+        ):
+            async with serve(argv) as server:
+                if who == "mockgraph":
+                    await seed(http, server.url, WRK_CALLS, callback)
+
+                async def settle(server: Server = server, who: str = who) -> None:
+                    if who == "mockgraph":
+                        await wait_idle(http, server.url)
+                    await asyncio.sleep(0.2)
+
+                await wrk(server.url, 1, WRK_CALLS)  # warm up (and make the signing key)
+                await settle()
+                rates = []
+                for _ in range(REPEATS):
+                    await http.post(f"{sink.url}/reset")
+                    started = time.monotonic()
+                    run = await wrk(server.url, SECONDS, WRK_CALLS)
+                    expected = 3 * int(run["accepted"])
+                    stats = await sink_stats(http, sink.url, expected, settle)
+                    if stats["count"] != expected:
+                        problems.append(f"{who}: {stats['count']} of {expected} delivered")
+                    if not stats["inOrder"]:
+                        problems.append(f"{who}: out of order: {stats['problem'][:200]}")
+                    rates.append(stats["count"] / (stats["last"] - started))
+                results[who] = rates
+                log(f"end to end {who}: {[round(r) for r in rates]} notifications/s")
+    mine, base = statistics.median(results["mockgraph"]), statistics.median(results["baseline"])
+    passed = mine >= 0.8 * base and not problems
+    figure = Figure(
+        "end to end", "notifications/s", mine, base, ">= 0.8, none lost, in order", passed
+    )
+    figure.notes.extend(problems or ["none lost, every call in order (both)"])
+    return figure
+
+
+async def sink_stats(
+    http: aiohttp.ClientSession,
+    sink_url: str,
+    expected: int,
+    settle: Callable[[], Awaitable[None]],
+    arrivals: bool = False,
+) -> dict[str, Any]:
+    await settle()
+    deadline = time.monotonic() + 120
+    while True:
+        async with http.get(
+            f"{sink_url}/stats", params={"arrivals": "1" if arrivals else "0"}
+        ) as r:
+            stats: dict[str, Any] = await r.json()
+        if stats["count"] >= expected or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.1)
+
+
+async def scale(http: aiohttp.ClientSession) -> list[Figure]:
+    """SCALE_CALLS calls each playing 3 steps 100 ms apart: all delivered, in order; how late
+    each step went out (mockgraph's own lateMs) and arrived (at the sink); peak RSS."""
+    sink_port = free_port()
+    async with serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink:
+        callback = f"{sink.url}/api/calls"
+        argv = mockgraph(
+            "--scenarios",
+            str(BENCH / "scenarios" / "scale.yaml"),
+            "--journal-limit",
+            str(SCALE_CALLS * 5),
+        )
+        async with serve(argv) as server:
+            await seed(http, server.url, SCALE_CALLS, callback)
+            # warm up: the signing key, connections
+            await http.post(
+                f"{server.url}/v1.0/communications/calls/c0/transfer",
+                json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
+                headers={"Authorization": "Bearer bench"},
+            )
+            await wait_idle(http, server.url)
+            await http.post(f"{sink.url}/reset")
+            await http.post(f"{server.url}/_mock/reset")
+            await seed(http, server.url, SCALE_CALLS, callback)
+            accepted_at: dict[str, float] = {}
+            semaphore = asyncio.Semaphore(256)
+
+            async def transfer(index: int) -> None:
+                async with (
+                    semaphore,
+                    http.post(
+                        f"{server.url}/v1.0/communications/calls/c{index}/transfer",
+                        json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
+                        headers={"Authorization": "Bearer bench"},
+                    ) as response,
+                ):
+                    assert response.status == 202, await response.text()
+                    accepted_at[f"c{index}"] = time.monotonic()
+
+            fired = time.monotonic()
+            await asyncio.gather(*(transfer(i) for i in range(SCALE_CALLS)))
+            fired = time.monotonic() - fired
+
+            async def settle() -> None:
+                await wait_idle(http, server.url)
+
+            stats = await sink_stats(http, sink.url, 3 * SCALE_CALLS, settle, arrivals=True)
+            peak_kb = rss_kb(server.pid, "VmHWM")
+            async with http.get(f"{server.url}/_mock/journal") as response:
+                journal = await response.json()
+    emitted = [e["lateMs"] for e in journal["value"] if e["kind"] == "notification"]
+    arrived = [
+        (moment - (accepted_at[call_id] + 0.1 * (step + 1))) * 1000
+        for call_id, moments in stats["arrivals"].items()
+        for step, moment in enumerate(moments)
+    ]
+    in_flight = max_in_flight(accepted_at, stats["arrivals"])
+    complete = stats["count"] == 3 * SCALE_CALLS and stats["inOrder"]
+    emitted_p99, arrived_p99 = percentile(emitted, 99), percentile(arrived, 99)
+    log(f"scale: fired {SCALE_CALLS} transfers in {fired:.2f} s; at most {in_flight} in flight")
+    notes = [
+        f"{stats['count']} of {3 * SCALE_CALLS} delivered, in order: {stats['inOrder']}",
+        f"{SCALE_CALLS} transfers accepted in {fired:.2f} s; "
+        f"at most {in_flight} calls in flight at once",
+        f"p50 lateness: step went out {percentile(emitted, 50):.1f} ms, "
+        f"arrived {percentile(arrived, 50):.1f} ms",
+    ]
+    return [
+        Figure(
+            "scale: p99 step lateness (went out)",
+            "ms",
+            emitted_p99,
+            None,
+            "<= 20",
+            complete and emitted_p99 <= 20,
+            notes,
+        ),
+        Figure(
+            "scale: p99 step lateness (arrived at bot)",
+            "ms",
+            arrived_p99,
+            None,
+            "<= 20",
+            complete and arrived_p99 <= 20,
+        ),
+        Figure("scale: peak RSS", "MiB", peak_kb / 1024, None, "reported", None),
+    ]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+def max_in_flight(accepted: dict[str, float], arrivals: dict[str, list[float]]) -> int:
+    events = []
+    for call_id, start in accepted.items():
+        moments = arrivals.get(call_id) or [start]
+        events += [(start, 1), (moments[-1], -1)]
+    current = peak = 0
+    for _, delta in sorted(events):
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+async def startup() -> Figure:
+    """Process start to ready line, median of 5."""
+    times: dict[str, list[float]] = {"mockgraph": [], "baseline": []}
+    for _ in range(5):
+        for who, argv in (
+            ("baseline", baseline("baseline_ready.py", "0")),
+            ("mockgraph", mockgraph()),
+        ):
+            async with serve(argv) as server:
+                times[who].append(server.ready - server.started)
+    mine, base = statistics.median(times["mockgraph"]), statistics.median(times["baseline"])
+    return Figure(
+        "start-up to ready line", "ms", mine * 1000, base * 1000, "<= 1.5", mine <= 1.5 * base
+    )
+
+
+async def memory(http: aiohttp.ClientSession) -> list[Figure]:
+    """RSS when ready; RSS growth per completed call after MEMORY_CALLS calls."""
+    ready: dict[str, int] = {}
+    for who, argv in (("baseline", baseline("baseline_ready.py", "0")), ("mockgraph", mockgraph())):
+        async with serve(argv) as server:
+            await asyncio.sleep(1.0)  # let the signing key thread finish: it is part of ready
+            ready[who] = rss_kb(server.pid)
+    sink_port = free_port()
+    async with (
+        serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink,
+        serve(mockgraph("--time-scale", "0")) as server,
+    ):
+        callback = f"{sink.url}/api/calls"
+
+        async def calls(start: int, count: int) -> None:
+            semaphore = asyncio.Semaphore(64)
+
+            async def one(index: int) -> None:
+                async with semaphore:
+                    async with http.post(
+                        f"{server.url}/_mock/calls",
+                        json={"id": f"m{index}", "callbackUri": callback},
+                    ) as response:
+                        assert response.status == 201
+                    async with http.post(
+                        f"{server.url}/v1.0/communications/calls/m{index}/transfer",
+                        json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
+                        headers={"Authorization": "Bearer bench"},
+                    ) as response:
+                        assert response.status == 202
+
+            await asyncio.gather(*(one(i) for i in range(start, start + count)))
+            await wait_idle(http, server.url)
+
+        await calls(0, 2000)  # warm up: the journal reaches its bound sooner or later anyway
+        before = rss_kb(server.pid)
+        await calls(2000, MEMORY_CALLS)
+        after = rss_kb(server.pid)
+    mine, base = ready["mockgraph"] / 1024, ready["baseline"] / 1024
+    growth = (after - before) * 1024 / MEMORY_CALLS
+    return [
+        Figure("RSS when ready", "MiB", mine, base, "<= 1.5", mine <= 1.5 * base),
+        Figure(
+            f"RSS growth per completed call ({MEMORY_CALLS} calls)",
+            "bytes",
+            growth,
+            None,
+            "reported",
+            None,
+            [f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB; journal bound 10000 entries"],
+        ),
+    ]
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [
+        "| figure | mockgraph | baseline | ratio | target | holds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        base = "" if f.baseline is None else f"{f.baseline:,.1f} {f.unit}"
+        ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
+        holds = {True: "yes", False: "**no**", None: ""}[f.passed]
+        rows.append(
+            f"| {f.name} | {f.mockgraph:,.1f} {f.unit} | {base} | {ratio} | {f.target} | {holds} |"
+        )
+    notes = [f"- {f.name}: {note}" for f in figures for note in f.notes]
+    return "\n".join([*rows, *(["", *notes] if notes else [])])
+
+
+def write_json(path: Path, figures: list[Figure]) -> None:
+    path.write_text(json.dumps([f.__dict__ | {"ratio": f.ratio} for f in figures], indent=2))
+
+
+async def main() -> int:
+    if shutil.which("wrk") is None:
+        print(
+            "bench: wrk is missing; `make bench` installs it (apt-get install wrk)", file=sys.stderr
+        )
+        return 2
+    if TWO_CORES:
+        os.sched_setaffinity(0, {int(LOAD_CORE)})
+    log(f"{os.cpu_count()} cores, pinning: {TWO_CORES}; {REPEATS} x {SECONDS:g} s per wrk figure")
+    figures: list[Figure] = []
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=0)
+    ) as http:
+        for measure in (request_path, end_to_end):
+            figures.append(await measure(http))
+        figures.extend(await scale(http))
+        figures.append(await startup())
+        figures.extend(await memory(http))
+    print(table(figures))
+    if os.environ.get("BENCH_JSON"):
+        write_json(Path(os.environ["BENCH_JSON"]), figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
