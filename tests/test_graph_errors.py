@@ -86,45 +86,45 @@ async def test_body_that_is_not_a_json_object_is_400(driver: Driver, raw, expect
     await assert_nothing_notified(driver, call["id"])
 
 
-@pytest.mark.parametrize(
-    "request_body, expected",
-    [
-        ({}, "'transferTarget' is required"),
-        ({"transferTarget": None}, "'transferTarget' must be an object"),
-        ({"transferTarget": {}}, "'transferTarget.identity' is required"),
-        (
-            {"transferTarget": {"identity": {}}},
-            "'transferTarget.identity' must name at least one identity",
-        ),
-        (
-            {"transferTarget": {"identity": {"@odata.type": "#microsoft.graph.identitySet"}}},
-            "'transferTarget.identity' must name at least one identity",
-        ),
-        (
-            {"transferTarget": {"identity": {"user": "bob"}}},
-            "'transferTarget.identity.user' must be an object",
-        ),
-        (
-            {"transferTarget": {"identity": {"user": {"id": 7}}}},
-            "'transferTarget.identity.user.id' must be a string",
-        ),
-        (
-            {"transferTarget": {"identity": {"user": {"id": "u"}}, "hidden": "yes"}},
-            "'transferTarget.hidden' must be a boolean",
-        ),
-        ({**BLIND, "clientContext": "x" * 257}, "'clientContext' is longer than 256"),
-        ({**BLIND, "clientContext": 5}, "'clientContext' must be a string"),
-        ({**BLIND, "transferee": {}}, "'transferee.identity' is required"),
-        (
-            {**BLIND, "transferee": {"identity": {"user": {"id": "u"}}, "endpointType": "phone"}},
-            "'transferee.endpointType': \"phone\" is not one of: default, voicemail",
-        ),
-        (
-            {**BLIND, "transferee": {"identity": {"user": {"id": "u"}}, "color": "red"}},
-            "participantInfo has no property 'color'",
-        ),
-    ],
-)
+SCHEMA_BREAKING_BODIES = [
+    ({}, "'transferTarget' is required"),
+    ({"transferTarget": None}, "'transferTarget' must be an object"),
+    ({"transferTarget": {}}, "'transferTarget.identity' is required"),
+    (
+        {"transferTarget": {"identity": {}}},
+        "'transferTarget.identity' must name at least one identity",
+    ),
+    (
+        {"transferTarget": {"identity": {"@odata.type": "#microsoft.graph.identitySet"}}},
+        "'transferTarget.identity' must name at least one identity",
+    ),
+    (
+        {"transferTarget": {"identity": {"user": "bob"}}},
+        "'transferTarget.identity.user' must be an object",
+    ),
+    (
+        {"transferTarget": {"identity": {"user": {"id": 7}}}},
+        "'transferTarget.identity.user.id' must be a string",
+    ),
+    (
+        {"transferTarget": {"identity": {"user": {"id": "u"}}, "hidden": "yes"}},
+        "'transferTarget.hidden' must be a boolean",
+    ),
+    ({**BLIND, "clientContext": "x" * 257}, "'clientContext' is longer than 256"),
+    ({**BLIND, "clientContext": 5}, "'clientContext' must be a string"),
+    ({**BLIND, "transferee": {}}, "'transferee.identity' is required"),
+    (
+        {**BLIND, "transferee": {"identity": {"user": {"id": "u"}}, "endpointType": "phone"}},
+        "'transferee.endpointType': \"phone\" is not one of: default, voicemail",
+    ),
+    (
+        {**BLIND, "transferee": {"identity": {"user": {"id": "u"}}, "color": "red"}},
+        "participantInfo has no property 'color'",
+    ),
+]
+
+
+@pytest.mark.parametrize("request_body, expected", SCHEMA_BREAKING_BODIES)
 async def test_body_that_breaks_the_schema_is_400_naming_the_field(
     driver: Driver, request_body, expected
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
-from mockgraph.graph.validation import describe, first_error, validator_for
+from mockgraph.graph.validation import describe, first_error, is_valid, validator_for
 
 PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
 
@@ -82,8 +82,7 @@ async def read_entity_body(request: web.Request, version: str, entity: str) -> d
 
 
 def _check(body: dict[str, Any], version: str, definition: str, what: str) -> None:
-    validator = validator_for(version, definition)
-    if validator.is_valid(body):  # the common case; collecting errors costs a third more
+    if is_valid(version, definition, body):  # the common case, and the fast path
         return
-    error = first_error(list(validator.iter_errors(body)))
+    error = first_error(list(validator_for(version, definition).iter_errors(body)))
     raise BadRequest(f"{what}: {describe(error) if error else 'invalid'}.")
