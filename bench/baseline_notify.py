@@ -1,12 +1,16 @@
 """Baseline for end to end: a bare aiohttp server that answers a transfer 202 and POSTs three
-notifications for it, one after another, through one shared ClientSession. No journal, no
-state machine, no scenario engine, no token, no validation."""
+notifications for it, one after another, through one shared ClientSession. It puts the same
+bytes on the wire as mockgraph (Graph's envelope and headers, a bearer token of the same
+length, made once) and does nothing else: no validation, journal, state machine, scenario
+engine, retries or token signing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+import uuid
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -15,22 +19,35 @@ SINK = web.AppKey("sink", str)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 STATES = ("transferring", "transferAccepted", "established")
 TASKS: set[asyncio.Task[None]] = set()
+TOKEN = "e" * 689  # the length of mockgraph's RS256 JWT with default claims; never signed
 
 
 async def notify(app: web.Application, call_id: str) -> None:
+    scenario_id, chain_id = str(uuid.uuid4()), str(uuid.uuid4())
     for state in STATES:
         body = {
+            "@odata.type": "#microsoft.graph.commsNotifications",
             "value": [
                 {
+                    "@odata.type": "#microsoft.graph.commsNotification",
+                    "changeType": "updated",
                     "resourceUrl": f"/communications/calls/{call_id}",
-                    "resourceData": {"state": state},
+                    "resourceData": {"@odata.type": "#microsoft.graph.call", "state": state},
                 }
-            ]
+            ],
         }
-        async with app[SESSION].post(
-            app[SINK], data=json.dumps(body), headers={"Content-Type": "application/json"}
-        ) as response:
-            await response.read()
+        message_id = str(uuid.uuid4())
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {TOKEN}",
+            "User-Agent": "Microsoft-Skype/3.0,(Calling/1.0)",
+            "X-Microsoft-Skype-Chain-ID": chain_id,
+            "X-Microsoft-Skype-Message-ID": message_id,
+            "Scenario-Id": scenario_id,
+            "client-request-id": message_id,
+        }
+        async with app[SESSION].post(app[SINK], data=json.dumps(body), headers=headers) as r:
+            await r.read()
 
 
 async def transfer(request: web.Request) -> web.Response:
@@ -41,17 +58,17 @@ async def transfer(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
+async def session(app: web.Application) -> AsyncIterator[None]:
+    app[SESSION] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    print("ready", flush=True)
+    yield
+    await app[SESSION].close()
+
+
 def main() -> None:
     app = web.Application()
     app[SINK] = sys.argv[2]
     app.router.add_post("/v1.0/communications/calls/{call_id}/transfer", transfer)
-
-    async def session(app: web.Application):  # type: ignore[no-untyped-def]
-        app[SESSION] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        print("ready", flush=True)
-        yield
-        await app[SESSION].close()
-
     app.cleanup_ctx.append(session)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 

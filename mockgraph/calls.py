@@ -7,12 +7,13 @@ same truth the bot was told.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.clock import utc_now
+from mockgraph.clock import iso
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
@@ -58,11 +59,11 @@ OWN_PROPERTIES = ("@odata.type", "id")
 @dataclass(frozen=True)
 class StateChange:
     state: str
-    time: str
+    time: float  # time.time()
     cause: str
 
     def to_json(self) -> dict[str, str]:
-        return {"state": self.state, "time": self.time, "cause": self.cause}
+        return {"state": self.state, "time": iso(self.time), "cause": self.cause}
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Call:
         if "state" not in resource_data and change_type.lower() == "deleted":
             self.properties["state"] = "terminated"
         if "state" in resource_data or change_type.lower() == "deleted":
-            self.history.append(StateChange(self.state, utc_now(), cause))
+            self.history.append(StateChange(self.state, time.time(), cause))
 
     def check(self, operation: str) -> None:
         """Raise the error Graph would answer if ``operation`` is not allowed now."""
@@ -220,7 +221,7 @@ class CallRegistry:
             properties=graph_properties,
             application_instance=application_instance,
         )
-        call.history.append(StateChange(state, utc_now(), cause))
+        call.history.append(StateChange(state, time.time(), cause))
         self._calls[call_id] = call
         return call
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
-def utc_now() -> str:
-    """``2026-11-27T16:53:24.123Z``: ISO 8601 in UTC, millisecond precision."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def iso(timestamp: float) -> str:
+    """``2026-11-27T16:53:24.123Z`` for a ``time.time()`` value: ISO 8601, UTC, milliseconds.
+    Records keep the float and format it only when read: formatting is most of the cost."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def graph_date() -> str:

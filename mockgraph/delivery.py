@@ -29,7 +29,6 @@ from urllib.parse import urljoin
 
 import aiohttp
 
-from mockgraph.clock import utc_now
 from mockgraph.journal import Attempt, NotificationRecord
 from mockgraph.signals import Changes
 
@@ -174,7 +173,7 @@ class Notifier:
         if self._session is None:
             raise RuntimeError("Notifier.start() was not awaited")
         message_id = str(uuid.uuid4())
-        attempt = Attempt(time=utc_now(), url=url, message_id=message_id)
+        attempt = Attempt(time=time.time(), url=url, message_id=message_id)
         record.attempts.append(attempt)
         started = time.perf_counter()
         try:

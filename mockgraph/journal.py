@@ -8,18 +8,19 @@ entries so a long run does not grow without end; it drops the oldest and counts 
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mockgraph.clock import utc_now
+from mockgraph.clock import iso
 
 Outcome = Literal["pending", "delivered", "failed", "rejected", "cancelled", "skipped", "dropped"]
 
 
 @dataclass
 class Attempt:
-    time: str
+    time: float  # time.time()
     url: str
     message_id: str  # X-Microsoft-Skype-Message-ID, unique per POST
     status: int | None = None
@@ -29,7 +30,7 @@ class Attempt:
 
     def to_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
-            "time": self.time,
+            "time": iso(self.time),
             "url": self.url,
             "messageId": self.message_id,
             "durationMs": round(self.duration_ms, 3),
@@ -46,7 +47,7 @@ class Attempt:
 @dataclass
 class RequestRecord:
     seq: int
-    time: str
+    time: float  # time.time()
     method: str
     path: str
     headers: dict[str, str]
@@ -59,7 +60,7 @@ class RequestRecord:
         return {
             "kind": "request",
             "seq": self.seq,
-            "time": self.time,
+            "time": iso(self.time),
             "callId": self.call_id,
             "method": self.method,
             "path": self.path,
@@ -73,7 +74,7 @@ class RequestRecord:
 @dataclass
 class NotificationRecord:
     seq: int
-    time: str
+    time: float  # time.time()
     call_id: str
     url: str
     body: dict[str, Any]
@@ -91,7 +92,7 @@ class NotificationRecord:
         return {
             "kind": "notification",
             "seq": self.seq,
-            "time": self.time,
+            "time": iso(self.time),
             "callId": self.call_id,
             "url": self.url,
             "scenario": self.scenario,
@@ -133,7 +134,7 @@ class Journal:
         request_id: str,
     ) -> RequestRecord:
         record = RequestRecord(
-            next(self._seq), utc_now(), method, path, headers, body, status, call_id, request_id
+            next(self._seq), time.time(), method, path, headers, body, status, call_id, request_id
         )
         self._append(record)
         return record
@@ -152,7 +153,7 @@ class Journal:
     ) -> NotificationRecord:
         record = NotificationRecord(
             next(self._seq),
-            utc_now(),
+            time.time(),
             call_id,
             url,
             body,
