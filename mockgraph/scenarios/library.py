@@ -20,6 +20,13 @@ class ScenarioLibrary:
         for scenario in scenarios:
             self._by_name.pop(scenario.name, None)  # re-insert: load order decides ties
             self._by_name[scenario.name] = scenario
+        # Per operation, the automatic scenarios best first: most rules, then loaded last.
+        self._candidates: dict[str, list[Scenario]] = {}
+        for scenario in reversed(self._by_name.values()):
+            if scenario.automatic:
+                self._candidates.setdefault(scenario.operation, []).append(scenario)
+        for candidates in self._candidates.values():
+            candidates.sort(key=lambda s: len(s.when), reverse=True)  # stable: keeps load order
 
     def __iter__(self) -> Iterator[Scenario]:
         return iter(self._by_name.values())
@@ -43,14 +50,7 @@ class ScenarioLibrary:
             scenario = self._by_name.get(pinned)
             if scenario is not None and scenario.operation == operation:
                 return scenario
-        best: tuple[int, int] | None = None
-        chosen = None
-        for order, scenario in enumerate(self._by_name.values()):
-            if scenario.operation != operation or not scenario.automatic:
-                continue
-            if not scenario.matches(request):
-                continue
-            rank = (len(scenario.when), order)
-            if best is None or rank > best:
-                best, chosen = rank, scenario
-        return chosen
+        for scenario in self._candidates.get(operation, ()):
+            if scenario.matches(request):
+                return scenario
+        return None

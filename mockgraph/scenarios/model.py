@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from mockgraph.scenarios.templating import MISSING, lookup
+from mockgraph.scenarios.templating import MISSING, has_placeholder, lookup
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Step:
     fault: str | None = None  # "duplicate", "drop" or "outOfOrder"
     jitter: float = 0.0  # seconds either way
     quirks: tuple[str, ...] = ()
+
+    @cached_property
+    def templated(self) -> bool:
+        """Whether any value has a placeholder: steps without one skip rendering."""
+        return any(has_placeholder(n) for n in self.notify) or self.call is not None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import random
 import uuid
@@ -205,13 +206,17 @@ class Player:
     def _emit(self, playback: Playback, index: int, step: Step) -> list[NotificationRecord]:
         """Apply the step to its call and journal what the bot is to receive (not sent yet)."""
         scenario, call = playback.scenario, playback.call
-        context = {"call": call.to_graph(), "request": playback.request}
         target: Call | None = call
         target_id: Any = None
-        if step.call is not None:
-            target_id = render(step.call, context)
-            target = self._calls.find(str(target_id)) if target_id else None
-        notifications: list[dict[str, Any]] = [render(dict(n), context) for n in step.notify]
+        if step.templated:
+            context = {"call": call.to_graph(), "request": playback.request}
+            if step.call is not None:
+                target_id = render(step.call, context)
+                target = self._calls.find(str(target_id)) if target_id else None
+            notifications: list[dict[str, Any]] = [render(dict(n), context) for n in step.notify]
+        else:
+            # copy.deepcopy would be safe but slow; scenario values are plain JSON data
+            notifications = [json.loads(json.dumps(n)) for n in step.notify]
         if target is None:
             record = self._journal.record_notification(
                 call_id=str(target_id),

@@ -36,6 +36,17 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
+def has_placeholder(value: Any) -> bool:
+    """Whether ``value`` (a string, or nested mappings and lists) holds any placeholder."""
+    if isinstance(value, str):
+        return PLACEHOLDER.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(has_placeholder(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_placeholder(item) for item in value)
+    return False
+
+
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and PLACEHOLDER.search(value) is not None
 
