@@ -133,3 +133,8 @@ class Server(AppServer):
     @property
     def backend(self) -> CallingBackend:
         return self.app[BACKEND]
+
+    async def start(self) -> str:
+        url = await super().start()
+        self.backend.prepare_signing_key()  # after listening: it must not slow start-up
+        return url

@@ -77,9 +77,14 @@ class CallingBackend:
 
     async def start(self) -> None:
         await self.notifier.start()
-        # A new RSA key takes a few tenths of a second to make: do it off the event loop, while
-        # the server already answers; the first token waits for it (once per process). A daemon
-        # thread, so that stopping never waits for a key nobody will use.
+
+    def prepare_signing_key(self) -> None:
+        """Start making the signing key, if not yet started. A new RSA key takes a few tenths
+        of a second: it is made in a daemon thread (stopping never waits for a key nobody
+        will use), started once the server listens so that it does not slow start-up; the
+        first token waits for it (once per process)."""
+        if self._issuer is not None:
+            return
         loop = asyncio.get_running_loop()
         self._issuer = future = loop.create_future()
 
@@ -100,8 +105,8 @@ class CallingBackend:
         return TokenIssuer(key, issuer=self.settings.token_issuer, audience=self.settings.app_id)
 
     async def issuer(self) -> TokenIssuer:
-        if self._issuer is None:
-            raise RuntimeError("CallingBackend.start() was not awaited")
+        self.prepare_signing_key()
+        assert self._issuer is not None
         return await self._issuer
 
     async def token(self, tenant_id: str) -> str:

@@ -15,10 +15,11 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # imported when first needed: importing jsonschema is a fifth of start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 API_VERSIONS = ("v1.0", "beta")
 
@@ -34,6 +35,8 @@ def graph_schema(version: str) -> dict[str, Any]:
 @cache
 def validator_for(version: str, definition: str) -> Draft202012Validator:
     """A compiled validator for one ``$defs`` entry, e.g. ``action.transfer``."""
+    from jsonschema import Draft202012Validator
+
     document = graph_schema(version)
     if definition not in document["$defs"]:
         raise KeyError(f"no Graph schema definition {definition!r} for {version}")
