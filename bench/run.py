@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -238,7 +239,9 @@ async def end_to_end(http: aiohttp.ClientSession) -> Figure:
                     run = await wrk(server.url, SECONDS, WRK_CALLS)
                     expected = 3 * int(run["accepted"])
                     stats = await sink_stats(http, sink.url, expected, settle)
-                    if stats["count"] != expected:
+                    # More than expected is fine: wrk stops with requests in flight that it
+                    # does not count, and the server answered and notified them anyway.
+                    if stats["count"] < expected:
                         problems.append(f"{who}: {stats['count']} of {expected} delivered")
                     if not stats["inOrder"]:
                         problems.append(f"{who}: out of order: {stats['problem'][:200]}")
@@ -274,8 +277,12 @@ async def sink_stats(
 
 
 async def scale(http: aiohttp.ClientSession) -> list[Figure]:
-    """SCALE_CALLS calls each playing 3 steps 100 ms apart: all delivered, in order; how late
-    each step went out (mockgraph's own lateMs) and arrived (at the sink); peak RSS."""
+    """SCALE_CALLS calls in flight at once, each playing 3 steps 100 ms apart: all delivered,
+    in order; how late each step went out and arrived against its schedule; peak RSS.
+
+    No load generator starts 10,000 transfers within one 300 ms scenario, so they start in
+    step mode (each call waits at its first step) and are all released at one moment by
+    leaving step mode. From that moment step k of every call is due at k x 100 ms."""
     sink_port = free_port()
     async with serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink:
         callback = f"{sink.url}/api/calls"
@@ -284,37 +291,29 @@ async def scale(http: aiohttp.ClientSession) -> list[Figure]:
             str(BENCH / "scenarios" / "scale.yaml"),
             "--journal-limit",
             str(SCALE_CALLS * 5),
+            "--calls-limit",
+            str(SCALE_CALLS * 2),
         )
         async with serve(argv) as server:
-            await seed(http, server.url, SCALE_CALLS, callback)
-            # warm up: the signing key, connections
-            await http.post(
-                f"{server.url}/v1.0/communications/calls/c0/transfer",
-                json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
-                headers={"Authorization": "Bearer bench"},
-            )
+            await seed(http, server.url, 1, callback)
+            await transfer(http, server.url, "c0")  # warm up: the signing key, connections
             await wait_idle(http, server.url)
             await http.post(f"{sink.url}/reset")
             await http.post(f"{server.url}/_mock/reset")
             await seed(http, server.url, SCALE_CALLS, callback)
-            accepted_at: dict[str, float] = {}
+            await http.put(f"{server.url}/_mock/time", json={"step": True})
             semaphore = asyncio.Semaphore(256)
 
-            async def transfer(index: int) -> None:
-                async with (
-                    semaphore,
-                    http.post(
-                        f"{server.url}/v1.0/communications/calls/c{index}/transfer",
-                        json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
-                        headers={"Authorization": "Bearer bench"},
-                    ) as response,
-                ):
-                    assert response.status == 202, await response.text()
-                    accepted_at[f"c{index}"] = time.monotonic()
+            async def start(index: int) -> None:
+                async with semaphore:
+                    await transfer(http, server.url, f"c{index}")
 
             fired = time.monotonic()
-            await asyncio.gather(*(transfer(i) for i in range(SCALE_CALLS)))
+            await asyncio.gather(*(start(i) for i in range(SCALE_CALLS)))
             fired = time.monotonic() - fired
+            await asyncio.sleep(0.5)  # every first step is due (100 ms) and held
+            released_wall, released = time.time(), time.monotonic()
+            await http.put(f"{server.url}/_mock/time", json={"step": False})
 
             async def settle() -> None:
                 await wait_idle(http, server.url)
@@ -323,35 +322,38 @@ async def scale(http: aiohttp.ClientSession) -> list[Figure]:
             peak_kb = rss_kb(server.pid, "VmHWM")
             async with http.get(f"{server.url}/_mock/journal") as response:
                 journal = await response.json()
-    emitted = [e["lateMs"] for e in journal["value"] if e["kind"] == "notification"]
+    went_out = [
+        (iso_seconds(entry["time"]) - released_wall - 0.1 * (entry["step"] - 1)) * 1000
+        for entry in journal["value"]
+        if entry["kind"] == "notification"
+    ]
     arrived = [
-        (moment - (accepted_at[call_id] + 0.1 * (step + 1))) * 1000
-        for call_id, moments in stats["arrivals"].items()
+        (moment - released - 0.1 * step) * 1000
+        for moments in stats["arrivals"].values()
         for step, moment in enumerate(moments)
     ]
-    in_flight = max_in_flight(accepted_at, stats["arrivals"])
     complete = stats["count"] == 3 * SCALE_CALLS and stats["inOrder"]
-    emitted_p99, arrived_p99 = percentile(emitted, 99), percentile(arrived, 99)
-    log(f"scale: fired {SCALE_CALLS} transfers in {fired:.2f} s; at most {in_flight} in flight")
+    last = (stats["last"] - released) * 1000
+    out_p99, arrived_p99 = percentile(went_out, 99), percentile(arrived, 99)
+    log(f"scale: {SCALE_CALLS} transfers started in {fired:.2f} s, released at once")
     notes = [
-        f"{stats['count']} of {3 * SCALE_CALLS} delivered, in order: {stats['inOrder']}",
-        f"{SCALE_CALLS} transfers accepted in {fired:.2f} s; "
-        f"at most {in_flight} calls in flight at once",
-        f"p50 lateness: step went out {percentile(emitted, 50):.1f} ms, "
-        f"arrived {percentile(arrived, 50):.1f} ms",
+        f"{stats['count']} of {3 * SCALE_CALLS} delivered, every call in order: "
+        f"{stats['inOrder']}; {SCALE_CALLS} calls in flight at once",
+        f"p50 lateness: went out {percentile(went_out, 50):.0f} ms, "
+        f"arrived {percentile(arrived, 50):.0f} ms; the last arrived {last:.0f} ms after release",
     ]
     return [
         Figure(
-            "scale: p99 step lateness (went out)",
+            "scale: p99 step lateness, went out",
             "ms",
-            emitted_p99,
+            out_p99,
             None,
             "<= 20",
-            complete and emitted_p99 <= 20,
+            complete and out_p99 <= 20,
             notes,
         ),
         Figure(
-            "scale: p99 step lateness (arrived at bot)",
+            "scale: p99 step lateness, arrived",
             "ms",
             arrived_p99,
             None,
@@ -362,23 +364,24 @@ async def scale(http: aiohttp.ClientSession) -> list[Figure]:
     ]
 
 
+async def transfer(http: aiohttp.ClientSession, url: str, call_id: str) -> None:
+    async with http.post(
+        f"{url}/v1.0/communications/calls/{call_id}/transfer",
+        json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
+        headers={"Authorization": "Bearer bench"},
+    ) as response:
+        assert response.status == 202, await response.text()
+
+
+def iso_seconds(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
-
-
-def max_in_flight(accepted: dict[str, float], arrivals: dict[str, list[float]]) -> int:
-    events = []
-    for call_id, start in accepted.items():
-        moments = arrivals.get(call_id) or [start]
-        events += [(start, 1), (moments[-1], -1)]
-    current = peak = 0
-    for _, delta in sorted(events):
-        current += delta
-        peak = max(peak, current)
-    return peak
 
 
 async def startup() -> Figure:
@@ -421,19 +424,16 @@ async def memory(http: aiohttp.ClientSession) -> list[Figure]:
                         json={"id": f"m{index}", "callbackUri": callback},
                     ) as response:
                         assert response.status == 201
-                    async with http.post(
-                        f"{server.url}/v1.0/communications/calls/m{index}/transfer",
-                        json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
-                        headers={"Authorization": "Bearer bench"},
-                    ) as response:
-                        assert response.status == 202
+                    await transfer(http, server.url, f"m{index}")
 
             await asyncio.gather(*(one(i) for i in range(start, start + count)))
             await wait_idle(http, server.url)
 
-        await calls(0, 2000)  # warm up: the journal reaches its bound sooner or later anyway
+        # Warm up past both bounds (10,000 journal entries, 10,000 calls), so that what
+        # follows is the steady state of a long run.
+        await calls(0, 10_000)
         before = rss_kb(server.pid)
-        await calls(2000, MEMORY_CALLS)
+        await calls(10_000, MEMORY_CALLS)
         after = rss_kb(server.pid)
     mine, base = ready["mockgraph"] / 1024, ready["baseline"] / 1024
     growth = (after - before) * 1024 / MEMORY_CALLS
@@ -446,7 +446,10 @@ async def memory(http: aiohttp.ClientSession) -> list[Figure]:
             None,
             "reported",
             None,
-            [f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB; journal bound 10000 entries"],
+            [
+                f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB, after a warm-up past "
+                "the journal and calls bounds (10,000 each)"
+            ],
         ),
     ]
 

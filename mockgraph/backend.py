@@ -48,7 +48,7 @@ class CallingBackend:
     def __init__(self, library: ScenarioLibrary, settings: Settings | None = None) -> None:
         self.library = library
         self.settings = settings = settings or Settings()
-        self.calls = CallRegistry()
+        self.calls = CallRegistry(settings.calls_limit)
         self.journal = Journal(settings.journal_limit)
         self.changes = Changes()
         self.notifier = Notifier(
@@ -369,6 +369,10 @@ class CallingBackend:
             self.player.time_scale = scale
         if step is not None:
             self.player.step_mode = step
+            if not step:  # leaving step mode lets every held step go
+                for call in self.calls:
+                    if call.waiting_step is not None:
+                        self.player.advance(call.id)
 
     def advance(self, call_id: str, steps: int = 1) -> Call:
         """Step mode: let the call's next ``steps`` notifications go out."""

@@ -163,9 +163,12 @@ class Call:
 
 
 class CallRegistry:
-    """The calls mockgraph knows, by id."""
+    """The calls mockgraph knows, by id. Beyond ``limit`` calls, the oldest ended ones are
+    forgotten (a long run must not grow without end); calls that are not over never are."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self.forgotten = 0
         self._calls: dict[str, Call] = {}
 
     def __iter__(self) -> Iterator[Call]:
@@ -223,7 +226,18 @@ class CallRegistry:
         )
         call.history.append(StateChange(state, time.time(), cause))
         self._calls[call_id] = call
+        if len(self._calls) > self.limit:
+            self._forget_ended()
         return call
+
+    def _forget_ended(self) -> None:
+        # Down to 90% of the limit at once, so that the scan is rare (amortised).
+        excess = len(self._calls) - int(self.limit * 0.9)
+        ended = [call_id for call_id, call in self._calls.items() if call.ended][:excess]
+        for call_id in ended:
+            del self._calls[call_id]
+        self.forgotten += len(ended)
 
     def clear(self) -> None:
         self._calls.clear()
+        self.forgotten = 0

@@ -88,6 +88,7 @@ class Settings:
     quirks: tuple[str, ...] = field(default_factory=tuple)
     grace_period: float = 5.0
     journal_limit: int = 10_000
+    calls_limit: int = 10_000
     ring_timeout: float = 15.0
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -230,6 +231,14 @@ OPTIONS = (
         "on SIGTERM, seconds to finish deliveries in flight",
         parse_non_negative,
         metavar="SECONDS",
+    ),
+    Option(
+        "calls_limit",
+        "--calls-limit",
+        "MOCKGRAPH_CALLS_LIMIT",
+        "calls kept; past it the oldest ended calls are forgotten",
+        parse_count,
+        metavar="N",
     ),
     Option(
         "ring_timeout",

@@ -102,7 +102,14 @@ async def register_bot(request: web.Request) -> web.Response:
 
 
 async def list_calls(request: web.Request) -> web.Response:
-    return web.json_response({"value": [call.to_json() for call in request.app[BACKEND].calls]})
+    calls = request.app[BACKEND].calls
+    return web.json_response(
+        {
+            "value": [call.to_json() for call in calls],
+            "forgotten": calls.forgotten,
+            "limit": calls.limit,
+        }
+    )
 
 
 async def get_call(request: web.Request) -> web.Response:

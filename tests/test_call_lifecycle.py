@@ -233,20 +233,22 @@ async def test_delete_hangs_up_with_200_5001(bot: Bot) -> None:
 
 
 async def test_delete_during_a_transfer_stops_the_transfer(bot: Bot) -> None:
-    await bot.graph.set_time(step=True, scale=0)
+    await bot.graph.set_time(step=True, scale=0)  # the transfer is held at its first step
     call = await bot.graph.seed_call(callback_uri=bot.receiver.callback_url)
     status, _, _ = await bot.call("POST", f"/{call['id']}/transfer", BLIND)
     assert status == 202
-    await bot.graph.set_time(step=False)
     status, _, _ = await bot.call("DELETE", f"/{call['id']}")
     assert status == 204
-    await bot.graph.advance(call["id"], 1)  # a step already held for release
+    await bot.graph.advance(call["id"], 2)  # the hang-up's two steps
     await bot.graph.wait_for_state(call["id"], "terminated")
     await bot.graph.wait_idle()
     notes = [e for e in await bot.graph.journal(call["id"]) if e["kind"] == "notification"]
-    scenarios = {(n["scenario"], n["outcome"]) for n in notes}
-    assert ("transfer-success", "cancelled") in scenarios
-    assert ("delete-success", "delivered") in scenarios
+    outcomes = [(n["scenario"], n["step"], n["outcome"]) for n in notes]
+    assert ("transfer-success", 1, "cancelled") in outcomes
+    assert [o for o in outcomes if o[0] == "delete-success"] == [
+        ("delete-success", 1, "delivered"),
+        ("delete-success", 2, "delivered"),
+    ]
 
 
 async def test_keep_alive_is_200_then_404_once_ended(bot: Bot) -> None:

@@ -390,3 +390,18 @@ async def test_journal_keeps_its_bound_and_counts_what_it_dropped(served) -> Non
     assert journal["limit"] == 5
     assert journal["dropped"] == 3 * 4 - 5  # 3 transfers: a request and 3 notifications each
     assert journal["value"][-1]["outcome"] == "delivered"
+
+
+@pytest.mark.settings(calls_limit=10)
+async def test_the_oldest_ended_calls_are_forgotten_past_the_limit(served) -> None:
+    graph, bot = served
+    ended = [
+        await graph.seed_call(callback_uri=bot.callback_url, state="terminated") for _ in range(8)
+    ]
+    live = [await graph.seed_call(callback_uri=bot.callback_url) for _ in range(4)]
+    async with aiohttp.ClientSession() as http, http.get(f"{graph.url}/_mock/calls") as r:
+        listed = await r.json()
+    kept = {c["id"] for c in listed["value"]}
+    assert {c["id"] for c in live} <= kept  # calls not yet over are never forgotten
+    assert listed["forgotten"] == 12 - len(kept) > 0
+    assert ended[0]["id"] not in kept and ended[-1]["id"] in kept

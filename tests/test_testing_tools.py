@@ -196,3 +196,22 @@ async def test_schema_command_prints_the_scenario_schema() -> None:
     out, _ = await process.communicate()
     assert process.returncode == 0
     assert json.loads(out) == scenario_schema()
+
+
+async def test_leaving_step_mode_releases_every_held_step(driver: Driver) -> None:
+    graph = driver.graph
+    await graph.set_time(scale=0, step=True)
+    calls = [await driver.seed() for _ in range(3)]
+    for call in calls:
+        await driver.transfer(call["id"])
+    for call in calls:
+        for _ in range(200):
+            if (await graph.call(call["id"]))["waitingStep"] == 1:
+                break
+            await asyncio.sleep(0.01)
+    assert driver.bot.received == []
+
+    await graph.set_time(step=False)
+
+    for call in calls:
+        assert (await graph.wait_for_state(call["id"], "terminated"))["state"] == "terminated"
