@@ -7,7 +7,8 @@ core 0, load (wrk, the sink, this script) to core 1, where the machine has two c
 after a warm-up run. Timings are for the table only: nothing here is a test.
 
 Environment: BENCH_SECONDS (default 5), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
-BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too).
+BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too), BENCH_ONLY (some of
+request,e2e,scale,startup,memory).
 """
 
 from __future__ import annotations
@@ -491,11 +492,17 @@ async def main() -> int:
     async with aiohttp.ClientSession(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=0)
     ) as http:
-        for measure in (request_path, end_to_end):
-            figures.append(await measure(http))
-        figures.extend(await scale(http))
-        figures.append(await startup())
-        figures.extend(await memory(http))
+        only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+        if not only or "request" in only:
+            figures.append(await request_path(http))
+        if not only or "e2e" in only:
+            figures.append(await end_to_end(http))
+        if not only or "scale" in only:
+            figures.extend(await scale(http))
+        if not only or "startup" in only:
+            figures.append(await startup())
+        if not only or "memory" in only:
+            figures.extend(await memory(http))
     print(table(figures))
     if os.environ.get("BENCH_JSON"):
         write_json(Path(os.environ["BENCH_JSON"]), figures)

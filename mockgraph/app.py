@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
 from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.requests import PARSED_BODY
 from mockgraph.graph.routes import add_graph_routes
+from mockgraph.ids import new_id
 from mockgraph.listening import AppServer
 from mockgraph.scenarios.library import ScenarioLibrary
 
@@ -76,8 +76,8 @@ async def _journal_body(request: web.Request) -> Any:
 @web.middleware
 async def graph_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request ids on every response, Graph-shaped errors, and the journal of Graph requests."""
-    request_id = str(uuid.uuid4())
-    client_request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
+    request_id = new_id()
+    client_request_id = request.headers.get("client-request-id") or new_id()
     response: web.StreamResponse
     try:
         response = await handler(request)

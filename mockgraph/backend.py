@@ -60,6 +60,7 @@ class CallingBackend:
                 halt_on_failure=settings.halt_on_failure,
             ),
             token=self.token,
+            token_now=self.token_now,
             on_redirect=self._redirected,
             on_halt=lambda call_id: self.player.stop(call_id, "an earlier notification failed"),
         )
@@ -108,6 +109,13 @@ class CallingBackend:
         self.prepare_signing_key()
         assert self._issuer is not None
         return await self._issuer
+
+    def token_now(self, tenant_id: str) -> str | None:
+        """The token without waiting, once the signing key exists; else None."""
+        issuer = self._issuer
+        if issuer is None or not issuer.done() or issuer.exception() is not None:
+            return None
+        return issuer.result().token(tenant_id or self.settings.tenant_id)
 
     async def token(self, tenant_id: str) -> str:
         """The bearer token of a notification about a call in ``tenant_id``."""

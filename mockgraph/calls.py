@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.clock import iso
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
+from mockgraph.ids import new_id
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CALL_STATES = (
@@ -200,7 +200,7 @@ class CallRegistry:
         cause: str = "seeded",
     ) -> Call:
         """Add a call the bot already has, as if Graph had set it up."""
-        call_id = call_id or str(uuid.uuid4())
+        call_id = call_id or new_id()
         if not CALL_ID.match(call_id):
             raise BadRequest(
                 f"'id' {call_id!r} must be 1-128 letters, digits, '.', '_', '~' or '-' "
@@ -213,8 +213,8 @@ class CallRegistry:
         graph_properties: dict[str, Any] = {
             "state": state,
             "direction": "incoming",
-            "callChainId": str(uuid.uuid4()),
-            "myParticipantId": str(uuid.uuid4()),
+            "callChainId": new_id(),
+            "myParticipantId": new_id(),
             "requestedModalities": ["audio"],
             **(properties or {}),
         }

@@ -21,7 +21,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from mockgraph.ids import new_id
 from mockgraph.journal import Attempt, NotificationRecord
 from mockgraph.signals import Changes
 
@@ -36,6 +36,7 @@ log = logging.getLogger("mockgraph.delivery")
 USER_AGENT = "Microsoft-Skype/3.0,(Calling/1.0)"
 REDIRECTS = (301, 302, 307, 308)
 MAX_REDIRECTS = 5
+CONNECTIONS = 256  # open connections to bots at most, all bots together
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,14 @@ class Notifier:
         policy: DeliveryPolicy,
         *,
         token: Callable[[str], Awaitable[str]],
+        token_now: Callable[[str], str | None],
         on_redirect: Callable[[str, str], None],
         on_halt: Callable[[str], None],
     ) -> None:
         self._changes = changes
         self.policy = policy
-        self._token = token
+        self._token = token  # waits for the signing key if need be
+        self._token_now = token_now  # None until the key exists: the fast path after that
         self._on_redirect = on_redirect
         self._on_halt = on_halt
         self._session: aiohttp.ClientSession | None = None
@@ -67,8 +70,10 @@ class Notifier:
 
     async def start(self) -> None:
         if self._session is None:
-            # limit=0: thousands of calls deliver concurrently; each lane is sequential anyway.
-            connector = aiohttp.TCPConnector(limit=0)
+            # Thousands of calls may deliver at once: past CONNECTIONS, lanes wait for a
+            # connection instead of each opening its own (10,000 sockets cost ~300 MiB and
+            # swamp the event loop; see BENCHMARKS.md).
+            connector = aiohttp.TCPConnector(limit=CONNECTIONS)
             timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
 
@@ -172,14 +177,15 @@ class Notifier:
     async def _attempt(self, record: NotificationRecord, url: str, payload: bytes) -> Attempt:
         if self._session is None:
             raise RuntimeError("Notifier.start() was not awaited")
-        message_id = str(uuid.uuid4())
+        message_id = new_id()
         attempt = Attempt(time=time.time(), url=url, message_id=message_id)
         record.attempts.append(attempt)
         started = time.perf_counter()
         try:
+            token = self._token_now(record.tenant_id) or await self._token(record.tenant_id)
             headers = {
                 "Content-Type": "application/json",
-                "Authorization": f"Bearer {await self._token(record.tenant_id)}",
+                "Authorization": f"Bearer {token}",
                 "User-Agent": USER_AGENT,
                 "X-Microsoft-Skype-Chain-ID": record.chain_id,
                 "X-Microsoft-Skype-Message-ID": message_id,

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import random
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.calls import Call, CallRegistry
 from mockgraph.delivery import Notifier
+from mockgraph.ids import new_id
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.model import Scenario, Step
 from mockgraph.scenarios.quirks import apply_quirks
@@ -40,7 +39,7 @@ class Playback:
     call: Call
     request: Mapping[str, Any]
     started: float
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))  # the Scenario-Id header
+    id: str = field(default_factory=new_id)  # the Scenario-Id header
     next_step: int = 0
     cancel_reason: str = "cancelled"
 
@@ -104,7 +103,7 @@ class Player:
         ``created``); server-wide quirks apply."""
         item = notification_item(call, notify, cause)
         body = apply_quirks(envelope([item]), self.quirks)
-        [record] = self._records(call, body, None, None, str(uuid.uuid4()), copies=1)
+        [record] = self._records(call, body, None, None, new_id(), copies=1)
         self._changes.notify()
         self._notifier.send(record)
         return record
@@ -215,8 +214,9 @@ class Player:
                 target = self._calls.find(str(target_id)) if target_id else None
             notifications: list[dict[str, Any]] = [render(dict(n), context) for n in step.notify]
         else:
-            # copy.deepcopy would be safe but slow; scenario values are plain JSON data
-            notifications = [json.loads(json.dumps(n)) for n in step.notify]
+            # Shared with the scenario: notification_item builds new outer dicts, and quirks,
+            # the only thing that changes nested ones, work on a copy (below).
+            notifications = [dict(n) for n in step.notify]
         if target is None:
             record = self._journal.record_notification(
                 call_id=str(target_id),
@@ -234,7 +234,8 @@ class Player:
         cause = f"scenario {scenario.name} step {index + 1}"
         items = [notification_item(target, notify, cause) for notify in notifications]
         self._changes.notify()
-        body = apply_quirks(envelope(items), (*self.quirks, *scenario.quirks, *step.quirks))
+        quirks = (*self.quirks, *scenario.quirks, *step.quirks)
+        body = apply_quirks(copy.deepcopy(envelope(items)), quirks) if quirks else envelope(items)
         copies = 2 if step.fault == "duplicate" else 1
         records = self._records(target, body, scenario.name, index + 1, playback.id, copies)
         if copies == 2:
