@@ -6,27 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
+from mockgraph.backend import CALL_SPEC_PROPERTIES
 from mockgraph.config import parse_non_negative
 from mockgraph.errors import BadRequest, WaitTimedOut
 from mockgraph.graph.handlers import BACKEND
 from mockgraph.graph.requests import read_json_object
 from mockgraph.scenarios.loader import ScenarioError
 
-SEED_KEYS = (
-    "id",
-    "callbackUri",
-    "state",
-    "tenantId",
-    "source",
-    "targets",
-    "direction",
-    "requestedModalities",
-    "meetingInfo",
-    "chatInfo",
-    "incomingContext",
-    "subject",
-    "applicationInstance",
-)
+# What a seeded call may be given: its Graph properties, and mockgraph's own.
+SEED_KEYS = ("id", "callbackUri", "state", "applicationInstance", *CALL_SPEC_PROPERTIES)
 RING_KEYS = (*(key for key in SEED_KEYS if key not in ("state", "direction")), "timeout")
 MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
 

@@ -11,7 +11,29 @@ from typing import Self
 from aiohttp import web
 
 
-class AppServer:
+class Lifecycle:
+    """``async with thing:`` for anything with ``start()`` and a ``close()`` safe to repeat."""
+
+    async def start(self) -> str:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class AppServer(Lifecycle):
     def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.host = host
@@ -40,15 +62,3 @@ class AppServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

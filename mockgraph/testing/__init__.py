@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from mockgraph.app import Server
 from mockgraph.backend import CallingBackend
 from mockgraph.config import Settings
+from mockgraph.listening import Lifecycle
 from mockgraph.scenarios.loader import load_library
 from mockgraph.testing.client import (
     MockGraphClient,
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-class MockGraph(MockGraphClient):
+class MockGraph(MockGraphClient, Lifecycle):
     """mockgraph in this process on 127.0.0.1, port 0, with the built-ins and ``scenarios``;
     every ``MockGraphClient`` method works on it.
 
@@ -60,15 +60,3 @@ class MockGraph(MockGraphClient):
     async def close(self) -> None:
         """Stop the server; safe to call twice."""
         await self.server.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
