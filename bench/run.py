@@ -6,7 +6,7 @@ core 0, load (wrk, the sink, this script) to core 1, where the machine has two c
 ``taskset``. Every wrk figure is the median of ``BENCH_REPEATS`` runs of ``BENCH_SECONDS``,
 after a warm-up run. Timings are for the table only: nothing here is a test.
 
-Environment: BENCH_SECONDS (default 5), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
+Environment: BENCH_SECONDS (default 10), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
 BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too), BENCH_ONLY (some of
 request,e2e,scale,startup,memory).
 """
@@ -33,7 +33,7 @@ import aiohttp
 
 BENCH = Path(__file__).resolve().parent
 PYTHON = sys.executable
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 SCALE_CALLS = int(os.environ.get("BENCH_SCALE_CALLS", "10000"))
 MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "10000"))

@@ -355,7 +355,7 @@ class CallingBackend:
             log.warning(
                 "no scenario for %s of call %s: nothing will be notified", operation, call.id
             )
-        if scenario is None or not scenario.steps:
+        if scenario is None:
             call.finish()
             return
         self.player.play(scenario, call, body)

@@ -15,7 +15,7 @@ import asyncio
 import copy
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ class Playback:
     id: str = field(default_factory=new_id)  # the Scenario-Id header
     next_step: int = 0
     cancel_reason: str = "cancelled"
+    held: list[NotificationRecord] = field(default_factory=list)  # outOfOrder, sent later
 
 
 def notification_item(target: Call, notify: Mapping[str, Any], cause: str) -> dict[str, Any]:
@@ -92,9 +93,19 @@ class Player:
         return bool(self._playing)
 
     def play(self, scenario: Scenario, call: Call, request: Mapping[str, Any]) -> None:
-        """Start playing ``scenario`` for ``call``; the call is released when it ends."""
+        """Play ``scenario`` for ``call``: the steps due now at once, the rest in a task; the
+        call is released when the last step has gone out."""
+        if not scenario.steps:  # nothing to play: no bookkeeping either
+            call.finish()
+            return
         playback = Playback(scenario, call, request, asyncio.get_running_loop().time())
-        task = asyncio.create_task(self._run(playback))
+        steps = self._steps(playback)
+        try:
+            first_wait = next(steps)  # runs every step that is due now
+        except StopIteration:
+            self._end(playback)
+            return
+        task = asyncio.create_task(self._run(playback, steps, first_wait))
         self._playing[task] = playback
         task.add_done_callback(self._finished)
 
@@ -147,46 +158,66 @@ class Player:
         self._playing.pop(task, None)
         self._changes.notify()
 
-    async def _run(self, playback: Playback) -> None:
+    def _steps(self, playback: Playback) -> Iterator[float | asyncio.Semaphore]:
+        """Play the steps; yield whenever it must wait: seconds to sleep, or (step mode) the
+        semaphore that ``advance`` releases."""
         loop = asyncio.get_running_loop()
         scenario, call = playback.scenario, playback.call
         due = playback.started
-        held: list[NotificationRecord] = []  # an outOfOrder step, sent after the next one
+        for index, step in enumerate(scenario.steps):
+            playback.next_step = index
+            jitter = step.jitter or scenario.jitter
+            pause = max(0.0, step.after + random.uniform(-jitter, jitter))
+            due += pause * self.time_scale
+            delay = due - loop.time()
+            if delay > 0:
+                yield delay
+            if self.step_mode:
+                call.waiting_step = index + 1
+                self._changes.notify()
+                yield self._releases.setdefault(call.id, asyncio.Semaphore(0))
+                call.waiting_step = None
+                due = max(due, loop.time())  # the next pause counts from the release
+            late_ms = (loop.time() - due) * 1000
+            records = self._emit(playback, index, step)
+            for record in records:
+                record.late_ms = late_ms
+            playback.next_step = index + 1
+            if step.fault == "outOfOrder":
+                playback.held = [*records, *playback.held]
+                continue
+            for record in [*records, *playback.held]:
+                self._notifier.send(record)
+            playback.held = []
+
+    async def _run(
+        self,
+        playback: Playback,
+        steps: Iterator[float | asyncio.Semaphore],
+        wait: float | asyncio.Semaphore,
+    ) -> None:
         try:
-            for index, step in enumerate(scenario.steps):
-                playback.next_step = index
-                jitter = step.jitter or scenario.jitter
-                pause = max(0.0, step.after + random.uniform(-jitter, jitter))
-                due += pause * self.time_scale
-                delay = due - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if self.step_mode:
-                    release = self._releases.setdefault(call.id, asyncio.Semaphore(0))
-                    call.waiting_step = index + 1
-                    self._changes.notify()
-                    await release.acquire()
-                    call.waiting_step = None
-                    due = max(due, loop.time())  # the next pause counts from the release
-                late_ms = (loop.time() - due) * 1000
-                records = self._emit(playback, index, step)
-                for record in records:
-                    record.late_ms = late_ms
-                playback.next_step = index + 1
-                if step.fault == "outOfOrder":
-                    held = [*records, *held]
-                    continue
-                for record in [*records, *held]:
-                    self._notifier.send(record)
-                held = []
+            while True:
+                if isinstance(wait, asyncio.Semaphore):
+                    await wait.acquire()
+                else:
+                    await asyncio.sleep(wait)
+                try:
+                    wait = next(steps)
+                except StopIteration:
+                    return
         except asyncio.CancelledError:
-            for record in held:
+            for record in playback.held:
                 record.outcome, record.note = "cancelled", playback.cancel_reason
             self._journal_unplayed(playback)
             raise
         finally:
-            call.finish()
-            call.waiting_step = None
+            self._end(playback)
+
+    def _end(self, playback: Playback) -> None:
+        playback.call.finish()
+        playback.call.waiting_step = None
+        self._changes.notify()
 
     def _journal_unplayed(self, playback: Playback) -> None:
         """Steps that will never go out are journaled as cancelled: nothing vanishes."""
