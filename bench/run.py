@@ -465,7 +465,7 @@ def table(figures: list[Figure]) -> str:
     ]
     for f in figures:
         base = "" if f.baseline is None else f"{f.baseline:,.1f} {f.unit}"
-        ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
+        ratio = "" if f.ratio is None else f"{f.ratio:.3f}"  # never round across a target
         holds = {True: "yes", False: "**no**", None: ""}[f.passed]
         rows.append(
             f"| {f.name} | {f.mockgraph:,.1f} {f.unit} | {base} | {ratio} | {f.target} | {holds} |"
