@@ -20,21 +20,31 @@ MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
 
 
 def query_number(
-    request: web.Request, name: str, default: float, *, integer: bool = False
+    request: web.Request,
+    name: str,
+    default: float,
+    *,
+    integer: bool = False,
+    maximum: float = float("inf"),
 ) -> float:
-    """A non-negative number from the query string, or a 400 naming it."""
+    """A number from 0 to ``maximum`` from the query string, or a 400 naming it."""
     text = request.query.get(name)
     if text is None:
         return default
+    kind = "a whole number" if integer else "a number"
+    limit = f" from 0 to {maximum:g}" if maximum != float("inf") else ", 0 or more"
     try:
         value = int(text) if integer else float(text)
     except ValueError:
-        kind = "a whole number" if integer else "a number"
-        raise BadRequest(f"Query parameter '{name}' must be {kind}, not {text!r}.") from None
-    if not 0 <= value <= (MAX_WAIT if name == "timeout" else float("inf")):
-        limit = f" and at most {MAX_WAIT:g}" if name == "timeout" else ""
-        raise BadRequest(f"Query parameter '{name}' must be 0 or more{limit}.")
+        raise BadRequest(f"Query parameter '{name}' must be {kind}{limit}, not {text!r}.") from None
+    if not 0 <= value <= maximum:
+        raise BadRequest(f"Query parameter '{name}' must be {kind}{limit}, not {text!r}.")
     return value
+
+
+def query_timeout(request: web.Request) -> float:
+    """A long poll's ``timeout`` (seconds, default 5, at most MAX_WAIT)."""
+    return query_number(request, "timeout", 5.0, maximum=MAX_WAIT)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -120,7 +130,7 @@ async def wait_for_state(request: web.Request) -> web.Response:
     state = request.query.get("state")
     if not state:
         raise BadRequest("Query parameter 'state' is required, e.g. ?state=terminated.")
-    timeout = query_number(request, "timeout", 5.0)
+    timeout = query_timeout(request)
     call = backend.calls.get(request.match_info["call_id"])
     if not await backend.wait_for_state(call.id, state, timeout):
         raise WaitTimedOut(
@@ -136,7 +146,7 @@ async def wait_for_notifications(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
     call = backend.calls.get(request.match_info["call_id"])
     count = int(query_number(request, "count", 0, integer=True))
-    timeout = query_number(request, "timeout", 5.0)
+    timeout = query_timeout(request)
     records = await backend.wait_for_notifications(call.id, count, timeout)
     value = [record.to_json() for record in records]
     if len(records) < count:
@@ -150,7 +160,7 @@ async def wait_for_notifications(request: web.Request) -> web.Response:
 
 async def wait_idle(request: web.Request) -> web.Response:
     """Long poll until nothing is scheduled, queued or in flight."""
-    timeout = query_number(request, "timeout", 5.0)
+    timeout = query_timeout(request)
     if not await request.app[BACKEND].wait_idle(timeout):
         raise WaitTimedOut(f"Still busy after {timeout:g} s.", idle=False)
     return web.json_response({"idle": True})

@@ -215,3 +215,21 @@ async def test_leaving_step_mode_releases_every_held_step(driver: Driver) -> Non
 
     for call in calls:
         assert (await graph.wait_for_state(call["id"], "terminated"))["state"] == "terminated"
+
+
+@pytest.mark.parametrize(
+    "path, fragment",
+    [
+        ("/wait", "'state' is required"),
+        ("/wait?state=terminated&timeout=soon", "'timeout' must be a number from 0 to 300"),
+        ("/wait?state=terminated&timeout=301", "'timeout' must be a number from 0 to 300"),
+        ("/notifications?count=-1", "'count' must be a whole number, 0 or more"),
+        ("/notifications?count=1.5", "'count' must be a whole number"),
+    ],
+)
+async def test_bad_long_poll_parameters_are_400(driver: Driver, path: str, fragment: str) -> None:
+    call = await driver.seed()
+    async with driver.http.get(f"{driver.graph.url}/_mock/calls/{call['id']}{path}") as response:
+        body = await response.json()
+    assert response.status == 400, body
+    assert fragment in body["error"]["message"]
