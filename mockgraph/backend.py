@@ -130,6 +130,13 @@ class CallingBackend:
         """Stop playing; let deliveries in flight finish within the grace period."""
         await self.player.cancel_all("mockgraph stopped")
         await self.notifier.close(self.settings.grace_period)
+        cancelled = sum(
+            1
+            for entry in self.journal.entries()
+            if isinstance(entry, NotificationRecord) and entry.note == "mockgraph stopped"
+        )
+        if cancelled:
+            log.warning("%d notification(s) not delivered: cancelled at shutdown", cancelled)
         if self._issuer is not None and not self._issuer.done():
             self._issuer.cancel()
 

@@ -160,3 +160,35 @@ async def test_validate_ok_exits_0() -> None:
     builtins = sorted((TESTS.parent / "scenarios").glob("*.yaml"))
     code, out, _ = await run("validate", str(TESTS / "scenarios"), str(TESTS.parent / "scenarios"))
     assert (code, out.strip()) == (0, f"ok: {len(builtins) + 1} scenario(s)")
+
+
+async def test_sigterm_finishes_the_delivery_in_flight_and_says_what_it_cancelled() -> None:
+    from mockgraph.testing import BotReceiver, MockGraphClient, Reply
+
+    async with (
+        BotReceiver() as bot,
+        serving("--port", "0", "--grace-period", "5") as (
+            process,
+            url,
+        ),
+    ):
+        bot.reply_with(Reply(202, delay=0.5))
+        client = MockGraphClient(url)
+        call = await client.seed_call(callback_uri=bot.callback_url)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{url}/v1.0/communications/calls/{call['id']}/transfer",
+                json={"transferTarget": {"identity": {"user": {"id": "u"}}}},
+                headers={"Authorization": "Bearer t"},
+            ) as response,
+        ):
+            assert response.status == 202
+        await bot.wait_for(1, timeout=10)  # in flight: the bot takes 0.5 s to answer
+
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+        assert process.stderr is not None
+        err = (await process.stderr.read()).decode()
+    assert "2 notification(s) not delivered: cancelled at shutdown" in err
+    assert len(bot.received) == 1
