@@ -67,6 +67,7 @@ class Notifier:
         self._session: aiohttp.ClientSession | None = None
         self._lanes: dict[str, deque[NotificationRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
 
     async def start(self) -> None:
         if self._session is None:
@@ -78,8 +79,10 @@ class Notifier:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
 
     async def close(self, grace: float = 0) -> None:
-        """Let deliveries in flight finish for up to ``grace`` seconds, then cancel the rest
-        (journaled as cancelled). Safe to call twice."""
+        """Let the POSTs in flight finish, for up to ``grace`` seconds; cancel everything
+        else, queued or still in flight after that (journaled as cancelled). Safe to call
+        twice."""
+        self._closing = True  # each lane stops after the notification it is delivering
         if grace > 0:
             await self._changes.wait_until(lambda: not self._workers, grace)
         await self.cancel_all("mockgraph stopped")
@@ -113,7 +116,7 @@ class Notifier:
     async def _drain(self, call_id: str) -> None:
         lane = self._lanes[call_id]
         try:
-            while lane:
+            while lane and not self._closing:
                 record = lane[0]
                 try:
                     await self._deliver(record)
@@ -127,7 +130,8 @@ class Notifier:
                     self._on_halt(call_id)
                 self._changes.notify()
         finally:
-            if not lane:
+            # Closing: what is left in the lane stays there for cancel_all to journal.
+            if not lane and not self._closing:
                 self._lanes.pop(call_id, None)
             if self._workers.get(call_id) is asyncio.current_task():
                 del self._workers[call_id]
