@@ -78,6 +78,19 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Request ids on every response, Graph-shaped errors, and the journal of Graph requests."""
     request_id = new_id()
     client_request_id = request.headers.get("client-request-id") or new_id()
+    # Journaled as it arrives, so that it comes before the notifications it causes; its
+    # status and body are filled in once answered.
+    record = None
+    if not request.path.startswith(CONTROL_PREFIX):
+        record = request.app[BACKEND].journal.record_request(
+            method=request.method,
+            path=request.path_qs,
+            headers=dict(request.headers),
+            body=None,
+            status=0,
+            call_id=request.match_info.get("call_id"),
+            request_id=request_id,
+        )
     response: web.StreamResponse
     try:
         response = await handler(request)
@@ -91,16 +104,9 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(failure, request_id, client_request_id)
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
-    if not request.path.startswith(CONTROL_PREFIX):
-        request.app[BACKEND].journal.record_request(
-            method=request.method,
-            path=request.path_qs,
-            headers=dict(request.headers),
-            body=await _journal_body(request),
-            status=response.status,
-            call_id=request.match_info.get("call_id"),
-            request_id=request_id,
-        )
+    if record is not None:
+        record.status = response.status
+        record.body = await _journal_body(request)
     return response
 
 

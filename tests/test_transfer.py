@@ -193,3 +193,13 @@ async def test_steps_keep_their_pauses(driver: Driver) -> None:
     assert len(gaps) == 2 and all(gap >= 0.09 for gap in gaps), gaps
     notes = [e for e in journal["value"] if e["kind"] == "notification"]
     assert all(n["lateMs"] >= 0 for n in notes)
+
+
+async def test_the_request_is_journaled_before_the_notifications_it_causes(driver: Driver) -> None:
+    await driver.graph.set_time(scale=0)  # the first step is due at once
+    call = await driver.seed()
+    await driver.transfer(call["id"])
+    await driver.notifications(call["id"], 3)
+    journal = await driver.get(f"/_mock/journal?callId={call['id']}")
+    assert [e["kind"] for e in journal["value"]] == ["request"] + ["notification"] * 3
+    assert journal["value"][0]["status"] == 202
