@@ -1,62 +1,39 @@
 """Testing with mockgraph: an in-process server, clients for one started elsewhere, a bot
-receiver, and a pytest plugin (``mockgraph.testing.plugin``, registered as ``pytest11``)."""
+receiver, and a pytest plugin (``mockgraph.testing.plugin``, registered as ``pytest11``).
+
+Names are imported on first use: pytest loads the plugin, and so this package, in every run
+of every project that has mockgraph installed, and aiohttp should not slow those down.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from mockgraph.app import Server
-from mockgraph.backend import CallingBackend
-from mockgraph.config import Settings
-from mockgraph.listening import Lifecycle
-from mockgraph.scenarios.loader import load_library
-from mockgraph.testing.client import (
-    MockGraphClient,
-    MockGraphError,
-    MockGraphSyncClient,
-    MockGraphTimeout,
-)
-from mockgraph.testing.receiver import BotReceiver, Received, Reply
+if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
+    from mockgraph.testing.client import MockGraphClient as MockGraphClient
+    from mockgraph.testing.client import MockGraphError as MockGraphError
+    from mockgraph.testing.client import MockGraphSyncClient as MockGraphSyncClient
+    from mockgraph.testing.client import MockGraphTimeout as MockGraphTimeout
+    from mockgraph.testing.receiver import BotReceiver as BotReceiver
+    from mockgraph.testing.receiver import Received as Received
+    from mockgraph.testing.receiver import Reply as Reply
+    from mockgraph.testing.server import MockGraph as MockGraph
 
-__all__ = [
-    "BotReceiver",
-    "MockGraph",
-    "MockGraphClient",
-    "MockGraphError",
-    "MockGraphSyncClient",
-    "MockGraphTimeout",
-    "Received",
-    "Reply",
-]
+_WHERE = {
+    "BotReceiver": "receiver",
+    "Received": "receiver",
+    "Reply": "receiver",
+    "MockGraph": "server",
+    "MockGraphClient": "client",
+    "MockGraphError": "client",
+    "MockGraphSyncClient": "client",
+    "MockGraphTimeout": "client",
+}
+__all__ = sorted(_WHERE)
 
 
-class MockGraph(MockGraphClient, Lifecycle):
-    """mockgraph in this process on 127.0.0.1, port 0, with the built-ins and ``scenarios``;
-    every ``MockGraphClient`` method works on it.
-
-    ``async with MockGraph(scenarios=["my.yaml"]) as graph: graph.graph_url("v1.0")``
-    """
-
-    def __init__(self, scenarios: Sequence[str | Path] = (), **settings: Any) -> None:
-        """``settings``: any ``mockgraph.config.Settings`` field (``callback_url``,
-        ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...)."""
-        super().__init__("")
-        options = {"host": "127.0.0.1", "port": 0, **settings}
-        options["scenario_paths"] = tuple(str(p) for p in scenarios)
-        config = Settings(**options)
-        self.server = Server(config, load_library(config.scenario_paths))
-
-    @property
-    def backend(self) -> CallingBackend:
-        """The fake calling service itself, for what the control plane does not offer."""
-        return self.server.backend
-
-    async def start(self) -> str:
-        self.url = await self.server.start()
-        return self.url
-
-    async def close(self) -> None:
-        """Stop the server; safe to call twice."""
-        await self.server.close()
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"mockgraph.testing.{_WHERE[name]}"), name)

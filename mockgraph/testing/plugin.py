@@ -18,12 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from mockgraph.testing.background import BackgroundLoop
-from mockgraph.testing.client import MockGraphClient, MockGraphError, MockGraphSyncClient
-from mockgraph.testing.receiver import BotReceiver
+if TYPE_CHECKING:  # pytest loads this plugin in every run: aiohttp only when a fixture is used
+    from mockgraph.testing.background import BackgroundLoop
+    from mockgraph.testing.client import MockGraphClient, MockGraphSyncClient
+    from mockgraph.testing.receiver import BotReceiver
 
 URL_ENV = "MOCKGRAPH_URL"
 
@@ -53,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def mockgraph_background() -> Iterator[BackgroundLoop]:
     """The thread that runs the in-process server and bot receivers."""
+    from mockgraph.testing.background import BackgroundLoop
+
     loop = BackgroundLoop()
     yield loop
     loop.close()
@@ -62,6 +66,8 @@ def mockgraph_background() -> Iterator[BackgroundLoop]:
 def mockgraph_server(
     request: pytest.FixtureRequest, mockgraph_background: BackgroundLoop
 ) -> Iterator[str]:
+    from mockgraph.testing.client import MockGraphError, MockGraphSyncClient
+
     url = request.config.getoption("--mockgraph-url") or os.environ.get(URL_ENV)
     if url:
         try:
@@ -79,6 +85,8 @@ def mockgraph_server(
 
 
 def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
+    from mockgraph.testing.client import MockGraphSyncClient
+
     client = MockGraphSyncClient(url)
     client.reset()
     marker = request.node.get_closest_marker("mockgraph")
@@ -102,6 +110,8 @@ def mockgraph(mockgraph_server: str, request: pytest.FixtureRequest) -> MockGrap
 @pytest.fixture
 def bot_receiver(mockgraph_background: BackgroundLoop) -> Iterator[BotReceiver]:
     """A bot notification endpoint on 127.0.0.1; give mockgraph ``bot_receiver.callback_url``."""
+    from mockgraph.testing.receiver import BotReceiver
+
     receiver = BotReceiver()
     mockgraph_background.run(receiver.start())
     yield receiver

@@ -1,0 +1,44 @@
+"""mockgraph in this process, as tests use it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mockgraph.app import Server
+from mockgraph.backend import CallingBackend
+from mockgraph.config import Settings
+from mockgraph.listening import Lifecycle
+from mockgraph.scenarios.loader import load_library
+from mockgraph.testing.client import MockGraphClient
+
+
+class MockGraph(MockGraphClient, Lifecycle):
+    """mockgraph in this process on 127.0.0.1, port 0, with the built-ins and ``scenarios``;
+    every ``MockGraphClient`` method works on it.
+
+    ``async with MockGraph(scenarios=["my.yaml"]) as graph: graph.graph_url("v1.0")``
+    """
+
+    def __init__(self, scenarios: Sequence[str | Path] = (), **settings: Any) -> None:
+        """``settings``: any ``mockgraph.config.Settings`` field (``callback_url``,
+        ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...)."""
+        super().__init__("")
+        options = {"host": "127.0.0.1", "port": 0, **settings}
+        options["scenario_paths"] = tuple(str(p) for p in scenarios)
+        config = Settings(**options)
+        self.server = Server(config, load_library(config.scenario_paths))
+
+    @property
+    def backend(self) -> CallingBackend:
+        """The fake calling service itself, for what the control plane does not offer."""
+        return self.server.backend
+
+    async def start(self) -> str:
+        self.url = await self.server.start()
+        return self.url
+
+    async def close(self) -> None:
+        """Stop the server; safe to call twice."""
+        await self.server.close()
