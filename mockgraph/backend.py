@@ -199,7 +199,6 @@ class CallingBackend:
             ),
             cause="rang",
         )
-        call.properties["callbackUri"] = call.callback_uri
         created = {
             "changeType": "created",
             "resourceData": {
@@ -270,7 +269,7 @@ class CallingBackend:
         properties = {
             key: value
             for key, value in body.items()
-            if key not in ("@odata.type", "id", "callbackUri", "state", "direction")
+            if key not in ("id", "callbackUri", "state", "direction") and "@" not in key
         }
         properties.setdefault("tenantId", self.settings.tenant_id)
         call = self.calls.seed(
@@ -280,7 +279,6 @@ class CallingBackend:
             application_instance=self.settings.application_instance,
             cause="created",
         )
-        call.properties["callbackUri"] = call.callback_uri
         self._start("create", call, body)
         return call
 
@@ -344,7 +342,6 @@ class CallingBackend:
     def _take_callback(self, call: Call, body: Mapping[str, Any]) -> None:
         if body.get("callbackUri"):
             call.callback_uri = str(body["callbackUri"])
-            call.properties["callbackUri"] = call.callback_uri
 
     def _start(
         self,

@@ -51,9 +51,10 @@ ADVICE = {
     ("delete", "incoming"): "reject an incoming call instead",
     ("reject", "established"): "reject does not end an answered call; delete it instead",
 }
-# Properties kept apart from the notified Graph properties; everything else a scenario
-# notifies (resultInfo, terminationReason, mediaState, ...) is merged into the call.
-OWN_PROPERTIES = ("@odata.type", "id")
+# What a notification cannot change about a call: what the Call itself holds (id, where its
+# notifications go) and instance annotations (@odata.type, @odata.id, @odata.etag). Everything
+# else a scenario notifies (state, resultInfo, terminationReason, ...) is merged into the call.
+OWN_PROPERTIES = frozenset({"id", "callbackUri"})
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,13 @@ class Call:
     def apply(self, resource_data: Mapping[str, Any], cause: str, change_type: str = "") -> None:
         """Take on what a notification told the bot about this call. A ``deleted``
         notification ends the call even if it names no state (reject's carries none)."""
+        before = self.state
         for key, value in resource_data.items():
-            if key not in OWN_PROPERTIES:
+            if key not in OWN_PROPERTIES and "@" not in key:
                 self.properties[key] = value
         if "state" not in resource_data and change_type.lower() == "deleted":
             self.properties["state"] = "terminated"
-        if "state" in resource_data or change_type.lower() == "deleted":
+        if self.state != before:
             self.history.append(StateChange(self.state, time.time(), cause))
 
     def check(self, operation: str) -> None:

@@ -431,3 +431,16 @@ async def test_bots_from_settings() -> None:
         await Bot(graph, receiver).call("POST", f"/{call['id']}/transfer", BLIND)
         await target_bot.wait_for(1)
     assert target_bot.received[0].notifications[0]["changeType"] == "created"
+
+
+async def test_a_rung_call_holds_its_callback_once_and_no_annotations(bot: Bot) -> None:
+    from mockgraph.testing import Reply
+
+    async with BotReceiver() as moved_to:
+        bot.receiver.reply_with(Reply(302, {"Location": moved_to.callback_url}))
+        call = await ring(bot)
+        await moved_to.wait_for(1)  # the created notification, redirected
+        seen = await bot.graph.call(call["id"])
+    assert seen["call"]["callbackUri"] == moved_to.callback_url
+    assert not [key for key in seen["call"] if key.startswith("@odata.") and key != "@odata.type"]
+    assert [h["state"] for h in seen["history"]] == ["incoming"]
