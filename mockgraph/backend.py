@@ -168,37 +168,34 @@ class CallingBackend:
 
     def seed_call(self, spec: Mapping[str, Any]) -> Call:
         """Add a call the bot already has (``POST /_mock/calls``)."""
+        return self._seed(spec, spec.get("state", "established"), {}, "seeded")
+
+    def _seed(
+        self, spec: Mapping[str, Any], state: str, defaults: Mapping[str, Any], cause: str
+    ) -> Call:
+        """A call from a control-plane ``spec``, over ``defaults`` for its Graph properties."""
         return self.calls.seed(
             self._callback(spec),
             call_id=spec.get("id"),
-            state=spec.get("state", "established"),
-            properties=self._call_properties(spec),
+            state=state,
+            properties={**defaults, **self._call_properties(spec)},
             application_instance=spec.get(
                 "applicationInstance", self.settings.application_instance
             ),
+            cause=cause,
         )
 
     def ring(self, spec: Mapping[str, Any]) -> Call:
         """A new incoming call (``POST /_mock/calls/incoming``): the bot gets the ``created``
         notification Graph sends, and the call ends if it is not answered, rejected or
         redirected within the ring timeout."""
-        properties = {
+        defaults = {
             "direction": "incoming",
             "requestedModalities": ["audio"],
             "source": {"identity": {"user": {"id": "caller", "displayName": "Caller"}}},
             "targets": [{"identity": {"application": {"id": self.settings.app_id}}}],
-            **self._call_properties(spec),
         }
-        call = self.calls.seed(
-            self._callback(spec),
-            call_id=spec.get("id"),
-            state="incoming",
-            properties=properties,
-            application_instance=spec.get(
-                "applicationInstance", self.settings.application_instance
-            ),
-            cause="rang",
-        )
+        call = self._seed(spec, "incoming", defaults, "rang")
         created = {
             "changeType": "created",
             "resourceData": {
@@ -235,22 +232,22 @@ class CallingBackend:
         return self.calls.get(call_id, ended_ok=False)
 
     def answer(self, call_id: str, body: Mapping[str, Any]) -> None:
-        call = self.calls.get(call_id, ended_ok=False)
-        call.check("answer")
-        self._take_callback(call, body)
-        self._start("answer", call, body)
+        self._act_on_incoming("answer", call_id, body)
 
     def reject(self, call_id: str, body: Mapping[str, Any]) -> None:
-        call = self.calls.get(call_id, ended_ok=False)
-        call.check("reject")
-        self._take_callback(call, body)
-        self._start("reject", call, body)
+        self._act_on_incoming("reject", call_id, body)
 
     def redirect(self, call_id: str, body: Mapping[str, Any]) -> None:
+        self._act_on_incoming("redirect", call_id, body)
+
+    def _act_on_incoming(self, operation: str, call_id: str, body: Mapping[str, Any]) -> None:
+        """answer, reject and redirect: checked first, so that a refused one changes nothing;
+        then their callbackUri is where the call's notifications go."""
         call = self.calls.get(call_id, ended_ok=False)
-        call.check("redirect")
-        self._take_callback(call, body)
-        self._start("redirect", call, body)
+        call.check(operation)
+        if body.get("callbackUri"):
+            call.callback_uri = str(body["callbackUri"])
+        self._start(operation, call, body)
 
     def delete(self, call_id: str) -> None:
         """Hang up: whatever plays for the call stops, then the delete scenario plays."""
@@ -339,10 +336,6 @@ class CallingBackend:
                 )
                 return
 
-    def _take_callback(self, call: Call, body: Mapping[str, Any]) -> None:
-        if body.get("callbackUri"):
-            call.callback_uri = str(body["callbackUri"])
-
     def _start(
         self,
         operation: str,
@@ -359,7 +352,6 @@ class CallingBackend:
             log.warning(
                 "no scenario for %s of call %s: nothing will be notified", operation, call.id
             )
-        if scenario is None:
             call.finish()
             return
         self.player.play(scenario, call, body)
