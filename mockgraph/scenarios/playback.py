@@ -112,8 +112,7 @@ class Player:
     def send_now(self, call: Call, notify: Mapping[str, Any], cause: str) -> NotificationRecord:
         """Send one notification about ``call`` outside any scenario (an incoming call's
         ``created``); server-wide quirks apply."""
-        item = notification_item(call, notify, cause)
-        body = apply_quirks(envelope([item]), self.quirks)
+        body = self._body([notification_item(call, notify, cause)], ())
         [record] = self._records(call, body, None, None, new_id(), copies=1)
         self._changes.notify()
         self._notifier.send(record)
@@ -265,8 +264,7 @@ class Player:
         cause = f"scenario {scenario.name} step {index + 1}"
         items = [notification_item(target, notify, cause) for notify in notifications]
         self._changes.notify()
-        quirks = (*self.quirks, *scenario.quirks, *step.quirks)
-        body = apply_quirks(copy.deepcopy(envelope(items)), quirks) if quirks else envelope(items)
+        body = self._body(items, (*scenario.quirks, *step.quirks))
         copies = 2 if step.fault == "duplicate" else 1
         records = self._records(target, body, scenario.name, index + 1, playback.id, copies)
         if copies == 2:
@@ -275,6 +273,12 @@ class Player:
             records[0].outcome, records[0].note = "dropped", "dropped, as the scenario asks"
             return []
         return records
+
+    def _body(self, items: list[dict[str, Any]], quirks: tuple[str, ...]) -> dict[str, Any]:
+        """The commsNotifications envelope, respelled with the server's and these ``quirks``
+        on a copy: the items share nested values with calls and scenarios."""
+        quirks = (*self.quirks, *quirks)
+        return apply_quirks(copy.deepcopy(envelope(items)), quirks) if quirks else envelope(items)
 
     def _records(
         self,
