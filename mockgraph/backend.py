@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import threading
 from collections.abc import Mapping
@@ -368,7 +369,7 @@ class CallingBackend:
     def set_time(self, *, scale: float | None = None, step: bool | None = None) -> None:
         """Change the time scale and step mode until the next reset."""
         if scale is not None:
-            if scale < 0:
+            if not 0 <= scale < math.inf:  # NaN fails too (JSON parsers accept NaN)
                 raise BadRequest("'scale' must be 0 or more (0 collapses every pause).")
             self.player.time_scale = scale
         if step is not None:

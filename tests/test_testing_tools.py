@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 
+import aiohttp
 import pytest
 
 from mockgraph.scenarios.loader import scenario_schema
@@ -233,3 +234,10 @@ async def test_bad_long_poll_parameters_are_400(driver: Driver, path: str, fragm
         body = await response.json()
     assert response.status == 400, body
     assert fragment in body["error"]["message"]
+
+
+@pytest.mark.parametrize("raw", ['{"scale": NaN}', '{"scale": Infinity}'])
+async def test_time_scale_that_is_not_a_finite_number_is_400(graph: MockGraph, raw: str) -> None:
+    async with aiohttp.ClientSession() as http, http.put(f"{graph.url}/_mock/time", data=raw) as r:
+        body = await r.json()
+    assert r.status == 400 and "'scale' must be 0 or more" in body["error"]["message"]
