@@ -1,5 +1,5 @@
-"""Delivering notifications to bots as Graph does: one ordered lane per call, one shared HTTP
-session, Graph's headers and a signed token on every POST.
+"""Delivering notifications to bots as Graph does: one ordered lane per call, one shared pool
+of connections (``http_client``), Graph's headers and a signed token on every POST.
 
 The bot's answer decides what happens next:
 
@@ -26,8 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import aiohttp
-
+from mockgraph.http_client import HttpClient
 from mockgraph.ids import new_id
 from mockgraph.journal import Attempt, NotificationRecord
 from mockgraph.signals import Changes
@@ -64,19 +63,17 @@ class Notifier:
         self._token_now = token_now  # None until the key exists: the fast path after that
         self._on_redirect = on_redirect
         self._on_halt = on_halt
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpClient | None = None
         self._lanes: dict[str, deque[NotificationRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
 
     async def start(self) -> None:
-        if self._session is None:
+        if self._client is None:
             # Thousands of calls may deliver at once: past CONNECTIONS, lanes wait for a
             # connection instead of each opening its own (10,000 sockets cost ~300 MiB and
             # swamp the event loop; see BENCHMARKS.md).
-            connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-            timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+            self._client = HttpClient(limit=CONNECTIONS)
 
     async def close(self, grace: float = 0) -> None:
         """Let the POSTs in flight finish, for up to ``grace`` seconds; cancel everything
@@ -86,9 +83,9 @@ class Notifier:
         if grace > 0:
             await self._changes.wait_until(lambda: not self._workers, grace)
         await self.cancel_all("mockgraph stopped")
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def send(self, record: NotificationRecord) -> None:
         """Queue ``record`` behind the earlier notifications of its call."""
@@ -179,7 +176,7 @@ class Notifier:
         )
 
     async def _attempt(self, record: NotificationRecord, url: str, payload: bytes) -> Attempt:
-        if self._session is None:
+        if self._client is None:
             raise RuntimeError("Notifier.start() was not awaited")
         message_id = new_id()
         attempt = Attempt(time=time.time(), url=url, message_id=message_id)
@@ -189,6 +186,7 @@ class Notifier:
             token = self._token_now(record.tenant_id) or await self._token(record.tenant_id)
             headers = {
                 "Content-Type": "application/json",
+                "Accept": "application/json",
                 "Authorization": f"Bearer {token}",
                 "User-Agent": USER_AGENT,
                 "X-Microsoft-Skype-Chain-ID": record.chain_id,
@@ -196,14 +194,11 @@ class Notifier:
                 "Scenario-Id": record.scenario_id,
                 "client-request-id": message_id,
             }
-            async with self._session.post(
-                url, data=payload, headers=headers, allow_redirects=False
-            ) as response:
-                await response.read()
-                attempt.status = response.status
-                location = response.headers.get("Location")
-                if response.status in REDIRECTS and location:
-                    attempt.redirected_to = urljoin(url, location)
+            reply = await self._client.post(url, payload, headers, timeout=self.policy.timeout)
+            attempt.status = reply.status
+            location = reply.headers.get("location")
+            if reply.status in REDIRECTS and location:
+                attempt.redirected_to = urljoin(url, location)
         except asyncio.CancelledError:
             raise
         except TimeoutError:

@@ -24,7 +24,7 @@ async def test_bot_that_is_down_is_journaled_and_the_server_keeps_working(driver
     assert status == 202
     assert [n["outcome"] for n in notes] == ["failed", "failed", "failed"]
     assert all("error" in n["attempts"][0] for n in notes)
-    assert "Cannot connect" in notes[0]["attempts"][0]["error"]
+    assert "ConnectError: cannot connect to 127.0.0.1" in notes[0]["attempts"][0]["error"]
     # the call still moved on: Graph's truth does not wait for the bot
     assert (await driver.get(f"/_mock/calls/{call['id']}"))["state"] == "terminated"
     assert await driver.get("/_mock/health") == {"status": "ok"}
