@@ -6,7 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from yaml.nodes import MappingNode, Node, SequenceNode
 
+from mockgraph.scenarios import yamlpos
 from mockgraph.scenarios.loader import builtin_paths, load_paths, load_text, parse_duration
 from mockgraph.scenarios.model import Exists
 
@@ -167,3 +169,26 @@ def test_the_builtin_library_is_valid() -> None:
 )
 def test_durations(value: int | str, seconds: float) -> None:
     assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.skipif(yamlpos.FAST_LOADER is None, reason="PyYAML is built without libyaml")
+@pytest.mark.parametrize(
+    "path",
+    [*builtin_paths(), *sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))],
+    ids=lambda path: path.name,
+)
+def test_libyaml_composes_what_the_python_parser_does(path: Path) -> None:
+    """Start-up composes with libyaml: same values, same positions for every problem."""
+
+    def shape(node: Node) -> object:
+        mark = (node.start_mark.line, node.start_mark.column)
+        if isinstance(node, MappingNode):
+            return mark, [(shape(key), shape(value)) for key, value in node.value]
+        if isinstance(node, SequenceNode):
+            return mark, [shape(item) for item in node.value]
+        return mark, node.tag, node.value
+
+    text = path.read_text()
+    fast, slow = yamlpos._compose(text), yamlpos._compose(text, fast=False)
+    assert [shape(node) for node in fast] == [shape(node) for node in slow]
+    assert len(fast) >= 1
