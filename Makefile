@@ -29,8 +29,11 @@ pytest: $(STAMP)
 
 # Benchmarks (never part of `make test`): mockgraph against naive aiohttp baselines, one table.
 # wrk comes from Debian's packages.
+# mockgraph's modules are compiled first, as pip does when it installs a wheel: an editable
+# checkout under PYTHONDONTWRITEBYTECODE (set on this machine) would compile them at every start.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m compileall -q mockgraph
 	$(BIN)/python bench/run.py
 
 # Regenerate the Graph JSON Schemas from ../shared/graph-schemas (CSDL is the authority).
