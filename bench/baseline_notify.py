@@ -19,6 +19,7 @@ SINK = web.AppKey("sink", str)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 STATES = ("transferring", "transferAccepted", "established")
 TASKS: set[asyncio.Task[None]] = set()
+SKIP = ("Accept-Encoding",)  # mockgraph, like Graph, does not ask for compressed replies
 TOKEN = "e" * 689  # the length of mockgraph's RS256 JWT with default claims; never signed
 
 
@@ -39,6 +40,7 @@ async def notify(app: web.Application, call_id: str) -> None:
         message_id = str(uuid.uuid4())
         headers = {
             "Content-Type": "application/json",
+            "Accept": "application/json",
             "Authorization": f"Bearer {TOKEN}",
             "User-Agent": "Microsoft-Skype/3.0,(Calling/1.0)",
             "X-Microsoft-Skype-Chain-ID": chain_id,
@@ -46,7 +48,9 @@ async def notify(app: web.Application, call_id: str) -> None:
             "Scenario-Id": scenario_id,
             "client-request-id": message_id,
         }
-        async with app[SESSION].post(app[SINK], data=json.dumps(body), headers=headers) as r:
+        async with app[SESSION].post(
+            app[SINK], data=json.dumps(body), headers=headers, skip_auto_headers=SKIP
+        ) as r:
             await r.read()
 
 
