@@ -4,6 +4,7 @@ allows, close connections, stall, or do not speak HTTP at all."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,8 +13,17 @@ from pathlib import Path
 import pytest
 import trustme
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mockgraph.http_client import ConnectError, HttpClient, ProtocolError, parse_url
+from mockgraph.http_client import (
+    ConnectError,
+    HttpClient,
+    ProtocolError,
+    Reply,
+    ReplyParser,
+    parse_url,
+)
 
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer t"}
 ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
@@ -357,3 +367,49 @@ async def test_close_twice_and_post_after_close() -> None:
     await http.close()
     with pytest.raises(RuntimeError, match="closed"):
         await http.post("http://127.0.0.1:9/x", b"", HEADERS, timeout=1)
+
+
+# --- the reply parser, whatever the packets --------------------------------------------------
+
+TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> tuple[bytes, int, dict[str, str]]:
+    """One HTTP/1.1 reply in any framing, with what the parser should make of it."""
+    status = draw(st.sampled_from([100, 200, 202, 204, 302, 403, 429, 500, 503]))
+    headers = {
+        name.lower(): value
+        for name, value in draw(st.dictionaries(TOKENS.map(lambda t: "x-" + t), TOKENS)).items()
+    }
+    body = draw(st.binary(max_size=300)) if status != 204 else b""
+    framing = "none" if status == 204 else draw(st.sampled_from(["length", "chunked"]))
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" if status == 100 else b""
+    status = 202 if status == 100 else status
+    if framing == "length":
+        headers["content-length"] = str(len(body))
+        payload = body
+    elif framing == "chunked":
+        headers["transfer-encoding"] = "chunked"
+        cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=4)))
+        pieces = [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)])]
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p) + b"0\r\n\r\n"
+    else:
+        payload = b""
+    head = f"HTTP/1.1 {status} Whatever\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return interim + head.encode() + b"\r\n" + payload, status, headers
+
+
+@given(reply=replies(), cuts=st.lists(st.integers(0, 2000), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_any_split_of_a_reply_parses_the_same(
+    reply: tuple[bytes, int, dict[str, str]], cuts: list[int]
+) -> None:
+    data, status, headers = reply
+    points = sorted({min(cut, len(data)) for cut in cuts} | {0, len(data)})
+    parser = ReplyParser()
+    results = [parser.feed(data[a:b]) for a, b in itertools.pairwise(points)]
+    complete = [r for r in results if r is not None]
+    assert complete == [Reply(status, headers)]
+    assert results[-1] is not None  # complete exactly when the last byte arrives
+    assert parser.keep_alive
