@@ -28,6 +28,9 @@ from urllib.parse import quote, urlsplit
 
 MAX_HEAD = 64 * 1024  # bytes of status line and headers in a reply, at most
 NO_BODY = (204, 304)
+# A connection idle this long is not reused: shorter than the shortest keep-alive common in
+# bot frameworks (Node's 5 s), so a bot never closes a connection just as a POST goes out on it.
+IDLE_TIMEOUT = 4.0
 # What may stay as it is in a request target; anything else (spaces, non-ASCII) is
 # percent-encoded, as aiohttp's yarl does.
 TARGET_SAFE = "/%:@!$&'()*+,;=-._~?"
@@ -249,7 +252,7 @@ class HttpClient:
         self,
         *,
         limit: int = 256,
-        idle_timeout: float = 15.0,
+        idle_timeout: float = IDLE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.limit = limit
