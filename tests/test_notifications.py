@@ -112,6 +112,9 @@ async def test_headers_graph_sends(served) -> None:
         assert headers["X-Microsoft-Skype-Chain-ID"] == one["callChainId"]
         assert headers["client-request-id"] == headers["X-Microsoft-Skype-Message-ID"]
         assert headers["Content-Type"] == "application/json"
+        assert headers["Accept"] == "application/json"  # as on Graph's; no Accept-Encoding
+        assert "Accept-Encoding" not in headers
+        assert headers["Host"] == bot.callback_url.split("/")[2]
     message_ids = {r.headers["X-Microsoft-Skype-Message-ID"] for r in first + second}
     assert len(message_ids) == 6
     assert len({r.headers["Scenario-Id"] for r in first}) == 1
