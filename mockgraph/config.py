@@ -189,7 +189,7 @@ OPTIONS = (
         "delivery_timeout",
         "--delivery-timeout",
         "MOCKGRAPH_DELIVERY_TIMEOUT",
-        "seconds one delivery attempt may take",
+        "seconds one delivery attempt may take (connect, send, reply)",
         parse_positive,
         metavar="SECONDS",
     ),
