@@ -99,13 +99,9 @@ class ReplyParser:
         self._buffer += data
         while True:
             if self._state == "head":
-                end = self._buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(self._buffer) > MAX_HEAD:
-                        raise ProtocolError(f"reply head longer than {MAX_HEAD} bytes")
+                head = self._head()
+                if head is None:
                     return None
-                head = bytes(self._buffer[:end])
-                del self._buffer[: end + 4]
                 self._start(head)
             elif self._state in ("length", "chunk data"):
                 taken = min(self._remaining, len(self._buffer))
@@ -113,29 +109,15 @@ class ReplyParser:
                 self._remaining -= taken
                 if self._remaining:
                     return None
-                self._state = "chunk size" if self._state == "chunk data" else "done"
-            elif self._state in ("chunk size", "trailers"):
-                end = self._buffer.find(b"\r\n")
-                if end < 0:
-                    if len(self._buffer) > MAX_HEAD:
-                        raise ProtocolError("chunk header too long")
-                    return None
-                line = bytes(self._buffer[:end])
-                del self._buffer[: end + 2]
-                if self._state == "trailers":
-                    self._state = "trailers" if line else "done"
-                    continue
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise ProtocolError(f"bad chunk size {line[:40]!r}") from None
-                if size < 0:
-                    raise ProtocolError(f"bad chunk size {line[:40]!r}")
-                # Each chunk's data is followed by CRLF, read with it.
-                self._state, self._remaining = ("chunk data", size + 2) if size else ("trailers", 0)
+                self._state = "chunk end" if self._state == "chunk data" else "done"
             elif self._state == "until close":
                 self._buffer.clear()
                 return None
+            else:  # chunk size, chunk end, trailers: a line each
+                line = self._line()
+                if line is None:
+                    return None
+                self._chunk_line(line)
             if self._state == "done":
                 if self._buffer:  # bytes nobody asked for: do not trust this connection again
                     self.keep_alive = False
@@ -147,8 +129,50 @@ class ReplyParser:
             return self._reply
         return None
 
+    def _head(self) -> bytes | None:
+        """The status line and headers, once their closing empty line is here. Lines end in
+        CRLF; a bare LF is accepted too (RFC 9112, 2.2), for hand-written bot stubs."""
+        crlf, lf = self._buffer.find(b"\r\n\r\n"), self._buffer.find(b"\n\n")
+        if lf >= 0 and (crlf < 0 or lf < crlf):
+            end, skip = lf, 2
+        elif crlf >= 0:
+            end, skip = crlf, 4
+        else:
+            if len(self._buffer) > MAX_HEAD:
+                raise ProtocolError(f"reply head longer than {MAX_HEAD} bytes")
+            return None
+        head = bytes(self._buffer[:end])
+        del self._buffer[: end + skip]
+        return head
+
+    def _line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) > MAX_HEAD:
+                raise ProtocolError(f"line longer than {MAX_HEAD} bytes")
+            return None
+        line = bytes(self._buffer[:end]).removesuffix(b"\r")
+        del self._buffer[: end + 1]
+        return line
+
+    def _chunk_line(self, line: bytes) -> None:
+        if self._state == "chunk end":  # what ends a chunk's data
+            if line:
+                raise ProtocolError("chunk longer than its size")
+            self._state = "chunk size"
+        elif self._state == "trailers":
+            self._state = "trailers" if line else "done"
+        else:
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise ProtocolError(f"bad chunk size {line[:40]!r}") from None
+            if size < 0:
+                raise ProtocolError(f"bad chunk size {line[:40]!r}")
+            self._state, self._remaining = ("chunk data", size) if size else ("trailers", 0)
+
     def _start(self, head: bytes) -> None:
-        lines = head.decode("latin-1").split("\r\n")
+        lines = [line.removesuffix("\r") for line in head.decode("latin-1").split("\n")]
         version, _, rest = lines[0].partition(" ")
         code = rest[:3]
         if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):

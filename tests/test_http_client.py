@@ -176,8 +176,9 @@ async def test_against_aiohttp_server_every_framing() -> None:
         b"5;ext=1\r\nhello\r\n3\r\nabc\r\n0\r\nTrailer: x\r\n\r\n",
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
         b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 202 Accepted\nContent-Length: 3\n\nabc",
     ],
-    ids=["length", "chunked", "100-continue", "204"],
+    ids=["length", "chunked", "100-continue", "204", "bare-lf"],
 )
 async def test_framings_keep_the_connection(reply: bytes, pieces: int) -> None:
     async with ScriptedServer(lambda n: reply, pieces=pieces) as server, client() as http:
@@ -237,6 +238,10 @@ async def test_connections_idle_too_long_are_replaced() -> None:
         (b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n", "bad Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
         (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "switched protocols"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+            "chunk longer than its size",
+        ),
     ],
 )
 async def test_not_http_is_a_protocol_error(reply: bytes, error: str) -> None:
@@ -384,7 +389,8 @@ def replies(draw: st.DrawFn) -> tuple[bytes, int, dict[str, str]]:
     }
     body = draw(st.binary(max_size=300)) if status != 204 else b""
     framing = "none" if status == 204 else draw(st.sampled_from(["length", "chunked"]))
-    interim = b"HTTP/1.1 100 Continue\r\n\r\n" if status == 100 else b""
+    eol = draw(st.sampled_from(["\r\n", "\n"]))  # CRLF, or the bare LF of hand-written stubs
+    interim = f"HTTP/1.1 100 Continue{eol}{eol}".encode() if status == 100 else b""
     status = 202 if status == 100 else status
     if framing == "length":
         headers["content-length"] = str(len(body))
@@ -393,11 +399,14 @@ def replies(draw: st.DrawFn) -> tuple[bytes, int, dict[str, str]]:
         headers["transfer-encoding"] = "chunked"
         cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=4)))
         pieces = [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)])]
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p) + b"0\r\n\r\n"
+        end = eol.encode()
+        payload = b"".join(b"%x%s%s%s" % (len(p), end, p, end) for p in pieces if p)
+        payload += b"0" + end + end
     else:
         payload = b""
-    head = f"HTTP/1.1 {status} Whatever\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return interim + head.encode() + b"\r\n" + payload, status, headers
+    fields = "".join(f"{name}: {value}{eol}" for name, value in headers.items())
+    head = f"HTTP/1.1 {status} Whatever{eol}{fields}"
+    return interim + (head + eol).encode() + payload, status, headers
 
 
 @given(reply=replies(), cuts=st.lists(st.integers(0, 2000), max_size=8))
