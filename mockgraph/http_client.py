@@ -366,14 +366,12 @@ class HttpClient:
 
     def _evict_one(self) -> None:
         """Close an idle connection to make room under ``limit``: requests in flight are
-        fewer than ``limit``, so past it there is one."""
-        for origin, connections in self._idle.items():
-            if connections:
-                connections.pop(0).close()  # the oldest
-                self._idle_count -= 1
-                if not connections:
-                    del self._idle[origin]
-                return
+        fewer than ``limit``, so past it there is one (lists in ``_idle`` are never empty)."""
+        origin, connections = next(iter(self._idle.items()))
+        connections.pop(0).close()  # the oldest of the longest-known bot
+        self._idle_count -= 1
+        if not connections:
+            del self._idle[origin]
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:

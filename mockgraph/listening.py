@@ -5,6 +5,7 @@ Port 0 picks a free port and ``url`` tells the real one; ``close()`` is safe to 
 
 from __future__ import annotations
 
+import ssl
 from types import TracebackType
 from typing import Self
 
@@ -34,10 +35,18 @@ class Lifecycle:
 
 
 class AppServer(Lifecycle):
-    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context  # https when given
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -48,14 +57,15 @@ class AppServer(Lifecycle):
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port).start()
+            await web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context).start()
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
         host, port = runner.addresses[0][:2]
         host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{host}:{port}"
+        scheme = "https" if self.ssl_context else "http"
+        self.url = f"{scheme}://{host}:{port}"
         return self.url
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -24,6 +25,7 @@ from mockgraph.http_client import (
     ReplyParser,
     parse_url,
 )
+from mockgraph.listening import AppServer
 
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer t"}
 ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
@@ -104,8 +106,8 @@ class ScriptedServer:
 
 
 @asynccontextmanager
-async def client(**options: object) -> AsyncIterator[HttpClient]:
-    http = HttpClient(**options)  # type: ignore[arg-type]
+async def client(**options: Any) -> AsyncIterator[HttpClient]:
+    http = HttpClient(**options)
     try:
         yield http
     finally:
@@ -149,22 +151,15 @@ async def test_against_aiohttp_server_every_framing() -> None:
     app.router.add_post("/fixed", fixed)
     app.router.add_post("/chunked", chunked)
     app.router.add_post("/moved", moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        base = site.name
-        async with client() as http:
-            for _ in range(3):  # over the same kept-alive connection
-                assert (await http.post(f"{base}/fixed", b"1", HEADERS, timeout=5)).status == 202
-                assert (await http.post(f"{base}/chunked", b"", HEADERS, timeout=5)).status == 200
-                moved_reply = await http.post(f"{base}/moved", b"", HEADERS, timeout=5)
-                assert moved_reply.status == 302
-                assert moved_reply.headers["location"] == "/elsewhere"
-            assert http.open_connections == 1
-    finally:
-        await runner.cleanup()
+    async with AppServer(app) as bot, client() as http:
+        base = bot.url
+        for _ in range(3):  # over the same kept-alive connection
+            assert (await http.post(f"{base}/fixed", b"1", HEADERS, timeout=5)).status == 202
+            assert (await http.post(f"{base}/chunked", b"", HEADERS, timeout=5)).status == 200
+            moved_reply = await http.post(f"{base}/moved", b"", HEADERS, timeout=5)
+            assert moved_reply.status == 302
+            assert moved_reply.headers["location"] == "/elsewhere"
+        assert http.open_connections == 1
 
 
 @pytest.mark.parametrize("pieces", [1, 7, 1000])
@@ -316,13 +311,9 @@ async def test_https_with_a_verified_certificate(
 
     app = web.Application()
     app.router.add_post("/api/calls", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
-    await site.start()
-    try:
-        port = site.name.rsplit(":", 1)[1]
-        url = f"https://localhost:{port}/api/calls"
+    async with AppServer(app, ssl_context=server_context) as bot:
+        # The certificate names localhost, not 127.0.0.1.
+        url = bot.url.replace("127.0.0.1", "localhost") + "/api/calls"
         async with client(ssl_context=client_context) as http:
             assert (await http.post(url, b"{}", HEADERS, timeout=5)).status == 202
         async with client() as http:  # the system's CAs do not know this one
@@ -333,8 +324,6 @@ async def test_https_with_a_verified_certificate(
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
         async with client() as http:
             assert (await http.post(url, b"{}", HEADERS, timeout=5)).status == 202
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
