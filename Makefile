@@ -38,7 +38,7 @@ bench: $(STAMP)
 
 # Regenerate the Graph JSON Schemas from ../shared/graph-schemas (CSDL is the authority).
 schemas: $(STAMP)
-	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/graph/schemas
+	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/schema
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ import sys
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
-from mockgraph.graph.validation import graph_schema
+from mockgraph.schema.validation import graph_schema
 
 SCHEMA = graph_schema("v1.0")
 VALIDATOR = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/action.transfer"})

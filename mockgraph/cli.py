@@ -12,8 +12,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mockgraph.app import Server
 from mockgraph.config import Settings, add_arguments, from_arguments
+from mockgraph.http.app import Server
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
 log = logging.getLogger("mockgraph")

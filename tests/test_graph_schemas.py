@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from mockgraph.graph.validation import API_VERSIONS, graph_schema
+from mockgraph.schema.validation import API_VERSIONS, graph_schema
 from tools.build_graph_schemas import build, render
 
 SHARED = Path(__file__).parents[2] / "shared" / "graph-schemas"
-PACKAGED = Path(__file__).parents[1] / "mockgraph" / "graph" / "schemas"
+PACKAGED = Path(__file__).parents[1] / "mockgraph" / "schema"
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/graph-schemas is not beside the repo")

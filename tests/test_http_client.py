@@ -17,7 +17,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockgraph.http_client import (
+from mockgraph.delivery.http_client import (
     ConnectError,
     HttpClient,
     ProtocolError,
@@ -25,7 +25,7 @@ from mockgraph.http_client import (
     ReplyParser,
     parse_url,
 )
-from mockgraph.listening import AppServer
+from mockgraph.http.listening import AppServer
 
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer t"}
 ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mockgraph.graph import validation
-from mockgraph.graph.validation import API_VERSIONS, is_valid, validator_for
+from mockgraph.schema import validation
+from mockgraph.schema.validation import API_VERSIONS, is_valid, validator_for
 from tests.test_graph_errors import SCHEMA_BREAKING_BODIES
 
 VALID = [

@@ -14,7 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mockgraph.graph.validation import (
+from mockgraph.scenarios.library import ScenarioLibrary
+from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
+from mockgraph.scenarios.templating import is_template, placeholder_problems
+from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
+from mockgraph.scenarios.yamlpos import Path as YamlPath
+from mockgraph.schema.validation import (
     describe,
     dotted,
     error_schema,
@@ -22,17 +27,14 @@ from mockgraph.graph.validation import (
     most_specific,
     validator_for,
 )
-from mockgraph.scenarios.library import ScenarioLibrary
-from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
-from mockgraph.scenarios.templating import is_template, placeholder_problems
-from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
-from mockgraph.scenarios.yamlpos import Path as YamlPath
 
 if TYPE_CHECKING:  # imported when a file is checked; the trusted built-ins need no check
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+_PACKAGE = Path(__file__).resolve().parents[1]
+BUILTIN_FOLDERS = (_PACKAGE / "builtin_scenarios", _PACKAGE.parent / "scenarios")
 # Notifications are validated against beta, the superset: it declares terminationReason and
 # the ringing state, which v1.0 bots receive as dynamic properties.
 PAYLOAD_VERSION = "beta"
@@ -144,11 +146,11 @@ def load_paths(
 
 
 def builtin_paths() -> list[Path]:
-    """The built-in library's files (top-level ``scenarios/``, installed with the package)."""
-    folder = resources.files("mockgraph.builtin_scenarios")
-    return sorted(
-        Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(SCENARIO_SUFFIXES)
-    )
+    """The built-in library's files: the copy a wheel installs as ``mockgraph/builtin_scenarios``,
+    else (a checkout, or an editable install, which maps no folder without ``__init__.py``) the
+    top-level ``scenarios/`` it is built from."""
+    folder = next(folder for folder in BUILTIN_FOLDERS if folder.is_dir())
+    return sorted(path for path in folder.iterdir() if path.suffix in SCENARIO_SUFFIXES)
 
 
 def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:

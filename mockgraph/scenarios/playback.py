@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calls import Call, CallRegistry
-from mockgraph.delivery import Notifier
+from mockgraph.calling.calls import Call, CallRegistry
+from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.model import Scenario, Step

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.listening import AppServer
+from mockgraph.http.listening import AppServer
 
 POLL_INTERVAL = 0.005  # seconds
 

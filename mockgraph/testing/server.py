@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mockgraph.app import Server
-from mockgraph.backend import CallingBackend
+from mockgraph.calling.service import CallingBackend
 from mockgraph.config import Settings
-from mockgraph.listening import Lifecycle
+from mockgraph.http.app import Server
+from mockgraph.http.listening import Lifecycle
 from mockgraph.scenarios.loader import load_library
 from mockgraph.testing.client import MockGraphClient
 

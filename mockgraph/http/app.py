@@ -10,16 +10,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockgraph.backend import CallingBackend
+from mockgraph.calling.service import CallingBackend
 from mockgraph.clock import graph_date
 from mockgraph.config import Settings
-from mockgraph.control import add_control_routes
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
-from mockgraph.graph.handlers import BACKEND
-from mockgraph.graph.requests import PARSED_BODY
-from mockgraph.graph.routes import add_graph_routes
+from mockgraph.http.control import add_control_routes
+from mockgraph.http.graph import BACKEND, add_graph_routes
+from mockgraph.http.listening import AppServer
+from mockgraph.http.requests import PARSED_BODY
 from mockgraph.ids import new_id
-from mockgraph.listening import AppServer
 from mockgraph.scenarios.library import ScenarioLibrary
 
 log = logging.getLogger("mockgraph")

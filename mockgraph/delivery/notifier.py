@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from mockgraph.http_client import HttpClient
+from mockgraph.delivery.http_client import HttpClient
 from mockgraph.ids import new_id
 from mockgraph.journal import Attempt, NotificationRecord
 from mockgraph.signals import Changes

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.backend import CallingBackend
+from mockgraph.calling.service import CallingBackend
 from mockgraph.errors import BadRequest
-from mockgraph.graph.requests import read_action_body, read_entity_body, require_bearer_token
+from mockgraph.http.requests import read_action_body, read_entity_body, require_bearer_token
 
 BACKEND: web.AppKey[CallingBackend] = web.AppKey("backend", CallingBackend)
 ACCEPTED = 202
@@ -105,3 +105,20 @@ async def create_call(request: web.Request) -> web.Response:
         f"{request.scheme}://{request.host}/{_version(request)}/communications/calls/{call.id}"
     )
     return response
+
+
+VERSION = r"{version:v1\.0|beta}"
+
+
+def add_graph_routes(app: web.Application) -> None:
+    calls = f"/{VERSION}/communications/calls"
+    call = f"{calls}/{{call_id}}"
+    app.router.add_post(calls, create_call)
+    app.router.add_get(call, get_call)
+    app.router.add_delete(call, delete_call)
+    app.router.add_post(f"{call}/answer", answer)
+    app.router.add_post(f"{call}/reject", reject)
+    app.router.add_post(f"{call}/redirect", redirect)
+    app.router.add_post(f"{call}/transfer", transfer)
+    app.router.add_post(f"{call}/keepAlive", keep_alive)
+    app.router.add_post("/beta/app/calls/{call_id}/transfer", transfer)

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mockgraph.calls import Call, CallRegistry
+from mockgraph.calling.calls import Call, CallRegistry
 from mockgraph.config import Settings
-from mockgraph.delivery import DeliveryPolicy, Notifier
+from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
+from mockgraph.delivery.tokens import SigningKey, TokenIssuer
 from mockgraph.errors import BadRequest, Conflict
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -26,7 +27,6 @@ from mockgraph.scenarios.loader import ScenarioError, load_text
 from mockgraph.scenarios.model import Scenario
 from mockgraph.scenarios.playback import Player
 from mockgraph.signals import Changes
-from mockgraph.tokens import SigningKey, TokenIssuer
 
 log = logging.getLogger("mockgraph")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
-from mockgraph.graph.validation import describe, first_error, is_valid, validator_for
+from mockgraph.schema.validation import describe, first_error, is_valid, validator_for
 
 PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.backend import CALL_SPEC_PROPERTIES
+from mockgraph.calling.service import CALL_SPEC_PROPERTIES
 from mockgraph.errors import BadRequest, WaitTimedOut
-from mockgraph.graph.handlers import BACKEND
-from mockgraph.graph.requests import read_json_object
+from mockgraph.http.graph import BACKEND
+from mockgraph.http.requests import read_json_object
 from mockgraph.scenarios.loader import ScenarioError
 
 # What a seeded call may be given: its Graph properties, and mockgraph's own.

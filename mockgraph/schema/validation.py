@@ -27,7 +27,7 @@ API_VERSIONS = ("v1.0", "beta")
 @cache
 def graph_schema(version: str) -> dict[str, Any]:
     """The generated schema document for an API version (``v1.0`` or ``beta``)."""
-    text = resources.files("mockgraph.graph.schemas").joinpath(f"graph-{version}.json")
+    text = resources.files("mockgraph.schema").joinpath(f"graph-{version}.json")
     document: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return document
 
