@@ -45,6 +45,11 @@ def parse_count(text: str) -> int:
     return value
 
 
+def parse_seed(text: str) -> int:
+    value: int = _number(text, int, 0, 2**63, "a whole number, 0 or more")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -92,6 +97,9 @@ class Settings:
     ring_timeout: float = 15.0
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    random_seed: int | None = None
+    # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
+    connections: int = 256  # open connections to bots at most, all bots together
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -263,6 +271,14 @@ OPTIONS = (
         parse_bot,
         metavar="IDENTITY_ID=URL",
         kind="list",
+    ),
+    Option(
+        "random_seed",
+        "--random-seed",
+        "MOCKGRAPH_RANDOM_SEED",
+        "seed of the random draws of jitter, so a run can be repeated (default: a new one)",
+        parse_seed,
+        metavar="N",
     ),
     Option(
         "journal_limit",

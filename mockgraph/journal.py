@@ -110,7 +110,7 @@ Entry = RequestRecord | NotificationRecord
 
 
 class Journal:
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.dropped = 0
         self._entries: deque[Entry] = deque()
@@ -170,6 +170,16 @@ class Journal:
         if call_id is None:
             return list(self._entries)
         return [entry for entry in self._entries if entry.call_id == call_id]
+
+    def count_cancelled(self, reason: str) -> int:
+        """Notifications cancelled for ``reason`` (e.g. "mockgraph stopped")."""
+        return sum(
+            1
+            for entry in self._entries
+            if isinstance(entry, NotificationRecord)
+            and entry.outcome == "cancelled"
+            and entry.note == reason
+        )
 
     def clear(self) -> None:
         self._entries.clear()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from mockgraph.clock import Clock
+
 
 class Changes:
     """Anything may call ``notify()`` (no await needed); ``wait_until`` re-checks on each."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._event = asyncio.Event()
         self._waiting = 0
 
@@ -19,19 +22,21 @@ class Changes:
         event, self._event = self._event, asyncio.Event()
         event.set()
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Whether ``condition()`` became true within ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float, clock: Clock | None = None
+    ) -> bool:
+        """Whether ``condition()`` became true within ``timeout`` seconds (of ``clock``, if
+        given: a shutdown's grace period is real time even when a test drives the clock)."""
+        clock = clock or self._clock
+        deadline = clock.monotonic() + timeout
         while not condition():
-            remaining = deadline - loop.time()
+            remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 return False
             self._waiting += 1
             try:
-                await asyncio.wait_for(self._event.wait(), remaining)
-            except TimeoutError:
-                return condition()
+                if not await clock.wait(self._event, remaining):
+                    return condition()
             finally:
                 self._waiting -= 1
         return True

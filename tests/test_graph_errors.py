@@ -204,7 +204,7 @@ async def test_second_transfer_while_one_runs_is_409_and_sends_nothing_more(driv
     ],
 )
 async def test_paths_and_methods_not_served_get_graph_errors(driver, method, path, expected):
-    async with driver.http.request(method, driver.graph.url + path) as response:
+    async with driver.http.request(method, driver.graph.url + path, headers=AUTH) as response:
         body = await response.json()
         assert_graph_error(response.status, dict(response.headers), body, expected)
         assert path in body["error"]["message"] or method in body["error"]["message"]

@@ -17,6 +17,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockgraph.config import Settings
 from mockgraph.delivery.http_client import (
     ConnectError,
     HttpClient,
@@ -107,7 +108,7 @@ class ScriptedServer:
 
 @asynccontextmanager
 async def client(**options: Any) -> AsyncIterator[HttpClient]:
-    http = HttpClient(**options)
+    http = HttpClient(**{"limit": Settings().connections, **options})
     try:
         yield http
     finally:
@@ -356,7 +357,7 @@ def test_host_header_and_target() -> None:
 
 
 async def test_close_twice_and_post_after_close() -> None:
-    http = HttpClient()
+    http = HttpClient(limit=1)
     await http.close()
     await http.close()
     with pytest.raises(RuntimeError, match="closed"):

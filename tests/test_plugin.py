@@ -47,7 +47,7 @@ async def test_readme_suite_passes_against_an_external_server(
     result.assert_outcomes(passed=count)
     # the inner suite really used this server: it reset it, and time is back to normal
     assert await graph.set_time() == {"scale": 1.0, "step": False}
-    assert graph.backend.library.get("transfer-success") is not None
+    assert "transfer-success" in [s.name for s in graph.backend.control.scenarios()]
 
 
 async def test_external_server_from_the_environment(
@@ -64,7 +64,7 @@ def test_seed(mockgraph_sync, mockgraph_server):
     monkeypatch.setenv("MOCKGRAPH_URL", graph.url)
     result = await run_suite(pytester)
     result.assert_outcomes(passed=1)
-    assert graph.backend.calls.find("from-env") is not None
+    assert graph.backend.control.call("from-env").id == "from-env"
 
 
 async def test_unreachable_external_server_fails_clearly(pytester: pytest.Pytester) -> None:

@@ -161,6 +161,7 @@ def test_the_builtin_library_is_valid() -> None:
         "create-declined",
         "delete-success",
         "ring-timeout",
+        "transfer-pstn-without-instance",
     }
 
 

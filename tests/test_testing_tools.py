@@ -146,7 +146,7 @@ async def test_reset_restores_start_up_time(graph: MockGraph) -> None:
 
 @pytest.mark.parametrize(
     "body, fragment",
-    [({"scale": -1}, "'scale' must be 0 or more"), ({"step": "yes"}, "'step' must be true")],
+    [({"scale": -1}, "'scale' must be 0 or more"), ({"step": "yes"}, "'step' must be a boolean")],
 )
 async def test_bad_time_settings_are_400(graph: MockGraph, body, fragment) -> None:
     with pytest.raises(MockGraphError) as raised:

@@ -1,7 +1,8 @@
-"""Calls and their state machine: which operation is allowed in which state.
+"""Calls as Graph holds them, and the registry of calls mockgraph knows.
 
 A call's state follows what was notified about it, so ``GET`` and later operations see the
-same truth the bot was told.
+same truth the bot was told. Which operation is allowed in which state is declared with each
+operation (``operations.py``).
 """
 
 from __future__ import annotations
@@ -30,27 +31,6 @@ CALL_STATES = (
     "terminated",
     "unknownFutureValue",
 )
-ACTIVE = frozenset(
-    {"establishing", "ringing", "established", "hold", "transferring", "transferAccepted"}
-)
-# Which states each operation may start from, as far as Graph's pages say: answer, reject and
-# redirect only an incoming call not yet acted on; transfer an active (established) call;
-# delete hangs up a call that is set up or being set up (an incoming one is rejected instead).
-# Any operation on an ended call is 404: Graph forgets ended calls (keepAlive documents it).
-ALLOWED_FROM: dict[str, frozenset[str]] = {
-    "answer": frozenset({"incoming"}),
-    "reject": frozenset({"incoming"}),
-    "redirect": frozenset({"incoming"}),
-    "transfer": frozenset({"established"}),
-    "delete": ACTIVE | {"redirecting", "terminating"},
-    "ringTimeout": frozenset({"incoming"}),  # Graph's own: nobody answered in time
-    "create": frozenset({"establishing"}),  # a new outgoing call, set up by Graph
-}
-# What to do instead, when an operation meets a state that does not allow it.
-ADVICE = {
-    ("delete", "incoming"): "reject an incoming call instead",
-    ("reject", "established"): "reject does not end an answered call; delete it instead",
-}
 # What a notification cannot change about a call: what the Call itself holds (id, where its
 # notifications go) and instance annotations (@odata.type, @odata.id, @odata.etag). Everything
 # else a scenario notifies (state, resultInfo, terminationReason, ...) is merged into the call.
@@ -134,30 +114,8 @@ class Call:
         if self.state != before:
             self.history.append(StateChange(self.state, time.time(), cause))
 
-    def check(self, operation: str) -> None:
-        """Raise the error Graph would answer if ``operation`` is not allowed now."""
-        if self.ended:
-            raise CallNotFound(self.id, ended=True)
-        allowed = ALLOWED_FROM[operation]
-        if self.state not in allowed:
-            need = " or ".join(sorted(allowed))
-            advice = ADVICE.get((operation, self.state))
-            raise Conflict(
-                f"Cannot {operation} call '{self.id}': it is {self.state}, and {operation} "
-                f"needs a call that is {need}" + (f"; {advice}." if advice else ".")
-            )
-        # Hanging up may interrupt anything but another hang-up.
-        if self.running_operation is not None and (
-            operation != "delete" or self.running_operation == "delete"
-        ):
-            raise Conflict(
-                f"Call '{self.id}' already has a {self.running_operation} in progress; "
-                f"wait for its notifications before another {operation}."
-            )
-
     def begin(self, operation: str) -> None:
-        """Claim the call for ``operation``, or raise the 404/409 Graph would answer."""
-        self.check(operation)
+        """Claim the call for ``operation`` (checked first, by its declaration)."""
         self.running_operation = operation
 
     def finish(self) -> None:
@@ -168,7 +126,7 @@ class CallRegistry:
     """The calls mockgraph knows, by id. Beyond ``limit`` calls, the oldest ended ones are
     forgotten (a long run must not grow without end); calls that are not over never are."""
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.forgotten = 0
         self._calls: dict[str, Call] = {}
@@ -191,6 +149,12 @@ class CallRegistry:
     def find(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
 
+    def move_callback(self, call_id: str, url: str) -> None:
+        """The bot answered a notification with a redirect: its later ones go to ``url``."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            call.callback_uri = url
+
     def seed(
         self,
         callback_uri: str,
@@ -210,8 +174,6 @@ class CallRegistry:
             )
         if call_id in self._calls:
             raise Conflict(f"A call with id '{call_id}' already exists.")
-        if state not in CALL_STATES:
-            raise BadRequest(f"'state' {state!r} is not one of: {', '.join(CALL_STATES)}")
         graph_properties: dict[str, Any] = {
             "state": state,
             "direction": "incoming",

@@ -276,7 +276,7 @@ class HttpClient:
     def __init__(
         self,
         *,
-        limit: int = 256,
+        limit: int,
         idle_timeout: float = IDLE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from mockgraph.clock import Clock
+from mockgraph.config import Settings
 from mockgraph.delivery.http_client import HttpClient
 from mockgraph.ids import new_id
 from mockgraph.journal import Attempt, NotificationRecord
@@ -35,15 +37,25 @@ log = logging.getLogger("mockgraph.delivery")
 USER_AGENT = "Microsoft-Skype/3.0,(Calling/1.0)"
 REDIRECTS = (301, 302, 307, 308)
 MAX_REDIRECTS = 5
-CONNECTIONS = 256  # open connections to bots at most, all bots together
 
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    timeout: float = 10.0  # seconds per attempt
-    attempts: int = 3  # per notification, when the bot fails
-    backoff: float = 0.2  # seconds before the first retry; doubles each time
-    halt_on_failure: bool = False
+    timeout: float  # seconds per attempt
+    attempts: int  # per notification, when the bot fails
+    backoff: float  # seconds before the first retry; doubles each time
+    halt_on_failure: bool
+    connections: int  # open connections to bots at most, all bots together
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(
+            timeout=settings.delivery_timeout,
+            attempts=settings.delivery_attempts,
+            backoff=settings.retry_backoff,
+            halt_on_failure=settings.halt_on_failure,
+            connections=settings.connections,
+        )
 
 
 class Notifier:
@@ -51,6 +63,7 @@ class Notifier:
         self,
         changes: Changes,
         policy: DeliveryPolicy,
+        clock: Clock,
         *,
         token: Callable[[str], Awaitable[str]],
         token_now: Callable[[str], str | None],
@@ -59,6 +72,7 @@ class Notifier:
     ) -> None:
         self._changes = changes
         self.policy = policy
+        self._clock = clock
         self._token = token  # waits for the signing key if need be
         self._token_now = token_now  # None until the key exists: the fast path after that
         self._on_redirect = on_redirect
@@ -70,10 +84,10 @@ class Notifier:
 
     async def start(self) -> None:
         if self._client is None:
-            # Thousands of calls may deliver at once: past CONNECTIONS, lanes wait for a
+            # Thousands of calls may deliver at once: past the limit, lanes wait for a
             # connection instead of each opening its own (10,000 sockets cost ~300 MiB and
             # swamp the event loop; see BENCHMARKS.md).
-            self._client = HttpClient(limit=CONNECTIONS)
+            self._client = HttpClient(limit=self.policy.connections)
 
     async def close(self, grace: float = 0) -> None:
         """Let the POSTs in flight finish, for up to ``grace`` seconds; cancel everything
@@ -81,7 +95,7 @@ class Notifier:
         twice."""
         self._closing = True  # each lane stops after the notification it is delivering
         if grace > 0:
-            await self._changes.wait_until(lambda: not self._workers, grace)
+            await self._changes.wait_until(lambda: not self._workers, grace, Clock())
         await self.cancel_all("mockgraph stopped")
         if self._client is not None:
             await self._client.close()
@@ -161,7 +175,7 @@ class Notifier:
             failures += 1
             retryable = status is None or status >= 500 or status == 429
             if retryable and failures < self.policy.attempts:
-                await asyncio.sleep(self.policy.backoff * 2 ** (failures - 1))
+                await self._clock.sleep(self.policy.backoff * 2 ** (failures - 1))
                 continue
             record.outcome = "failed"
             break

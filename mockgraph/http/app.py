@@ -10,14 +10,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockgraph.calling.service import CallingBackend
-from mockgraph.clock import graph_date
+from mockgraph.calling.service import CallingService
+from mockgraph.clock import Clock, graph_date
 from mockgraph.config import Settings
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
 from mockgraph.http.control import add_control_routes
-from mockgraph.http.graph import BACKEND, add_graph_routes
+from mockgraph.http.graph import add_graph_routes
+from mockgraph.http.keys import CONTROL, GRAPH, JOURNAL, SERVICE, SIGNING
 from mockgraph.http.listening import AppServer
-from mockgraph.http.requests import PARSED_BODY
+from mockgraph.http.requests import PARSED_BODY, require_bearer_token
 from mockgraph.ids import new_id
 from mockgraph.scenarios.library import ScenarioLibrary
 
@@ -74,14 +75,16 @@ async def _journal_body(request: web.Request) -> Any:
 
 @web.middleware
 async def graph_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request ids on every response, Graph-shaped errors, and the journal of Graph requests."""
+    """Request ids on every response, Graph-shaped errors, the journal of Graph requests, and
+    Graph's first check: every Graph path needs a bearer token, before anything else."""
     request_id = new_id()
     client_request_id = request.headers.get("client-request-id") or new_id()
     # Journaled as it arrives, so that it comes before the notifications it causes; its
     # status and body are filled in once answered.
     record = None
-    if not request.path.startswith(CONTROL_PREFIX):
-        record = request.app[BACKEND].journal.record_request(
+    graph = not request.path.startswith(CONTROL_PREFIX)
+    if graph:
+        record = request.app[JOURNAL].record_request(
             method=request.method,
             path=request.path_qs,
             headers=dict(request.headers),
@@ -92,6 +95,8 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     response: web.StreamResponse
     try:
+        if graph:
+            require_bearer_token(request)
         response = await handler(request)
     except GraphError as error:
         response = error_response(error, request_id, client_request_id)
@@ -109,15 +114,21 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def build_app(settings: Settings, library: ScenarioLibrary) -> web.Application:
+def build_app(
+    settings: Settings, library: ScenarioLibrary, clock: Clock | None = None
+) -> web.Application:
     app = web.Application(middlewares=[graph_middleware])
-    backend = CallingBackend(library, settings)
-    app[BACKEND] = backend
+    service = CallingService(library, settings, clock=clock)
+    app[SERVICE] = service
+    app[GRAPH] = service.graph
+    app[CONTROL] = service.control
+    app[SIGNING] = service.signing
+    app[JOURNAL] = service.journal
 
     async def lifecycle(app: web.Application) -> Any:
-        await backend.start()
+        await service.start()
         yield
-        await backend.close()
+        await service.close()
 
     app.cleanup_ctx.append(lifecycle)
     add_graph_routes(app)
@@ -131,15 +142,17 @@ class Server(AppServer):
     ``async with Server(settings, library) as server: server.url``
     """
 
-    def __init__(self, settings: Settings, library: ScenarioLibrary) -> None:
-        super().__init__(build_app(settings, library), settings.host, settings.port)
+    def __init__(
+        self, settings: Settings, library: ScenarioLibrary, clock: Clock | None = None
+    ) -> None:
+        super().__init__(build_app(settings, library, clock), settings.host, settings.port)
         self.settings = settings
 
     @property
-    def backend(self) -> CallingBackend:
-        return self.app[BACKEND]
+    def service(self) -> CallingService:
+        return self.app[SERVICE]
 
     async def start(self) -> str:
         url = await super().start()
-        self.backend.prepare_signing_key()  # after listening: it must not slow start-up
+        self.app[SIGNING].prepare()  # after listening: it must not slow start-up
         return url

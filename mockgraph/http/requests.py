@@ -1,4 +1,4 @@
-"""Reading a Graph request the way Graph does: bearer token, JSON content, schema-valid body."""
+"""Reading a request the way Graph does: the bearer token, then the JSON body."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
-from mockgraph.schema.validation import describe, first_error, is_valid, validator_for
 
 PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
 
@@ -25,10 +24,12 @@ def require_bearer_token(request: web.Request) -> None:
 
 
 async def read_json_object(
-    request: web.Request, *, require_content_type: bool, allow_empty: bool = False
+    request: web.Request, *, require_content_type: bool = True, allow_empty: bool = False
 ) -> dict[str, Any]:
-    """The body as a JSON object, or the 400/415 that says what is wrong with it."""
-    if require_content_type and request.content_type != "application/json":
+    """The body as a JSON object, or the 415, 413 or 400 that says what is wrong with it, in
+    that order. A body that is sent must say it is JSON (unless ``require_content_type`` is
+    off, as on the control plane, so that plain ``curl -d`` works)."""
+    if require_content_type and request.body_exists and request.content_type != "application/json":
         got = request.headers.get("Content-Type")
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {got!r}."
@@ -53,36 +54,3 @@ async def read_json_object(
     if not isinstance(body, dict):
         raise BadRequest(f"The request body must be a JSON object, not {type(body).__name__}.")
     return body
-
-
-async def read_action_body(
-    request: web.Request,
-    version: str,
-    action: str,
-    *,
-    defaults: dict[str, Any] | None = None,
-    allow_empty: bool = False,
-) -> dict[str, Any]:
-    """An authenticated, schema-valid request body for a bound action such as ``transfer``."""
-    require_bearer_token(request)
-    body = await read_json_object(
-        request, require_content_type=request.body_exists, allow_empty=allow_empty
-    )
-    body = {**(defaults or {}), **body}
-    _check(body, version, f"action.{action}", f"Invalid {action} request")
-    return body
-
-
-async def read_entity_body(request: web.Request, version: str, entity: str) -> dict[str, Any]:
-    """An authenticated request body that is a Graph ``entity`` (e.g. a new call)."""
-    require_bearer_token(request)
-    body = await read_json_object(request, require_content_type=True)
-    _check(body, version, f"microsoft.graph.{entity}", f"Invalid {entity}")
-    return body
-
-
-def _check(body: dict[str, Any], version: str, definition: str, what: str) -> None:
-    if is_valid(version, definition, body):  # the common case, and the fast path
-        return
-    error = first_error(list(validator_for(version, definition).iter_errors(body)))
-    raise BadRequest(f"{what}: {describe(error) if error else 'invalid'}.")

@@ -32,43 +32,87 @@ def graph_schema(version: str) -> dict[str, Any]:
     return document
 
 
+def _root(version: str, definition: str, optional: frozenset[str]) -> dict[str, Any]:
+    """A schema whose root is one ``$defs`` entry, less the ``optional`` required names."""
+    defs = graph_schema(version)["$defs"]
+    if definition not in defs:
+        raise KeyError(f"no Graph schema definition {definition!r} for {version}")
+    if not optional:
+        return {"$defs": defs, "$ref": f"#/$defs/{definition}"}
+    entry = defs[definition]
+    required = [name for name in entry.get("required", ()) if name not in optional]
+    return {**entry, "required": required, "$defs": defs}
+
+
 @cache
-def validator_for(version: str, definition: str) -> Draft202012Validator:
-    """A compiled validator for one ``$defs`` entry, e.g. ``action.transfer``."""
+def validator_for(
+    version: str, definition: str, optional: frozenset[str] = frozenset()
+) -> Draft202012Validator:
+    """A compiled validator for one ``$defs`` entry, e.g. ``action.transfer``; ``optional``
+    names properties the CSDL requires that are not required here."""
     from jsonschema import Draft202012Validator
 
-    document = graph_schema(version)
-    if definition not in document["$defs"]:
-        raise KeyError(f"no Graph schema definition {definition!r} for {version}")
-    return Draft202012Validator({"$defs": document["$defs"], "$ref": f"#/$defs/{definition}"})
+    return Draft202012Validator(_root(version, definition, optional))
 
 
 @cache
-def _compiled(version: str, definition: str) -> Callable[[Any], Any] | None:
+def _compiled(
+    version: str, definition: str, optional: frozenset[str] = frozenset()
+) -> Callable[[Any], Any] | None:
     """fastjsonschema's compiled check of one definition, or None without the extra."""
     try:
         import fastjsonschema
     except ImportError:
         return None
-    document = graph_schema(version)
     # Draft 7 has every keyword the generated schemas use; $defs is only a JSON pointer target.
-    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "$defs": document["$defs"]}
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#"}
     compiled: Callable[[Any], Any] = fastjsonschema.compile(
-        {**schema, "$ref": f"#/$defs/{definition}"}
+        {**schema, **_root(version, definition, optional)}
     )
     return compiled
 
 
-def is_valid(version: str, definition: str, instance: Any) -> bool:
+def is_valid(
+    version: str, definition: str, instance: Any, optional: frozenset[str] = frozenset()
+) -> bool:
     """Whether ``instance`` is valid; the compiled check first when it is installed."""
-    compiled = _compiled(version, definition)
+    compiled = _compiled(version, definition, optional)
     if compiled is not None:
         try:
             compiled(instance)
             return True
         except Exception:  # JsonSchemaException, or anything its generated code raises
             pass  # jsonschema decides (e.g. formats, which fastjsonschema checks and we don't)
-    return validator_for(version, definition).is_valid(instance)
+    return validator_for(version, definition, optional).is_valid(instance)
+
+
+def problem(
+    version: str, definition: str, instance: Any, optional: frozenset[str] = frozenset()
+) -> str | None:
+    """What is wrong with ``instance`` as the Graph type ``definition``, in one sentence; None
+    if nothing is."""
+    if is_valid(version, definition, instance, optional):  # the common case, and the fast path
+        return None
+    errors = list(validator_for(version, definition, optional).iter_errors(instance))
+    error = first_error(errors)
+    return describe(error) if error else "invalid"
+
+
+class Shape:
+    """A small JSON Schema of mockgraph's own (a control-plane body), checked and worded as
+    Graph bodies are."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._validator: Draft202012Validator | None = None
+
+    def problem(self, instance: Any) -> str | None:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        error = first_error(list(self._validator.iter_errors(instance)))
+        return describe(error) if error else None
 
 
 def dotted(path: Iterable[Any]) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mockgraph.calling.service import CallingBackend
+from mockgraph.calling.service import CallingService
+from mockgraph.clock import Clock
 from mockgraph.config import Settings
 from mockgraph.http.app import Server
 from mockgraph.http.listening import Lifecycle
@@ -21,19 +22,23 @@ class MockGraph(MockGraphClient, Lifecycle):
     ``async with MockGraph(scenarios=["my.yaml"]) as graph: graph.graph_url("v1.0")``
     """
 
-    def __init__(self, scenarios: Sequence[str | Path] = (), **settings: Any) -> None:
+    def __init__(
+        self, scenarios: Sequence[str | Path] = (), *, clock: Clock | None = None, **settings: Any
+    ) -> None:
         """``settings``: any ``mockgraph.config.Settings`` field (``callback_url``,
-        ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...)."""
+        ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...). ``clock``:
+        the time scenarios, ring time-outs, back-off and long polls read, e.g. a
+        ``ManualClock`` that the test advances."""
         super().__init__("")
         options = {"host": "127.0.0.1", "port": 0, **settings}
         options["scenario_paths"] = tuple(str(p) for p in scenarios)
         config = Settings(**options)
-        self.server = Server(config, load_library(config.scenario_paths))
+        self.server = Server(config, load_library(config.scenario_paths), clock)
 
     @property
-    def backend(self) -> CallingBackend:
+    def backend(self) -> CallingService:
         """The fake calling service itself, for what the control plane does not offer."""
-        return self.server.backend
+        return self.server.service
 
     async def start(self) -> str:
         self.url = await self.server.start()

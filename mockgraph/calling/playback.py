@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.calling.calls import Call, CallRegistry
+from mockgraph.clock import Clock, Timer
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
 from mockgraph.journal import Journal, NotificationRecord
@@ -72,6 +72,7 @@ class Player:
         journal: Journal,
         notifier: Notifier,
         changes: Changes,
+        clock: Clock,
         *,
         time_scale: float = 1.0,
         step_mode: bool = False,
@@ -81,9 +82,10 @@ class Player:
         self._journal = journal
         self._notifier = notifier
         self._changes = changes
+        self._clock = clock
         self._playing: dict[asyncio.Task[None], Playback] = {}
         self._releases: dict[str, asyncio.Semaphore] = {}
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: set[Timer] = set()
         self.time_scale = time_scale
         self.step_mode = step_mode
         self.quirks = quirks
@@ -98,7 +100,7 @@ class Player:
         if not scenario.steps:  # nothing to play: no bookkeeping either
             call.finish()
             return
-        playback = Playback(scenario, call, request, asyncio.get_running_loop().time())
+        playback = Playback(scenario, call, request, self._clock.monotonic())
         steps = self._steps(playback)
         try:
             first_wait = next(steps)  # runs every step that is due now
@@ -118,16 +120,19 @@ class Player:
         self._notifier.send(record)
         return record
 
-    def after(self, seconds: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` in ``seconds`` unless a reset or stop comes first."""
-        loop = asyncio.get_running_loop()
+    def after_deadline(self, seconds: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after a deadline Graph gives the bot (a ring time-out), unless a
+        reset or stop comes first. A deadline is not a pause: the time scale shortens or
+        stretches it, but scale 0 leaves it as it is, or an unanswered call would end before
+        any bot could answer it."""
+        scale = self.time_scale or 1.0
 
         def fire() -> None:
-            self._timers.discard(handle)
+            self._timers.discard(timer)
             callback()
 
-        handle = loop.call_later(seconds, fire)
-        self._timers.add(handle)
+        timer = self._clock.call_later(seconds * scale, fire)
+        self._timers.add(timer)
 
     def advance(self, call_id: str, steps: int = 1) -> None:
         """Release the call's next ``steps`` steps (step mode); early releases are kept."""
@@ -160,15 +165,15 @@ class Player:
     def _steps(self, playback: Playback) -> Iterator[float | asyncio.Semaphore]:
         """Play the steps; yield whenever it must wait: seconds to sleep, or (step mode) the
         semaphore that ``advance`` releases."""
-        loop = asyncio.get_running_loop()
+        clock = self._clock
         scenario, call = playback.scenario, playback.call
         due = playback.started
         for index, step in enumerate(scenario.steps):
             playback.next_step = index
             jitter = step.jitter or scenario.jitter
-            pause = max(0.0, step.after + random.uniform(-jitter, jitter))
+            pause = max(0.0, step.after + clock.random.uniform(-jitter, jitter))
             due += pause * self.time_scale
-            delay = due - loop.time()
+            delay = due - clock.monotonic()
             if delay > 0:
                 yield delay
             if self.step_mode:
@@ -176,8 +181,8 @@ class Player:
                 self._changes.notify()
                 yield self._releases.setdefault(call.id, asyncio.Semaphore(0))
                 call.waiting_step = None
-                due = max(due, loop.time())  # the next pause counts from the release
-            late_ms = (loop.time() - due) * 1000
+                due = max(due, clock.monotonic())  # the next pause counts from the release
+            late_ms = (clock.monotonic() - due) * 1000
             records = self._emit(playback, index, step)
             for record in records:
                 record.late_ms = late_ms
@@ -200,7 +205,7 @@ class Player:
                 if isinstance(wait, asyncio.Semaphore):
                     await wait.acquire()
                 else:
-                    await asyncio.sleep(wait)
+                    await self._clock.sleep(wait)
                 try:
                     wait = next(steps)
                 except StopIteration:

@@ -1,0 +1,381 @@
+"""The control operations behind ``/_mock``: what a test does to the fake calling service.
+
+Every body a test sends is checked here against a declared shape (``SEED``, ``RING`` and the
+small ones below), worded as Graph bodies are; the HTTP layer only parses and renders.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry
+from mockgraph.calling.graph import Bots, CallDefaults, GraphService
+from mockgraph.calling.playback import Player
+from mockgraph.delivery.notifier import Notifier
+from mockgraph.errors import BadRequest, WaitTimedOut
+from mockgraph.journal import Journal, NotificationRecord
+from mockgraph.scenarios.library import ScenarioLibrary
+from mockgraph.scenarios.loader import load_text
+from mockgraph.scenarios.model import Scenario
+from mockgraph.schema.validation import Shape
+from mockgraph.signals import Changes
+
+STRING: dict[str, Any] = {"type": "string"}
+ANY: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class SpecKey:
+    """One key of a seeded or rung call's spec."""
+
+    name: str
+    schema: Mapping[str, Any]
+    graph: bool = True  # a Graph call property (else mockgraph's own, e.g. callbackUri)
+    seed: bool = True  # POST /_mock/calls takes it
+    ring: bool = True  # POST /_mock/calls/incoming takes it
+
+    @property
+    def argument(self) -> str:
+        """The Python client's keyword for it: ``callback_uri`` for ``callbackUri``."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+
+
+SPEC_KEYS = (
+    SpecKey("id", STRING, graph=False),
+    SpecKey("callbackUri", STRING, graph=False),
+    SpecKey("state", {"enum": list(CALL_STATES)}, graph=False, ring=False),
+    SpecKey("applicationInstance", {"type": "boolean"}, graph=False),
+    SpecKey("timeout", {"type": "number", "exclusiveMinimum": 0}, graph=False, seed=False),
+    SpecKey("tenantId", STRING),
+    SpecKey("source", ANY),
+    SpecKey("targets", ANY),
+    SpecKey("direction", {"enum": ["incoming", "outgoing"]}, ring=False),
+    SpecKey("requestedModalities", ANY),
+    SpecKey("meetingInfo", ANY),
+    SpecKey("chatInfo", ANY),
+    SpecKey("incomingContext", ANY),
+    SpecKey("subject", STRING),
+)
+
+
+class CallSpec:
+    """The body of ``POST /_mock/calls`` (seed) or ``/_mock/calls/incoming`` (ring)."""
+
+    def __init__(self, title: str, keys: tuple[SpecKey, ...]) -> None:
+        self.keys = keys
+        self.shape = Shape(
+            {
+                "title": title,
+                "type": "object",
+                "properties": {key.name: dict(key.schema) for key in keys},
+                "additionalProperties": False,
+            }
+        )
+        self._by_argument = {key.argument: key.name for key in keys}
+
+    def check(self, body: Mapping[str, Any]) -> None:
+        wrong = self.shape.problem(body)
+        if wrong is not None:
+            raise BadRequest(f"{wrong}.")
+
+    def graph_properties(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {key.name: body[key.name] for key in self.keys if key.graph and key.name in body}
+
+    def body(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON body from a client's keyword arguments (``None`` means not given)."""
+        unknown = sorted(set(arguments) - set(self._by_argument))
+        if unknown:
+            raise TypeError(
+                f"unexpected argument(s) {unknown}; known: {', '.join(self._by_argument)}"
+            )
+        return {
+            self._by_argument[name]: value for name, value in arguments.items() if value is not None
+        }
+
+
+SEED = CallSpec("a seeded call", tuple(key for key in SPEC_KEYS if key.seed))
+RING = CallSpec("an incoming call", tuple(key for key in SPEC_KEYS if key.ring))
+PIN = Shape(
+    {
+        "title": "a scenario pin",
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": ["string", "null"]}},
+        "additionalProperties": False,
+    }
+)
+BOT = Shape(
+    {
+        "title": "a bot",
+        "type": "object",
+        "required": ["callbackUri"],
+        "properties": {"callbackUri": {"type": "string", "minLength": 1}},
+        "additionalProperties": False,
+    }
+)
+ADVANCE = Shape(
+    {
+        "title": "an advance",
+        "type": "object",
+        "properties": {"steps": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+)
+TIME = Shape(
+    {
+        "title": "the time settings",
+        "type": "object",
+        "properties": {
+            "scale": {"type": ["number", "null"]},
+            "step": {"type": ["boolean", "null"]},
+        },
+        "additionalProperties": False,
+    }
+)
+
+
+def checked(shape: Shape, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    wrong = shape.problem(body)
+    if wrong is not None:
+        raise BadRequest(f"{wrong}.")
+    return body
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    scale: float
+    step: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scale": self.scale, "step": self.step}
+
+
+class ControlService:
+    def __init__(
+        self,
+        calls: CallRegistry,
+        library: ScenarioLibrary,
+        player: Player,
+        notifier: Notifier,
+        journal: Journal,
+        changes: Changes,
+        graph: GraphService,
+        bots: Bots,
+        defaults: CallDefaults,
+        *,
+        callback_url: str | None,
+        start_time: TimeSettings,
+    ) -> None:
+        self._calls = calls
+        self._library = library
+        self._player = player
+        self._notifier = notifier
+        self._start_time = start_time
+        self._journal = journal
+        self._changes = changes
+        self._graph = graph
+        self._bots = bots
+        self._defaults = defaults
+        self._callback_url = callback_url
+
+    # --- calls -------------------------------------------------------------------------------
+
+    def _callback(self, body: Mapping[str, Any]) -> str:
+        callback_uri = body.get("callbackUri") or self._callback_url
+        if not callback_uri:
+            raise BadRequest(
+                "'callbackUri' is required: give it in the body, "
+                "or start mockgraph with --callback-url."
+            )
+        return str(callback_uri)
+
+    def seed_call(self, body: Mapping[str, Any]) -> Call:
+        """Add a call the bot already has (``POST /_mock/calls``)."""
+        SEED.check(body)
+        return self._calls.seed(
+            self._callback(body),
+            call_id=body.get("id"),
+            state=body.get("state", "established"),
+            properties={"tenantId": self._defaults.tenant_id, **SEED.graph_properties(body)},
+            application_instance=body.get(
+                "applicationInstance", self._defaults.application_instance
+            ),
+            cause="seeded",
+        )
+
+    def ring(self, body: Mapping[str, Any]) -> Call:
+        """Ring the bot (``POST /_mock/calls/incoming``)."""
+        RING.check(body)
+        return self._graph.ring(
+            self._callback(body),
+            RING.graph_properties(body),
+            call_id=body.get("id"),
+            timeout=body.get("timeout"),
+            application_instance=body.get("applicationInstance"),
+        )
+
+    def call(self, call_id: str) -> Call:
+        return self._calls.get(call_id)
+
+    def calls(self) -> dict[str, Any]:
+        return {
+            "value": [call.to_json() for call in self._calls],
+            "forgotten": self._calls.forgotten,
+            "limit": self._calls.limit,
+        }
+
+    def pin_scenario(self, call_id: str, body: Mapping[str, Any]) -> Call:
+        """The scenario the call's next operation plays (``{"name": null}`` unpins)."""
+        name = checked(PIN, body)["name"]
+        call = self._calls.get(call_id)
+        if name is not None and self._library.get(name) is None:
+            loaded = ", ".join(self._library.names()) or "none"
+            raise BadRequest(f"No scenario named '{name}' is loaded (loaded: {loaded}).")
+        call.pinned_scenario = name
+        return call
+
+    # --- bots --------------------------------------------------------------------------------
+
+    def bots(self) -> list[dict[str, str]]:
+        return self._bots.listing()
+
+    def register_bot(self, identity_id: str, body: Mapping[str, Any]) -> dict[str, str]:
+        """Transfers to ``identity_id`` ring the bot at ``callbackUri``."""
+        callback_uri = str(checked(BOT, body)["callbackUri"])
+        self._bots.register(identity_id, callback_uri)
+        return {"id": identity_id, "callbackUri": callback_uri}
+
+    # --- scenarios and the journal ------------------------------------------------------------
+
+    def scenarios(self) -> list[Scenario]:
+        return list(self._library)
+
+    def load_scenarios(self, text: str, source: str = "request") -> list[Scenario]:
+        """Add the scenarios in YAML ``text``; adds none if any is invalid (400 lists every
+        problem as ``source:line:col: message``)."""
+        scenarios, problems = load_text(text, source)
+        if problems:
+            raise BadRequest(
+                "Invalid scenario: " + "; ".join(map(str, problems)),
+                problems=[str(problem) for problem in problems],
+            )
+        if not scenarios:
+            raise BadRequest("The body holds no scenario; send the YAML of one or more scenarios.")
+        self._library.add(scenarios)
+        return scenarios
+
+    def journal(self, call_id: str | None = None) -> dict[str, Any]:
+        entries = [entry.to_json() for entry in self._journal.entries(call_id)]
+        return {"value": entries, "dropped": self._journal.dropped, "limit": self._journal.limit}
+
+    # --- time --------------------------------------------------------------------------------
+
+    def time(self) -> TimeSettings:
+        return TimeSettings(self._player.time_scale, self._player.step_mode)
+
+    def set_time(self, body: Mapping[str, Any]) -> TimeSettings:
+        """``{"scale": 0}`` collapses every pause, ``{"step": true}`` holds each notification
+        until released; until the next reset."""
+        checked(TIME, body)
+        scale, step = body.get("scale"), body.get("step")
+        if scale is not None:
+            if not 0 <= scale < math.inf:  # NaN fails too (JSON parsers accept NaN)
+                raise BadRequest("'scale' must be 0 or more (0 collapses every pause).")
+            self._player.time_scale = float(scale)
+        if step is not None:
+            self._player.step_mode = step
+            if not step:  # leaving step mode lets every held step go
+                for call in self._calls:
+                    if call.waiting_step is not None:
+                        self._player.advance(call.id)
+        return self.time()
+
+    def advance(self, call_id: str, body: Mapping[str, Any]) -> Call:
+        """Step mode: let the call's next ``steps`` (default 1) notifications go out."""
+        steps = checked(ADVANCE, body).get("steps", 1)
+        call = self._calls.get(call_id)
+        if steps < 1:
+            raise BadRequest("'steps' must be 1 or more.")
+        self._player.advance(call.id, steps)
+        return call
+
+    # --- reset and idle ----------------------------------------------------------------------
+
+    async def reset(self) -> None:
+        """Forget calls and journal, stop what is playing, restore the start-up time settings.
+        Scenarios stay."""
+        await self._player.cancel_all("reset")
+        await self._notifier.cancel_all("reset")
+        self._calls.clear()
+        self._journal.clear()
+        self._player.time_scale = self._start_time.scale
+        self._player.step_mode = self._start_time.step
+        self._changes.notify()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing scheduled, queued or in flight."""
+        return not self._player.busy and not self._notifier.busy
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Return once nothing is scheduled, queued or in flight; 408 after ``timeout`` s."""
+        if not await self._changes.wait_until(lambda: self.idle, timeout):
+            raise WaitTimedOut(f"Still busy after {timeout:g} s.", idle=False)
+
+    # --- long polls --------------------------------------------------------------------------
+
+    async def wait_for_state(self, call_id: str, state: str, timeout: float) -> Call:
+        """The call once it is, or has been, in ``state``; 408 after ``timeout`` seconds."""
+        if state not in CALL_STATES:
+            raise BadRequest(f"'state' {state!r} is not one of: {', '.join(CALL_STATES)}.")
+        call = self._calls.get(call_id)
+        if not await self._changes.wait_until(lambda: call.reached(state), timeout):
+            raise WaitTimedOut(
+                f"Call '{call.id}' did not reach {state} within {timeout:g} s; it is "
+                f"{call.state} (history: {' -> '.join(c.state for c in call.history)}).",
+                call=call.to_json(),
+            )
+        return call
+
+    async def wait_for_step(self, call_id: str, step: int | None, timeout: float) -> Call:
+        """Step mode: the call once it holds a step for ``advance`` (step ``step``, if given)."""
+        call = self._calls.get(call_id)
+
+        def held() -> bool:
+            return call.waiting_step is not None and step in (None, call.waiting_step)
+
+        if not await self._changes.wait_until(held, timeout):
+            wanted = "a step" if step is None else f"step {step}"
+            raise WaitTimedOut(
+                f"Call '{call.id}' did not hold {wanted} for advance within {timeout:g} s; "
+                f"it holds {call.waiting_step or 'none'} and is {call.state}.",
+                call=call.to_json(),
+            )
+        return call
+
+    async def wait_for_notifications(
+        self, call_id: str, count: int, timeout: float
+    ) -> list[NotificationRecord]:
+        """The call's notifications once ``count`` of them are no longer pending."""
+        call = self._calls.get(call_id)
+
+        def finished() -> list[NotificationRecord]:
+            return [
+                entry
+                for entry in self._journal.entries(call.id)
+                if isinstance(entry, NotificationRecord) and entry.outcome != "pending"
+            ]
+
+        await self._changes.wait_until(lambda: len(finished()) >= count, timeout)
+        records = finished()
+        if len(records) < count:
+            raise WaitTimedOut(
+                f"Call '{call.id}' has {len(records)} finished notification(s), not {count}, "
+                f"after {timeout:g} s; it is {call.state}.",
+                value=[record.to_json() for record in records],
+            )
+        return records

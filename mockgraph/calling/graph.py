@@ -1,0 +1,206 @@
+"""The Graph operations: every declaration in ``operations.py`` is checked and performed here,
+in one order, and Graph's own events (an incoming call, its ring time-out) start here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockgraph.calling.calls import Call, CallRegistry
+from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
+from mockgraph.calling.playback import Player
+from mockgraph.errors import BadRequest, GraphError
+from mockgraph.scenarios.library import ScenarioLibrary
+from mockgraph.schema.validation import problem
+
+log = logging.getLogger("mockgraph")
+
+
+class Bots:
+    """Other bots known to mockgraph, by identity id: a transfer to one rings it."""
+
+    def __init__(self, bots: Mapping[str, str]) -> None:
+        self._urls = dict(bots)  # identity id -> callback URL
+
+    def register(self, identity_id: str, callback_uri: str) -> None:
+        self._urls[identity_id] = callback_uri
+
+    def url_of(self, identity_id: str) -> str | None:
+        return self._urls.get(identity_id)
+
+    def listing(self) -> list[dict[str, str]]:
+        return [{"id": key, "callbackUri": url} for key, url in self._urls.items()]
+
+
+@dataclass(frozen=True)
+class CallDefaults:
+    """What Graph fills in for a call nobody said otherwise about."""
+
+    tenant_id: str
+    app_id: str  # the bot's application: the target of an incoming call
+    application_instance: bool
+    ring_timeout: float  # seconds
+
+
+class GraphService:
+    def __init__(
+        self,
+        calls: CallRegistry,
+        library: ScenarioLibrary,
+        player: Player,
+        bots: Bots,
+        defaults: CallDefaults,
+    ) -> None:
+        self._calls = calls
+        self._library = library
+        self._player = player
+        self._bots = bots
+        self._defaults = defaults
+
+    def perform(
+        self,
+        operation: Operation,
+        version: str,
+        call_id: str | None,
+        body: Mapping[str, Any] | None,
+    ) -> Call | None:
+        """Check ``operation`` in the documented order (schema 400, call 404, state 409, its
+        rules 400/409), then do it; returns the call it is about. A refused operation changes
+        nothing and notifies nothing."""
+        body = dict(body or {})
+        request = operation.request
+        if request is not None:
+            wrong = problem(version, request.type, body, request.optional)
+            if wrong is not None:
+                raise BadRequest(f"Invalid {request.what}: {wrong}.")
+        call = self._calls.get(call_id, ended_ok=False) if operation.on_call and call_id else None
+        if call is not None:
+            operation.check_state(call)
+        context = Context(body, call, self._calls)
+        operation.check_rules(context)
+        if operation.creates_call:
+            call = self._create(body)
+        if call is None or not operation.plays:
+            return call
+        if operation.takes_callback and body.get("callbackUri"):
+            call.callback_uri = str(body["callbackUri"])
+        if operation.interrupts and call.running_operation is not None:
+            self._player.stop(call.id, operation.interrupts)
+            call.finish()
+        scenario_operation = operation.scenario
+        if operation.fallback is not None and operation.fallback.applies(context):
+            scenario_operation = operation.fallback.scenario
+        self._play(operation, scenario_operation, call, body)
+        if operation.rings_transfer_target:
+            self._ring_transfer_target(call, body["transferTarget"])
+        return call
+
+    def _play(
+        self, operation: Operation, scenario_operation: str | None, call: Call, body: Any
+    ) -> None:
+        pinned = call.pinned_scenario
+        scenario = self._library.select(scenario_operation or operation.name, body, pinned)
+        call.begin(operation.name)
+        if scenario is not None and scenario.name == pinned:
+            call.pinned_scenario = None  # a pin is for the next operation only
+        if scenario is None:
+            log.warning(
+                "no scenario for %s of call %s: nothing will be notified", operation.name, call.id
+            )
+            call.finish()
+            return
+        self._player.play(scenario, call, body)
+
+    def _create(self, body: Mapping[str, Any]) -> Call:
+        """An outgoing call, establishing: the body's Graph properties, less what Graph sets."""
+        properties = {
+            key: value
+            for key, value in body.items()
+            if key not in ("id", "callbackUri", "state", "direction") and "@" not in key
+        }
+        properties.setdefault("tenantId", self._defaults.tenant_id)
+        return self._calls.seed(
+            str(body["callbackUri"]),
+            state="establishing",
+            properties={**properties, "direction": "outgoing"},
+            application_instance=self._defaults.application_instance,
+            cause="created",
+        )
+
+    # --- Graph's own events ------------------------------------------------------------------
+
+    def ring(
+        self,
+        callback_uri: str,
+        properties: Mapping[str, Any],
+        *,
+        call_id: str | None = None,
+        timeout: float | None = None,
+        application_instance: bool | None = None,
+    ) -> Call:
+        """A new incoming call: the bot gets the ``created`` notification Graph sends, and the
+        call ends if it is not answered, rejected or redirected within the ring time-out."""
+        defaults = self._defaults
+        call = self._calls.seed(
+            callback_uri,
+            call_id=call_id,
+            state="incoming",
+            properties={
+                "direction": "incoming",
+                "requestedModalities": ["audio"],
+                "source": {"identity": {"user": {"id": "caller", "displayName": "Caller"}}},
+                "targets": [{"identity": {"application": {"id": defaults.app_id}}}],
+                "tenantId": defaults.tenant_id,
+                **properties,
+            },
+            application_instance=(
+                defaults.application_instance
+                if application_instance is None
+                else application_instance
+            ),
+            cause="rang",
+        )
+        created = {
+            "changeType": "created",
+            "resourceData": {
+                "@odata.id": call.resource_url,
+                "@odata.etag": f'W/"{len(call.history)}"',
+                **call.to_graph(),
+            },
+        }
+        self._player.send_now(call, created, "rang")
+        deadline = defaults.ring_timeout if timeout is None else timeout
+        self._player.after_deadline(deadline, lambda: self._ring_timed_out(call))
+        return call
+
+    def _ring_timed_out(self, call: Call) -> None:
+        try:
+            RING_TIMEOUT.check_state(call)
+        except GraphError:  # answered, rejected or redirected in time
+            return
+        self._play(RING_TIMEOUT, RING_TIMEOUT.scenario, call, {})
+
+    def _ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
+        """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as
+        the ``transferor`` and the transferee as the ``source``."""
+        identities = target.get("identity") or {}
+        for identity in identities.values() if isinstance(identities, dict) else ():
+            url = self._bots.url_of(str(identity.get("id"))) if isinstance(identity, dict) else None
+            if url is None:
+                continue
+            transferor = (call.properties.get("targets") or [{}])[0].get("identity") or {
+                "application": {"id": self._defaults.app_id}
+            }
+            self.ring(
+                url,
+                {
+                    "source": call.properties.get("source")
+                    or {"identity": {"user": {"id": "caller"}}},
+                    "targets": [dict(target)],
+                    "tenantId": call.properties.get("tenantId", self._defaults.tenant_id),
+                    "incomingContext": {"transferor": transferor},
+                },
+            )
+            return

@@ -1,0 +1,331 @@
+"""Every Graph calling operation mockgraph serves, declared once.
+
+A declaration says everything about its operation: its routes, the Graph type its body is
+checked against, the states it is allowed from, its own rules with their messages, its
+answer, and the scenario operation it plays. One generic handler (``mockgraph.http.graph``)
+serves every declaration, one service (``GraphService``) checks and performs them in one
+order, and the README's tables are checked against this table by a test.
+
+The checking order, the same for every operation (the first layer that fails answers):
+
+1. authentication (401) and 2. route and method (404/405), in the HTTP layer;
+3. content type (415), 4. size (413), as the body is read;
+5. JSON and schema (400), 6. the call exists (404), 7. its state allows the operation (409),
+8. the operation's own rules (400/409), in ``GraphService.perform``.
+
+Adding an operation is one ``Operation(...)`` here, a scenario file, a README row and tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from mockgraph.calling.calls import CALL_STATES, Call
+from mockgraph.errors import BadRequest, CallNotFound, Conflict
+
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+# Where an operation's routes live; {version} is v1.0 or beta, {id} the call's id.
+CALLS = "/{version}/communications/calls"
+CALL = CALLS + "/{id}"
+ACTIVE = frozenset(
+    {"establishing", "ringing", "established", "hold", "transferring", "transferAccepted"}
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    note: str = ""  # e.g. why a deprecated form is still served
+
+
+@dataclass(frozen=True)
+class Request:
+    """The Graph type a request body is checked against (a ``$defs`` name of the schemas)."""
+
+    type: str
+    # Properties the CSDL makes required that Graph's docs call optional.
+    optional: frozenset[str] = frozenset()
+    may_be_empty: bool = False  # no body at all reads as {}
+
+    @property
+    def what(self) -> str:
+        """How its errors name it: "transfer request" for ``action.transfer``, "call" for
+        ``microsoft.graph.call``."""
+        kind, _, name = self.type.rpartition(".")
+        return f"{name} request" if kind == "action" else name
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Literal["none", "call"] = "none"  # "call": the call as Graph's JSON, with @odata.context
+    location: bool = False  # a Location header naming the call
+
+
+class CallLookup(Protocol):
+    def find(self, call_id: str) -> Call | None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an operation's rules see: the checked body and, if it has one, its call."""
+
+    body: Mapping[str, Any]
+    call: Call | None
+    calls: CallLookup
+
+    @property
+    def the_call(self) -> Call:
+        if self.call is None:
+            raise RuntimeError("a rule that needs a call was declared on an operation without one")
+        return self.call
+
+
+Rule = Callable[[Context], None]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """When ``applies`` holds, the scenario operation ``scenario`` plays instead of the
+    operation's own (Graph accepts the request, then fails it)."""
+
+    scenario: str
+    applies: Callable[[Context], bool]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # also the scenario operation it plays, unless ``scenario`` says otherwise
+    routes: tuple[Route, ...] = ()  # none: Graph's own event, e.g. ringTimeout
+    request: Request | None = None  # None: the body is not read
+    on_call: bool = True  # False: on the collection (create)
+    allowed_from: frozenset[str] | None = None  # None: any state (ended calls are 404 anyway)
+    advice: Mapping[str, str] = field(default_factory=dict)  # by state: what to do instead
+    rules: tuple[Rule, ...] = ()
+    answer: Answer = Answer(202)
+    scenario: str | None = None  # the scenario operation it plays; None: it plays none
+    default_scenario: str | None = None  # the built-in that plays unless another matches
+    fallback: Fallback | None = None
+    takes_callback: bool = False  # the body's callbackUri becomes the call's
+    interrupts: str | None = None  # it stops whatever plays for the call, for this reason
+    creates_call: bool = False
+    rings_transfer_target: bool = False  # a target that is a known bot is rung
+
+    def check_state(self, call: Call) -> None:
+        """Raise the 404 or 409 Graph answers if the call's state does not allow this."""
+        if call.ended:
+            raise CallNotFound(call.id, ended=True)
+        if self.allowed_from is not None and call.state not in self.allowed_from:
+            need = " or ".join(sorted(self.allowed_from))
+            advice = self.advice.get(call.state)
+            raise Conflict(
+                f"Cannot {self.name} call '{call.id}': it is {call.state}, and {self.name} "
+                f"needs a call that is {need}" + (f"; {advice}." if advice else ".")
+            )
+        running = call.running_operation
+        if running is not None and self.plays and (not self.interrupts or running == self.name):
+            raise Conflict(
+                f"Call '{call.id}' already has a {running} in progress; "
+                f"wait for its notifications before another {self.name}."
+            )
+
+    @property
+    def plays(self) -> bool:
+        return self.scenario is not None
+
+    def check_rules(self, context: Context) -> None:
+        for rule in self.rules:
+            rule(context)
+
+
+# --- redirect -------------------------------------------------------------------------------
+
+
+def _redirect_timeout(context: Context) -> None:
+    timeout = context.body.get("timeout")
+    if timeout is not None and not 15 <= timeout <= 90:
+        raise BadRequest(
+            f"Invalid redirect request: 'timeout' must be 15 to 90 seconds, not {timeout}."
+        )
+
+
+def _redirect_targets(context: Context) -> None:
+    targets = context.body["targets"]
+    if not targets:
+        raise BadRequest("Invalid redirect request: 'targets' must name at least one target.")
+    if len(targets) > 25:
+        raise BadRequest("Invalid redirect request: at most 25 'targets' ring at once.")
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def _create_required(context: Context) -> None:
+    body = context.body
+    for name in ("callbackUri", "mediaConfig"):
+        if not body.get(name):
+            raise BadRequest(f"Invalid call: '{name}' is required.")
+    if not (body.get("targets") or body.get("meetingInfo") or body.get("chatInfo")):
+        raise BadRequest(
+            "Invalid call: give 'targets' for a peer-to-peer call, or 'meetingInfo' and "
+            "'chatInfo' to join a meeting."
+        )
+
+
+# --- transfer -------------------------------------------------------------------------------
+
+
+def _replaced_call(context: Context) -> None:
+    """A consultative transfer replaces a call mockgraph knows (400) that is established (409)."""
+    replaced_id = context.body["transferTarget"].get("replacesCallId")
+    if replaced_id is None:
+        return
+    replaced = context.calls.find(str(replaced_id))
+    if replaced is None or replaced.ended:
+        raise BadRequest(
+            f"'transferTarget.replacesCallId' names call '{replaced_id}', which "
+            "mockgraph does not know or which has ended."
+        )
+    if replaced.state != "established":
+        raise Conflict(
+            f"The call to replace, '{replaced_id}', is {replaced.state}; "
+            "a consultative transfer needs it established."
+        )
+
+
+def _group_call_transferee(context: Context) -> None:
+    if context.the_call.is_group_call and not context.body.get("transferee"):
+        raise BadRequest("'transferee' is required to transfer from a group call.")
+
+
+def pstn_target(body: Mapping[str, Any]) -> str | None:
+    """The phone number a transfer is to, if it is to a phone (PSTN)."""
+    identities = body["transferTarget"].get("identity") or {}
+    phone = identities.get("phone") if isinstance(identities, dict) else None
+    return str(phone.get("id", "")) if isinstance(phone, dict) else None
+
+
+def _pstn_is_e164(context: Context) -> None:
+    number = pstn_target(context.body)
+    if number is not None and not E164.match(number):
+        raise BadRequest(
+            f"'transferTarget.identity.phone.id' {number!r} is not an E.164 number "
+            "such as +12345678901."
+        )
+
+
+def _pstn_without_application_instance(context: Context) -> bool:
+    """Only an application instance (a bot with a phone number) may transfer to PSTN; Graph
+    accepts the request from any other bot, then fails it."""
+    return pstn_target(context.body) is not None and not context.the_call.application_instance
+
+
+# --- the table ------------------------------------------------------------------------------
+
+INCOMING = frozenset({"incoming"})
+
+ANSWER = Operation(
+    "answer",
+    routes=(Route("POST", CALL + "/answer"),),
+    # The CSDL makes callbackUri non-nullable, the docs call it optional: a bot that leaves it
+    # out keeps the call's own.
+    request=Request("action.answer", optional=frozenset({"callbackUri"})),
+    allowed_from=INCOMING,
+    scenario="answer",
+    default_scenario="answer-success",
+    takes_callback=True,
+)
+REJECT = Operation(
+    "reject",
+    routes=(Route("POST", CALL + "/reject"),),
+    request=Request("action.reject", may_be_empty=True),
+    allowed_from=INCOMING,
+    advice={"established": "reject does not end an answered call; delete it instead"},
+    scenario="reject",
+    default_scenario="reject-success",
+    takes_callback=True,
+)
+REDIRECT = Operation(
+    "redirect",
+    routes=(Route("POST", CALL + "/redirect"),),
+    request=Request("action.redirect"),
+    allowed_from=INCOMING,
+    rules=(_redirect_timeout, _redirect_targets),
+    scenario="redirect",
+    default_scenario="redirect-success",
+    takes_callback=True,
+)
+TRANSFER = Operation(
+    "transfer",
+    routes=(
+        Route("POST", CALL + "/transfer"),
+        Route(
+            "POST", "/beta/app/calls/{id}/transfer", "deprecated, still generated by the beta SDK"
+        ),
+    ),
+    request=Request("action.transfer"),
+    allowed_from=frozenset({"established"}),
+    rules=(_replaced_call, _group_call_transferee, _pstn_is_e164),
+    scenario="transfer",
+    default_scenario="transfer-success",
+    fallback=Fallback("onPstnWithoutInstance", _pstn_without_application_instance),
+    rings_transfer_target=True,
+)
+CREATE = Operation(
+    "create",
+    routes=(Route("POST", CALLS),),
+    request=Request("microsoft.graph.call"),
+    on_call=False,
+    rules=(_create_required,),
+    answer=Answer(201, body="call", location=True),
+    scenario="create",
+    default_scenario="create-success",
+    creates_call=True,
+)
+GET = Operation("get", routes=(Route("GET", CALL),), answer=Answer(200, body="call"))
+DELETE = Operation(
+    "delete",
+    routes=(Route("DELETE", CALL),),
+    # Hang up a call that is set up or being set up; an incoming one is rejected instead.
+    allowed_from=ACTIVE | {"redirecting", "terminating"},
+    advice={"incoming": "reject an incoming call instead"},
+    answer=Answer(204),
+    scenario="delete",
+    default_scenario="delete-success",
+    interrupts="the call was deleted",
+)
+KEEP_ALIVE = Operation(
+    "keepAlive", routes=(Route("POST", CALL + "/keepAlive"),), answer=Answer(200)
+)
+# Graph's own: an incoming call nobody answered, rejected or redirected in time.
+RING_TIMEOUT = Operation(
+    "ringTimeout", allowed_from=INCOMING, scenario="ringTimeout", default_scenario="ring-timeout"
+)
+
+OPERATIONS: tuple[Operation, ...] = (
+    TRANSFER,
+    ANSWER,
+    REJECT,
+    REDIRECT,
+    CREATE,
+    GET,
+    DELETE,
+    KEEP_ALIVE,
+    RING_TIMEOUT,
+)
+
+
+def scenario_operations() -> list[str]:
+    """Every operation a scenario may be for: what operations play, and their fallbacks."""
+    names = [op.scenario for op in OPERATIONS if op.scenario is not None]
+    names += [op.fallback.scenario for op in OPERATIONS if op.fallback is not None]
+    return names
+
+
+assert all(state in CALL_STATES for op in OPERATIONS for state in (op.allowed_from or ())), (
+    "an operation is allowed from a state calls do not have"
+)

@@ -1,0 +1,17 @@
+"""What the aiohttp application holds: the services the composition root wired for it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockgraph.calling.control import ControlService
+from mockgraph.calling.graph import GraphService
+from mockgraph.calling.service import CallingService
+from mockgraph.delivery.signing import SigningService
+from mockgraph.journal import Journal
+
+SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
+GRAPH: web.AppKey[GraphService] = web.AppKey("graph", GraphService)
+CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
+SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
+JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
