@@ -100,6 +100,7 @@ class ManualClock(Clock):
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``: everything due by then fires in order of its due
         time, and what it starts runs before the next one fires."""
+        await _let_others_run()  # tasks already started get to their sleeps first
         target = self._now + seconds
         while self._due and self._due[0][0] <= target:
             due, key, callback = heapq.heappop(self._due)

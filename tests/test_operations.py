@@ -1,0 +1,384 @@
+"""The operation table: one checking order for every operation, over HTTP and in the domain
+without HTTP, the state machine, and the README's tables checked against the declarations."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from mockgraph.calling.calls import CALL_STATES
+from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
+from mockgraph.calling.service import CallingService
+from mockgraph.clock import ManualClock
+from mockgraph.config import Settings
+from mockgraph.errors import GraphError
+from mockgraph.scenarios.loader import load_library, scenario_schema
+from mockgraph.testing import MockGraph
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+BY_NAME = {operation.name: operation for operation in OPERATIONS}
+SERVED = [operation for operation in OPERATIONS if operation.routes]
+MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
+USER = {"identity": {"user": {"id": "u"}}}
+UNKNOWN_CALL = "no-such-call"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request that passes every check of its operation, and how to break each layer."""
+
+    body: dict[str, Any] | None  # None: the operation reads no body
+    state: str = "established"  # of the call the request is about
+    schema_break: dict[str, Any] = field(default_factory=dict)  # a key of the wrong type
+    rule_break: dict[str, Any] | None = None  # a body that breaks one of the operation's rules
+    rule_fragment: str = ""
+    bad_state: str = "incoming"
+
+
+CASES = {
+    "transfer": Case(
+        {"transferTarget": USER},
+        schema_break={"clientContext": 5},
+        rule_break={"transferTarget": {"identity": {"phone": {"id": "5550100"}}}},
+        rule_fragment="E.164",
+    ),
+    "answer": Case(
+        {"mediaConfig": MEDIA},
+        state="incoming",
+        schema_break={"acceptedModalities": 5},
+        bad_state="established",
+    ),
+    "reject": Case(
+        {"reason": "busy"}, state="incoming", schema_break={"reason": 5}, bad_state="established"
+    ),
+    "redirect": Case(
+        {"targets": [USER]},
+        state="incoming",
+        schema_break={"callbackUri": 5},
+        rule_break={"targets": [USER], "timeout": 5},
+        rule_fragment="15 to 90 seconds",
+        bad_state="established",
+    ),
+    "create": Case(
+        {"callbackUri": "http://127.0.0.1:9/cb", "mediaConfig": MEDIA, "targets": [USER]},
+        schema_break={"subject": 5},
+        rule_break={"callbackUri": "http://127.0.0.1:9/cb", "targets": [USER]},
+        rule_fragment="'mediaConfig' is required",
+    ),
+    "get": Case(None),
+    "delete": Case(None),
+    "keepAlive": Case(None),
+}
+
+
+@dataclass
+class Attempt:
+    """One request, as the layers break it."""
+
+    operation: Operation
+    case: Case
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    state: str
+    call_id: str = "c-1"
+    oversize: bool = False
+
+    def payload(self) -> io.BytesIO | None:
+        if self.body is None:
+            return None
+        raw = json.dumps(self.body).encode()
+        return io.BytesIO(raw + b" " * (2 * 1024 * 1024) if self.oversize else raw)
+
+
+def _auth(a: Attempt) -> None:
+    del a.headers["Authorization"]
+
+
+def _route(a: Attempt) -> None:
+    a.method = "PATCH"
+
+
+def _content_type(a: Attempt) -> None:
+    a.headers["Content-Type"] = "text/plain"
+
+
+def _size(a: Attempt) -> None:
+    a.oversize = True
+
+
+def _schema(a: Attempt) -> None:
+    a.body = {**(a.body or {}), **a.case.schema_break}
+
+
+def _call(a: Attempt) -> None:
+    a.call_id = UNKNOWN_CALL
+
+
+def _state(a: Attempt) -> None:
+    a.state = a.case.bad_state
+
+
+def _rules(a: Attempt) -> None:
+    assert a.case.rule_break is not None
+    already = {k: v for k, v in (a.body or {}).items() if k not in (a.case.body or {})}
+    a.body = {**a.case.rule_break, **already}
+
+
+@dataclass(frozen=True)
+class Layer:
+    order: int
+    name: str
+    status: int
+    applies: Callable[[Operation], bool]
+    breaks: Callable[[Attempt], None]
+    fragment: Callable[[Case], str] = lambda case: ""
+    http_only: bool = False
+
+
+LAYERS = (
+    Layer(1, "authentication", 401, lambda op: True, _auth, http_only=True),
+    Layer(2, "route and method", 405, lambda op: True, _route, http_only=True),
+    Layer(3, "content type", 415, lambda op: op.request is not None, _content_type, http_only=True),
+    Layer(4, "size", 413, lambda op: op.request is not None, _size, http_only=True),
+    Layer(
+        5,
+        "JSON and schema",
+        400,
+        lambda op: op.request is not None,
+        _schema,
+        lambda case: f"'{next(iter(case.schema_break))}'",
+    ),
+    Layer(6, "call exists", 404, lambda op: op.on_call, _call, lambda case: "Call not found"),
+    Layer(7, "state", 409, lambda op: op.allowed_from is not None and op.on_call, _state),
+    Layer(8, "rules", 400, lambda op: bool(op.rules), _rules, lambda case: case.rule_fragment),
+)
+
+
+def attempt(operation: Operation) -> Attempt:
+    case = CASES[operation.name]
+    route = operation.routes[0]
+    return Attempt(
+        operation,
+        case,
+        route.method,
+        route.path.replace("{version}", "v1.0"),
+        {"Authorization": "Bearer t", "Content-Type": "application/json"},
+        None if case.body is None else dict(case.body),
+        case.state,
+    )
+
+
+def pairs(*, http: bool) -> list[Any]:
+    found = []
+    for operation in SERVED:
+        layers = [layer for layer in LAYERS if layer.applies(operation)]
+        if not http:
+            layers = [layer for layer in layers if not layer.http_only]
+        for first, second in itertools.combinations(layers, 2):
+            found.append(
+                pytest.param(
+                    operation, first, second, id=f"{operation.name}-{first.name}+{second.name}"
+                )
+            )
+    return found
+
+
+def test_every_served_operation_has_a_case() -> None:
+    assert {op.name for op in SERVED} == set(CASES)
+
+
+# One server for the module's HTTP tests (reset before each request): over a hundred pairs.
+ON_MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server() -> AsyncIterator[MockGraph]:
+    async with MockGraph(time_scale=0, callback_url="http://127.0.0.1:9/cb") as graph:
+        yield graph
+
+
+async def send(graph: MockGraph, a: Attempt) -> tuple[int, str]:
+    await graph.reset()
+    await graph.seed_call(a.call_id if a.call_id != UNKNOWN_CALL else "c-1", state=a.state)
+    path = a.path.replace("{id}", a.call_id)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            a.method,
+            graph.url + path,
+            data=a.payload(),
+            headers=a.headers,
+            skip_auto_headers=["Content-Type"],
+        ) as response,
+    ):
+        body = await response.json() if response.status >= 400 else {}
+        return response.status, body.get("error", {}).get("message", "")
+
+
+@ON_MODULE_LOOP
+@pytest.mark.parametrize("operation, first, second", pairs(http=True))
+async def test_the_earlier_layer_wins_over_http(
+    server: MockGraph, operation: Operation, first: Layer, second: Layer
+) -> None:
+    broken = attempt(operation)
+    second.breaks(broken)
+    first.breaks(broken)
+    status, message = await send(server, broken)
+    assert status == first.status, message
+    assert first.fragment(broken.case) in message
+
+
+@ON_MODULE_LOOP
+@pytest.mark.parametrize("operation", SERVED, ids=lambda op: op.name)
+async def test_each_layer_alone_is_what_fails(server: MockGraph, operation: Operation) -> None:
+    """Each breaker breaks only its own layer: a test of the pairs that can fail."""
+    status, message = await send(server, attempt(operation))
+    assert status == operation.answer.status, message
+    for layer in LAYERS:
+        if layer.applies(operation):
+            broken = attempt(operation)
+            layer.breaks(broken)
+            status, message = await send(server, broken)
+            assert (status, layer.fragment(broken.case) in message) == (layer.status, True)
+
+
+# --- the same order in the domain, without HTTP -------------------------------------------------
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[CallingService]:
+    settings = Settings(callback_url="http://127.0.0.1:9/cb", grace_period=0)
+    calling = CallingService(load_library([]), settings, clock=ManualClock())
+    await calling.start()
+    yield calling
+    await calling.close()
+
+
+def perform(calling: CallingService, a: Attempt) -> GraphError | None:
+    calling.control.seed_call({"id": "c-1", "state": a.state})
+    try:
+        calling.graph.perform(a.operation, "v1.0", a.call_id, a.body)
+    except GraphError as error:
+        return error
+    return None
+
+
+@pytest.mark.parametrize("operation, first, second", pairs(http=False))
+async def test_the_earlier_layer_wins_in_the_domain(
+    service: CallingService, operation: Operation, first: Layer, second: Layer
+) -> None:
+    broken = attempt(operation)
+    second.breaks(broken)
+    first.breaks(broken)
+    error = perform(service, broken)
+    assert error is not None and error.status == first.status
+    assert first.fragment(broken.case) in error.message
+
+
+@pytest.mark.parametrize(
+    "operation, state",
+    [
+        (op, state)
+        for op in OPERATIONS
+        if op.allowed_from is not None and op.routes
+        for state in CALL_STATES
+        if state != "unknownFutureValue"
+    ],
+    ids=str,
+)
+async def test_the_state_machine(service: CallingService, operation: Operation, state: str) -> None:
+    a = replace(attempt(operation), state=state)
+    error = perform(service, a)
+    if state == "terminated":
+        assert error is not None and error.status == 404
+    elif operation.allowed_from is not None and state in operation.allowed_from:
+        assert error is None, error
+        assert service.control.call("c-1").running_operation == operation.name
+    else:
+        assert error is not None and error.status == 409 and f"it is {state}" in error.message
+
+
+async def test_a_refused_operation_changes_nothing(service: CallingService) -> None:
+    a = attempt(BY_NAME["transfer"])
+    _rules(a)
+    assert perform(service, a) is not None
+    call = service.control.call("c-1")
+    assert (call.running_operation, call.state, len(call.history)) == (None, "established", 1)
+    assert service.control.journal()["value"] == []
+
+
+async def test_a_pstn_transfer_without_an_instance_plays_its_fallback(
+    service: CallingService,
+) -> None:
+    service.control.seed_call({"id": "c-2", "applicationInstance": False})
+    body = {"transferTarget": {"identity": {"phone": {"id": "+12345678901"}}}}
+    service.graph.perform(BY_NAME["transfer"], "v1.0", "c-2", body)
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    assert service.control.journal("c-2")["value"] == []  # the first step is 50 ms away
+    await clock.advance(0.2)
+    records = service.control.journal("c-2")["value"]
+    assert [r["scenario"] for r in records] == ["transfer-pstn-without-instance"] * 2
+    assert service.control.call("c-2").properties["resultInfo"]["subcode"] == 7000
+
+
+# --- the README against the table ------------------------------------------------------------
+
+
+def readme_path(path: str) -> str:
+    return path.replace("/{version}/communications/calls", "{calls}")
+
+
+@pytest.mark.parametrize("operation", SERVED, ids=lambda op: op.name)
+def test_the_readme_surface_table_matches_the_declarations(operation: Operation) -> None:
+    for route in operation.routes:
+        cell = f"| `{route.method} {readme_path(route.path)}`"
+        rows = [line for line in README.splitlines() if cell in line]
+        assert rows, f"no README row for {route.method} {route.path}"
+        [row] = rows
+        assert f"`{operation.answer.status}" in row, row
+        if operation.default_scenario:
+            assert f"`{operation.default_scenario}`" in row or route.note, row
+
+
+def state_table() -> dict[str, set[str]]:
+    """The README's "allowed from" table: operation name -> states."""
+    start = README.index("| operation | allowed from | otherwise |")
+    table: dict[str, set[str]] = {}
+    for line in README[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        names, allowed = line.split("|")[1:3]
+        for name in re.findall(r"`(\w+)`", names):
+            table[name] = set(re.findall(r"`(\w+)`", allowed))
+    return table
+
+
+def test_the_readme_state_table_matches_the_declarations() -> None:
+    table = state_table()
+    for operation in OPERATIONS:
+        if operation.allowed_from is not None and operation.routes:
+            name = "DELETE" if operation.name == "delete" else operation.name
+            assert table[name] == set(operation.allowed_from), name
+
+
+def test_every_scenario_operation_is_in_the_scenario_schema_and_the_library() -> None:
+    declared = scenario_schema()["properties"]["operation"]["enum"]
+    assert sorted(declared) == sorted(scenario_operations())
+    library = load_library([])
+    for operation in OPERATIONS:
+        if operation.default_scenario:
+            chosen = library.select(operation.scenario or operation.name, {})
+            assert chosen is not None and chosen.name == operation.default_scenario
