@@ -119,12 +119,7 @@ async def test_step_mode_holds_each_notification_until_advanced(driver: Driver) 
     call = await driver.seed()
     await driver.transfer(call["id"])
 
-    held = await graph.call(call["id"])
-    for _ in range(200):  # at scale 0 the first step is due at once; wait for it to be held
-        if held["waitingStep"] == 1:
-            break
-        await asyncio.sleep(0.01)
-        held = await graph.call(call["id"])
+    held = await graph.wait_for_step(call["id"], 1)
     assert (held["waitingStep"], held["state"], driver.bot.received) == (1, "established", [])
 
     await graph.advance(call["id"])
@@ -206,10 +201,7 @@ async def test_leaving_step_mode_releases_every_held_step(driver: Driver) -> Non
     for call in calls:
         await driver.transfer(call["id"])
     for call in calls:
-        for _ in range(200):
-            if (await graph.call(call["id"]))["waitingStep"] == 1:
-                break
-            await asyncio.sleep(0.01)
+        assert (await graph.wait_for_step(call["id"]))["waitingStep"] == 1
     assert driver.bot.received == []
 
     await graph.set_time(step=False)
@@ -222,6 +214,9 @@ async def test_leaving_step_mode_releases_every_held_step(driver: Driver) -> Non
     "path, fragment",
     [
         ("/wait", "'state' is required"),
+        ("/wait?state=transfering", '"transfering" is not one of: incoming'),
+        ("/wait?state=terminated&waitingStep=1", "but not both"),
+        ("/wait?waitingStep=next", "'waitingStep' must be a whole number"),
         ("/wait?state=terminated&timeout=soon", "'timeout' must be a number from 0 to 300"),
         ("/wait?state=terminated&timeout=301", "'timeout' must be a number from 0 to 300"),
         ("/notifications?count=-1", "'count' must be a whole number, 0 or more"),

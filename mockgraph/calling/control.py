@@ -6,6 +6,7 @@ small ones below), worded as Graph bodies are; the HTTP layer only parses and re
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -331,7 +332,9 @@ class ControlService:
     async def wait_for_state(self, call_id: str, state: str, timeout: float) -> Call:
         """The call once it is, or has been, in ``state``; 408 after ``timeout`` seconds."""
         if state not in CALL_STATES:
-            raise BadRequest(f"'state' {state!r} is not one of: {', '.join(CALL_STATES)}.")
+            raise BadRequest(
+                f"'state': {json.dumps(state)} is not one of: {', '.join(CALL_STATES)}."
+            )
         call = self._calls.get(call_id)
         if not await self._changes.wait_until(lambda: call.reached(state), timeout):
             raise WaitTimedOut(

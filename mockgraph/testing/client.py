@@ -8,11 +8,15 @@ works from any event loop, or from none with ``MockGraphSyncClient``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
+
+from mockgraph.calling.control import RING, SEED
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -49,56 +53,19 @@ class MockGraphClient:
         result: JSON = await self._request("GET", "/_mock/health")
         return result
 
-    async def seed_call(
-        self,
-        call_id: str | None = None,
-        *,
-        callback_uri: str | None = None,
-        state: str | None = None,
-        tenant_id: str | None = None,
-        source: JSON | None = None,
-        targets: list[JSON] | None = None,
-        direction: str | None = None,
-    ) -> JSON:
-        """Add a call the bot already has; returns it as Graph JSON (with its ``id``)."""
-        spec = {
-            "id": call_id,
-            "callbackUri": callback_uri,
-            "state": state,
-            "tenantId": tenant_id,
-            "source": source,
-            "targets": targets,
-            "direction": direction,
-        }
-        body = {key: value for key, value in spec.items() if value is not None}
+    async def seed_call(self, call_id: str | None = None, **spec: Any) -> JSON:
+        """Add a call the bot already has; returns it as Graph JSON (with its ``id``).
+        ``spec``: the keys of ``POST /_mock/calls`` in snake case (``callback_uri``,
+        ``state``, ``tenant_id``, ``source``, ``targets``, ``application_instance``, ...)."""
+        body = SEED.body({"id": call_id, **spec})
         result: JSON = await self._request("POST", "/_mock/calls", json_body=body)
         return result
 
-    async def ring(
-        self,
-        call_id: str | None = None,
-        *,
-        callback_uri: str | None = None,
-        timeout: float | None = None,
-        tenant_id: str | None = None,
-        source: JSON | None = None,
-        targets: list[JSON] | None = None,
-        requested_modalities: list[str] | None = None,
-        application_instance: bool | None = None,
-    ) -> JSON:
+    async def ring(self, call_id: str | None = None, **spec: Any) -> JSON:
         """Ring the bot: a new incoming call, announced by Graph's ``created`` notification;
-        it ends unless answered, rejected or redirected within ``timeout`` seconds."""
-        spec = {
-            "id": call_id,
-            "callbackUri": callback_uri,
-            "timeout": timeout,
-            "tenantId": tenant_id,
-            "source": source,
-            "targets": targets,
-            "requestedModalities": requested_modalities,
-            "applicationInstance": application_instance,
-        }
-        body = {key: value for key, value in spec.items() if value is not None}
+        it ends unless answered, rejected or redirected within ``timeout`` seconds. ``spec``:
+        the keys of ``POST /_mock/calls/incoming`` in snake case."""
+        body = RING.body({"id": call_id, **spec})
         result: JSON = await self._request("POST", "/_mock/calls/incoming", json_body=body)
         return result
 
@@ -186,6 +153,19 @@ class MockGraphClient:
         )["value"]
         return result
 
+    async def wait_for_step(
+        self, call_id: str, step: int | None = None, timeout: float = 5
+    ) -> JSON:
+        """Step mode: return the call once it holds a step for ``advance`` (step ``step``, if
+        given), instead of polling ``waitingStep``."""
+        result: JSON = await self._request(
+            "GET",
+            f"/_mock/calls/{call_id}/wait",
+            params={"waitingStep": "any" if step is None else str(step), "timeout": str(timeout)},
+            wait=timeout,
+        )
+        return result
+
     async def wait_idle(self, timeout: float = 5) -> None:
         """Return once nothing is scheduled, queued or in flight."""
         await self._request("GET", "/_mock/idle", params={"timeout": str(timeout)}, wait=timeout)
@@ -217,10 +197,10 @@ class MockGraphClient:
 
 
 class MockGraphSyncClient:
-    """The same methods, blocking, for test suites that are not async.
+    """Every method of ``MockGraphClient``, blocking, for test suites that are not async.
 
-    Each call runs the async client on a private event loop; inside async code, use
-    ``MockGraphClient`` instead.
+    Each method is the async client's, run on a private event loop, so the two cannot drift;
+    inside async code, use ``MockGraphClient`` instead.
     """
 
     def __init__(self, url: str) -> None:
@@ -230,53 +210,26 @@ class MockGraphSyncClient:
     def graph_url(self, version: str = "v1.0") -> str:
         return self.client.graph_url(version)
 
-    def health(self) -> JSON:
-        return _run(self.client.health())
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.client, name) if not name.startswith("_") else None
+        if method is None or not inspect.iscoroutinefunction(method):
+            raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
 
-    def seed_call(self, call_id: str | None = None, **spec: Any) -> JSON:
-        return _run(self.client.seed_call(call_id, **spec))
+        @functools.wraps(method)
+        def blocking(*args: Any, **kwargs: Any) -> Any:
+            return _run(method(*args, **kwargs))
 
-    def ring(self, call_id: str | None = None, **spec: Any) -> JSON:
-        return _run(self.client.ring(call_id, **spec))
+        return blocking
 
-    def register_bot(self, identity_id: str, callback_uri: str) -> JSON:
-        return _run(self.client.register_bot(identity_id, callback_uri))
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *ASYNC_METHODS})
 
-    def pin_scenario(self, call_id: str, name: str | None) -> JSON:
-        return _run(self.client.pin_scenario(call_id, name))
 
-    def calls(self) -> list[JSON]:
-        return _run(self.client.calls())
-
-    def call(self, call_id: str) -> JSON:
-        return _run(self.client.call(call_id))
-
-    def journal(self, call_id: str | None = None) -> list[JSON]:
-        return _run(self.client.journal(call_id))
-
-    def scenarios(self) -> list[JSON]:
-        return _run(self.client.scenarios())
-
-    def load_scenarios(self, yaml_text: str) -> list[JSON]:
-        return _run(self.client.load_scenarios(yaml_text))
-
-    def reset(self) -> None:
-        _run(self.client.reset())
-
-    def set_time(self, *, scale: float | None = None, step: bool | None = None) -> JSON:
-        return _run(self.client.set_time(scale=scale, step=step))
-
-    def advance(self, call_id: str, steps: int = 1) -> JSON:
-        return _run(self.client.advance(call_id, steps))
-
-    def wait_for_state(self, call_id: str, state: str, timeout: float = 5) -> JSON:
-        return _run(self.client.wait_for_state(call_id, state, timeout))
-
-    def wait_for_notifications(self, call_id: str, count: int, timeout: float = 5) -> list[JSON]:
-        return _run(self.client.wait_for_notifications(call_id, count, timeout))
-
-    def wait_idle(self, timeout: float = 5) -> None:
-        _run(self.client.wait_idle(timeout))
+ASYNC_METHODS = tuple(
+    name
+    for name, member in inspect.getmembers(MockGraphClient, inspect.iscoroutinefunction)
+    if not name.startswith("_")
+)
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
