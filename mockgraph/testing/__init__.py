@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
+    from mockgraph.clock import ManualClock as ManualClock
     from mockgraph.testing.client import MockGraphClient as MockGraphClient
     from mockgraph.testing.client import MockGraphError as MockGraphError
     from mockgraph.testing.client import MockGraphSyncClient as MockGraphSyncClient
@@ -21,14 +22,15 @@ if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
     from mockgraph.testing.server import MockGraph as MockGraph
 
 _WHERE = {
-    "BotReceiver": "receiver",
-    "Received": "receiver",
-    "Reply": "receiver",
-    "MockGraph": "server",
-    "MockGraphClient": "client",
-    "MockGraphError": "client",
-    "MockGraphSyncClient": "client",
-    "MockGraphTimeout": "client",
+    "BotReceiver": "mockgraph.testing.receiver",
+    "Received": "mockgraph.testing.receiver",
+    "Reply": "mockgraph.testing.receiver",
+    "MockGraph": "mockgraph.testing.server",
+    "MockGraphClient": "mockgraph.testing.client",
+    "MockGraphError": "mockgraph.testing.client",
+    "MockGraphSyncClient": "mockgraph.testing.client",
+    "MockGraphTimeout": "mockgraph.testing.client",
+    "ManualClock": "mockgraph.clock",
 }
 __all__ = sorted(_WHERE)
 
@@ -36,4 +38,4 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"mockgraph.testing.{_WHERE[name]}"), name)
+    return getattr(import_module(_WHERE[name]), name)
