@@ -123,3 +123,15 @@ async def attempts(graph: MockGraph, call_id: str) -> int:
     """Delivery attempts of the call's first notification (each is journaled as it starts)."""
     first = next(e for e in await graph.journal(call_id) if e["kind"] == "notification")
     return len(first["attempts"])
+
+
+def test_random_seed_makes_jitter_repeatable() -> None:
+    def draws(env: dict[str, str]) -> list[float]:
+        settings = Settings.from_env(env)
+        clock = CallingService(load_library([]), settings).clock
+        return [clock.random.uniform(-1, 1) for _ in range(3)]
+
+    assert draws({"MOCKGRAPH_RANDOM_SEED": "7"}) == draws({"MOCKGRAPH_RANDOM_SEED": "7"})
+    assert draws({"MOCKGRAPH_RANDOM_SEED": "7"}) != draws({"MOCKGRAPH_RANDOM_SEED": "8"})
+    with pytest.raises(ValueError, match="MOCKGRAPH_RANDOM_SEED: must be a whole number"):
+        Settings.from_env({"MOCKGRAPH_RANDOM_SEED": "-1"})

@@ -160,12 +160,12 @@ class CallRegistry:
         callback_uri: str,
         *,
         call_id: str | None = None,
-        state: str = "established",
-        properties: Mapping[str, Any] | None = None,
-        application_instance: bool = True,
-        cause: str = "seeded",
+        state: str,
+        properties: Mapping[str, Any],
+        application_instance: bool,
+        cause: str,
     ) -> Call:
-        """Add a call the bot already has, as if Graph had set it up."""
+        """Add a call, as if Graph had set it up; its callers say every default."""
         call_id = call_id or new_id()
         if not CALL_ID.match(call_id):
             raise BadRequest(
@@ -180,7 +180,7 @@ class CallRegistry:
             "callChainId": new_id(),
             "myParticipantId": new_id(),
             "requestedModalities": ["audio"],
-            **(properties or {}),
+            **properties,
         }
         call = Call(
             id=call_id,

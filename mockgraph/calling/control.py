@@ -6,7 +6,6 @@ small ones below), worded as Graph bodies are; the HTTP layer only parses and re
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -79,9 +78,7 @@ class CallSpec:
         self._by_argument = {key.argument: key.name for key in keys}
 
     def check(self, body: Mapping[str, Any]) -> None:
-        wrong = self.shape.problem(body)
-        if wrong is not None:
-            raise BadRequest(f"{wrong}.")
+        checked(self.shape, body)
 
     def graph_properties(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return {key.name: body[key.name] for key in self.keys if key.graph and key.name in body}
@@ -126,6 +123,7 @@ ADVANCE = Shape(
         "additionalProperties": False,
     }
 )
+WAIT = Shape({"type": "object", "properties": {"state": {"enum": list(CALL_STATES)}}})
 TIME = Shape(
     {
         "title": "the time settings",
@@ -331,10 +329,7 @@ class ControlService:
 
     async def wait_for_state(self, call_id: str, state: str, timeout: float) -> Call:
         """The call once it is, or has been, in ``state``; 408 after ``timeout`` seconds."""
-        if state not in CALL_STATES:
-            raise BadRequest(
-                f"'state': {json.dumps(state)} is not one of: {', '.join(CALL_STATES)}."
-            )
+        checked(WAIT, {"state": state})
         call = self._calls.get(call_id)
         if not await self._changes.wait_until(lambda: call.reached(state), timeout):
             raise WaitTimedOut(

@@ -82,8 +82,8 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     # Journaled as it arrives, so that it comes before the notifications it causes; its
     # status and body are filled in once answered.
     record = None
-    graph = not request.path.startswith(CONTROL_PREFIX)
-    if graph:
+    is_graph_path = not request.path.startswith(CONTROL_PREFIX)
+    if is_graph_path:
         record = request.app[JOURNAL].record_request(
             method=request.method,
             path=request.path_qs,
@@ -95,7 +95,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     response: web.StreamResponse
     try:
-        if graph:
+        if is_graph_path:
             require_bearer_token(request)
         response = await handler(request)
     except GraphError as error:

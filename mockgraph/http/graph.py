@@ -29,13 +29,14 @@ def _version(request: web.Request) -> str:
     return request.match_info.get("version", "beta")  # the /beta/app/... alias has none
 
 
-def _call_url(request: web.Request, call: Call) -> str:
-    return f"{request.scheme}://{request.host}/{_version(request)}/communications/calls/{call.id}"
+def _base_url(request: web.Request) -> str:
+    """This version's Graph base URL, as the bot reached it."""
+    return f"{request.scheme}://{request.host}/{_version(request)}"
 
 
 def _call_json(request: web.Request, call: Call) -> dict[str, Any]:
-    base = f"{request.scheme}://{request.host}/{_version(request)}"
-    return {"@odata.context": f"{base}/$metadata#communications/calls/$entity", **call.to_graph()}
+    context = f"{_base_url(request)}/$metadata#communications/calls/$entity"
+    return {"@odata.context": context, **call.to_graph()}
 
 
 def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -52,7 +53,7 @@ def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.Strea
         else:
             response = web.Response(status=answer.status)
         if answer.location and call is not None:
-            response.headers["Location"] = _call_url(request, call)
+            response.headers["Location"] = f"{_base_url(request)}{call.resource_url}"
         return response
 
     serve.__name__ = serve.__qualname__ = operation.name

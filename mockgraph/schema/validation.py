@@ -93,9 +93,13 @@ def problem(
     if nothing is."""
     if is_valid(version, definition, instance, optional):  # the common case, and the fast path
         return None
-    errors = list(validator_for(version, definition, optional).iter_errors(instance))
-    error = first_error(errors)
-    return describe(error) if error else "invalid"
+    return _worded(validator_for(version, definition, optional), instance) or "invalid"
+
+
+def _worded(validator: Draft202012Validator, instance: Any) -> str | None:
+    """The sentence for the error a user should read first, if there is one."""
+    error = first_error(list(validator.iter_errors(instance)))
+    return describe(error) if error else None
 
 
 class Shape:
@@ -111,8 +115,7 @@ class Shape:
             from jsonschema import Draft202012Validator
 
             self._validator = Draft202012Validator(self.schema)
-        error = first_error(list(self._validator.iter_errors(instance)))
-        return describe(error) if error else None
+        return _worded(self._validator, instance)
 
 
 def dotted(path: Iterable[Any]) -> str:
