@@ -58,13 +58,13 @@ def test_a_good_file_loads() -> None:
         ),
         (
             GOOD + "colour: red\n",
-            "s.yaml:8:1: unknown key 'colour' in scenario (allowed: $schema, default,",
+            "s.yaml:8:1: scenario has no property 'colour' (it declares: $schema, default,",
         ),
         (
             GOOD.replace("    notify:", "    notfy:"),
-            "s.yaml:4:5: 'steps[0]': 'notify' is a required property",
+            "s.yaml:4:5: 'steps[0].notify' is required",
         ),
-        (GOOD.replace("name: ok\n", ""), "s.yaml:1:1: scenario: 'name' is a required property"),
+        (GOOD.replace("name: ok\n", ""), "s.yaml:1:1: 'name' is required"),
         (
             GOOD.replace("name: ok", "name: ok\nname: again"),
             "s.yaml:2:1: duplicate key 'name' (first at line 1, column 1)",
@@ -90,8 +90,13 @@ def test_a_good_file_loads() -> None:
             "is not a dotted path",
         ),
         (GOOD.replace("name: ok", "name: has space"), "'name': \"has space\" must be letters"),
+        (
+            GOOD.replace("  - after: 10ms", "  - After: 10ms"),
+            "s.yaml:4:5: 'steps[0]': step has no property 'After'; did you mean 'after'?",
+        ),
+        (GOOD + "jitter: 5 ms\n", "s.yaml:8:9: 'jitter': \"5 ms\" is not a duration"),
         (GOOD + "---\n" + GOOD, "s.yaml:9:1: scenario 'ok' is defined twice (first at s.yaml:1:1)"),
-        ("- just\n- a list\n", "s.yaml:1:1: scenario: ['just', 'a list'] is not of type 'object'"),
+        ("- just\n- a\n", 's.yaml:1:1: the scenario must be an object, not ["just", "a"]'),
     ],
 )
 def test_each_problem_is_reported_at_its_line_and_column(text: str, expected: str) -> None:

@@ -225,7 +225,9 @@ class SchemaBuilder:
             schema["additionalProperties"] = False
         if name == "identitySet" or "identitySet" in chain:
             schema["not"] = {"propertyNames": {"pattern": "@"}}
-            schema["x-message"] = "must name at least one identity (user, application, phone, ...)"
+            schema["x-messages"] = {
+                "not": "must name at least one identity (user, application, phone, ...)"
+            }
         return schema
 
     def type_schema(self, name: str) -> JSONSchema:

@@ -21,8 +21,6 @@ from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
 from mockgraph.scenarios.yamlpos import Path as YamlPath
 from mockgraph.schema.validation import (
     describe,
-    dotted,
-    error_schema,
     extra_properties,
     most_specific,
     validator_for,
@@ -182,12 +180,13 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
 
     errors = sorted(_scenario_validator().iter_errors(document.value), key=_error_order)
     if errors:
-        for error in map(most_specific, errors):
-            path = tuple(error.absolute_path)
-            if error.validator == "additionalProperties":
-                extra = extra_properties(error)
-                path = (*path, extra[0]) if extra else path
-            yield at(path, _scenario_message(error), key=error.validator == "additionalProperties")
+        for error in errors:
+            deepest = most_specific(error)
+            path = tuple(deepest.absolute_path)
+            unknown_key = deepest.validator == "additionalProperties"
+            if unknown_key and (extra := extra_properties(deepest)):
+                path = (*path, extra[0])
+            yield at(path, describe(error, whole="the scenario"), key=unknown_key)
         return
     steps = document.value["steps"]
     for index, step in enumerate(steps):
@@ -223,24 +222,6 @@ def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple
             if is_template(error.instance):  # a value known only at playback
                 continue
             yield (*prefix, *error.absolute_path), describe(error, prefix)
-
-
-def _scenario_message(error: ValidationError) -> str:
-    path = dotted(error.absolute_path)
-    where = f"'{path}'" if path else "scenario"
-    if error.validator == "required":
-        return f"{where}: {error.message}"
-    if error.validator == "additionalProperties":
-        known = ", ".join(sorted(error_schema(error).get("properties", {})))
-        return f"unknown key '{extra_properties(error)[0]}' in {where} (allowed: {known})"
-    if error.validator == "enum":
-        allowed = ", ".join(map(str, error_schema(error).get("enum", [])))
-        return f"{where}: {json.dumps(error.instance)} is not one of: {allowed}"
-    if path.endswith(("after", "jitter")):
-        return f"{where}: {json.dumps(error.instance)} is not a duration (50, '50ms', '1.5s')"
-    if error.validator == "pattern" and path == "name":
-        return f"'name': {json.dumps(error.instance)} must be letters, digits, '.', '_', '-'"
-    return f"{where}: {error.message}"
 
 
 def _error_order(error: ValidationError) -> tuple[int, list[str]]:

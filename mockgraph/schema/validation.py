@@ -126,12 +126,25 @@ def dotted(path: Iterable[Any]) -> str:
     return text
 
 
-def describe(error: ValidationError, prefix: Sequence[str | int] = ()) -> str:
-    """One sentence naming the field (under ``prefix``) and what is wrong with it."""
-    error = most_specific(error)
+def describe(
+    error: ValidationError, prefix: Sequence[str | int] = (), whole: str = "the body"
+) -> str:
+    """One sentence naming the field (under ``prefix``) and what is wrong with it; ``whole``
+    names the document when the error is at its root.
+
+    A schema words a failure itself with ``x-messages`` (keyword -> sentence), checked before
+    an ``anyOf`` is searched for its deepest failure, so a duration written ``"soon"`` reads
+    "is not a duration" rather than "does not match the second branch"."""
+    error = _declared(error) or most_specific(error)
     where = dotted([*prefix, *error.absolute_path])
-    subject = f"'{where}'" if where else "the body"
+    subject = f"'{where}'" if where else whole
     schema = error_schema(error)
+    declared_message = schema.get("x-messages", {}).get(error.validator)
+    if declared_message:
+        shown = error.instance
+        if isinstance(shown, dict | list):  # a structure would drown the sentence
+            return f"{subject} {declared_message}"
+        return f"{subject}: {json.dumps(shown)} {declared_message}"
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = f"{where}.{missing}" if where else missing
@@ -142,12 +155,11 @@ def describe(error: ValidationError, prefix: Sequence[str | int] = ()) -> str:
         title = schema.get("title", "this type")
         names = ", ".join(f"'{name}'" for name in extra)
         hint = _did_you_mean(extra, schema.get("properties", {}))
-        return f"{subject}: {title} has no property {names}{hint} (it declares: {declared})"
+        owner = f"{subject}: {title}" if where else title
+        return f"{owner} has no property {names}{hint} (it declares: {declared})"
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in _listed(error.validator_value) if v is not None)
         return f"{subject}: {json.dumps(error.instance)} is not one of: {allowed}"
-    if error.validator == "not" and "x-message" in schema:
-        return f"{subject} {schema['x-message']}"
     if error.validator == "type":
         expected = error.validator_value
         if isinstance(expected, list):
@@ -156,6 +168,16 @@ def describe(error: ValidationError, prefix: Sequence[str | int] = ()) -> str:
     if error.validator == "maxLength":
         return f"{subject} is longer than {error.validator_value} characters"
     return f"{subject}: {error.message}"
+
+
+def _declared(error: ValidationError) -> ValidationError | None:
+    """The outermost failure, down an anyOf/oneOf chain, whose schema words it itself."""
+    while True:
+        if error.validator in error_schema(error).get("x-messages", {}):
+            return error
+        if error.validator not in ("anyOf", "oneOf") or not error.context:
+            return None
+        error = most_specific_branch(error)
 
 
 def error_schema(error: ValidationError) -> dict[str, Any]:
@@ -185,11 +207,15 @@ def most_specific(error: ValidationError) -> ValidationError:
     """For an anyOf/oneOf failure, the deepest failure inside it: with anyOf [null, $ref]
     the interesting failure is inside the non-null branch."""
     while error.validator in ("anyOf", "oneOf") and error.context:
-        branches = [
-            e for e in error.context if e.validator != "type" or e.validator_value != "null"
-        ]
-        error = min(branches or error.context, key=lambda e: -len(e.absolute_path))
+        error = most_specific_branch(error)
     return error
+
+
+def most_specific_branch(error: ValidationError) -> ValidationError:
+    """One level down an anyOf/oneOf failure: its deepest failing branch, not null's."""
+    context = error.context or []
+    branches = [e for e in context if e.validator != "type" or e.validator_value != "null"]
+    return min(branches or context, key=lambda e: -len(e.absolute_path))
 
 
 def _did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
