@@ -34,9 +34,15 @@ from typing import Any
 
 JSONSchema = dict[str, Any]
 
-# The actions whose request bodies mockgraph validates; the transfer body also takes the
-# top-level clientContext that the docs send (beta docs: "Max limit is 256 chars").
-ACTIONS = ("transfer", "answer", "reject", "redirect", "keepAlive")
+# Every action in the metadata gets a request-body schema, named by what it is bound to:
+# ``action.transfer`` (a call), ``action.participant.mute`` (one participant),
+# ``action.participants.invite`` (the participants collection). The transfer body also takes
+# the top-level clientContext that the docs send (beta docs: "Max limit is 256 chars").
+BINDINGS = {
+    "graph.call": "",
+    "graph.participant": "participant.",
+    "Collection(graph.participant)": "participants.",
+}
 EXTRA_ACTION_PARAMETERS: dict[str, dict[str, JSONSchema]] = {
     "transfer": {"clientContext": {"type": ["string", "null"], "maxLength": 256}},
 }
@@ -78,6 +84,7 @@ class StructuredType:
     kind: str  # "ComplexType" or "EntityType"
     base: str | None = None
     open: bool = False
+    abstract: bool = False
     properties: dict[str, Property] = field(default_factory=dict)
 
 
@@ -86,6 +93,7 @@ class Metadata:
     types: dict[str, StructuredType] = field(default_factory=dict)
     enums: dict[str, list[str]] = field(default_factory=dict)
     actions: dict[str, dict[str, Property]] = field(default_factory=dict)
+    returns: dict[str, str] = field(default_factory=dict)  # action -> the type it returns
 
 
 def strip_namespace(type_name: str) -> str:
@@ -105,6 +113,7 @@ def read_metadata(folder: Path, version: str) -> Metadata:
                 kind=element.tag,
                 base=strip_namespace(base) if base else None,
                 open=element.attrib.get("OpenType") == "true",
+                abstract=element.attrib.get("Abstract") == "true",
             )
             for prop in element.findall("Property"):
                 structured.properties[prop.attrib["Name"]] = Property(
@@ -116,15 +125,23 @@ def read_metadata(folder: Path, version: str) -> Metadata:
         elif element.tag == "EnumType":
             metadata.enums[name] = [m.attrib["Name"] for m in element.findall("Member")]
         elif element.tag == "Action":
-            metadata.actions[name] = {
+            parameters = element.findall("Parameter")
+            binding = next(
+                p.attrib["Type"] for p in parameters if p.attrib["Name"] == "bindingParameter"
+            )
+            key = BINDINGS[binding] + name
+            metadata.actions[key] = {
                 p.attrib["Name"]: Property(
                     name=p.attrib["Name"],
                     type=p.attrib["Type"],
                     nullable=p.attrib.get("Nullable", "true") != "false",
                 )
-                for p in element.findall("Parameter")
+                for p in parameters
                 if p.attrib["Name"] != "bindingParameter"
             }
+            returned = element.find("ReturnType")
+            if returned is not None:
+                metadata.returns[key] = strip_namespace(returned.attrib["Type"])
     return metadata
 
 
@@ -132,15 +149,19 @@ def widen(base: Metadata, wider: Metadata, sdk_enums: dict[str, list[str] | None
     """Return ``base`` with every type, property, enum member and parameter of ``wider``."""
     merged = Metadata(
         types={
-            n: StructuredType(t.name, t.kind, t.base, t.open, dict(t.properties))
+            n: StructuredType(t.name, t.kind, t.base, t.open, t.abstract, dict(t.properties))
             for n, t in base.types.items()
         },
         enums={n: list(m) for n, m in base.enums.items()},
         actions={n: dict(p) for n, p in base.actions.items()},
+        returns={**base.returns, **wider.returns},
     )
     for name, structured in wider.types.items():
         target = merged.types.setdefault(
-            name, StructuredType(name, structured.kind, structured.base, structured.open)
+            name,
+            StructuredType(
+                name, structured.kind, structured.base, structured.open, structured.abstract
+            ),
         )
         target.open = target.open or structured.open
         for prop_name, prop in structured.properties.items():
@@ -244,10 +265,15 @@ class SchemaBuilder:
                 "then": {"$ref": f"#/$defs/microsoft.graph.{subtype}.own"},
                 "else": chain,
             }
+        untyped = name
+        if self.metadata.types[name].abstract and len(derived) == 1:
+            # An abstract type with one concrete kind (prompt: mediaPrompt) can only mean that
+            # kind, so a value that leaves out @odata.type is read as it.
+            untyped = derived[0]
         return {
             "if": {"type": "object", "required": ["@odata.type"]},
             "then": chain,
-            "else": {"$ref": f"#/$defs/microsoft.graph.{name}.own"},
+            "else": {"$ref": f"#/$defs/microsoft.graph.{untyped}.own"},
         }
 
     def action_schema(self, name: str) -> JSONSchema:
@@ -262,6 +288,8 @@ class SchemaBuilder:
         required = [p.name for p in parameters.values() if not p.nullable]
         if required:
             schema["required"] = required
+        if name in self.metadata.returns:  # what the action answers with, for mockgraph's tests
+            schema["x-returns"] = f"microsoft.graph.{self.metadata.returns[name]}"
         return schema
 
     def document(self, version: str) -> JSONSchema:
@@ -271,9 +299,8 @@ class SchemaBuilder:
             defs[f"microsoft.graph.{name}"] = self.type_schema(name)
             if name in in_hierarchy:
                 defs[f"microsoft.graph.{name}.own"] = self.own_schema(name)
-        for name in ACTIONS:
-            if name in self.metadata.actions:
-                defs[f"action.{name}"] = self.action_schema(name)
+        for name in sorted(self.metadata.actions):
+            defs[f"action.{name}"] = self.action_schema(name)
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$comment": (
