@@ -59,6 +59,16 @@ def parse_bool(text: str) -> bool:
     raise ValueError("must be 1 or 0")
 
 
+def parse_readable_file(text: str) -> str:
+    """A file that exists and can be read now, so that a typo fails at start, not mid-test."""
+    try:
+        with open(text, "rb"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot read {text!r}: {error.strerror or error}") from None
+    return text
+
+
 def parse_bot(text: str) -> tuple[str, str]:
     identity, separator, url = text.partition("=")
     if not separator or not identity.strip() or not url.strip():
@@ -98,6 +108,7 @@ class Settings:
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     random_seed: int | None = None
+    recording: str | None = None  # the audio every recording downloads as
     # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
     connections: int = 256  # open connections to bots at most, all bots together
 
@@ -279,6 +290,14 @@ OPTIONS = (
         "seed of the random draws of jitter, so a run can be repeated (default: a new one)",
         parse_seed,
         metavar="N",
+    ),
+    Option(
+        "recording",
+        "--recording",
+        "MOCKGRAPH_RECORDING",
+        "audio file every finished recordResponse downloads as (default: a 1 s 16 kHz WAV)",
+        parse_readable_file,
+        metavar="FILE",
     ),
     Option(
         "journal_limit",

@@ -57,6 +57,19 @@ class CallNotFound(GraphError):
         )
 
 
+class OperationNotFound(GraphError):
+    """An operation id the call does not have (any more). Graph documents no code for it."""
+
+    status = 404
+    code = "itemNotFound"
+
+    def __init__(self, call_id: str, operation_id: str) -> None:
+        super().__init__(
+            f"Operation not found. Call '{call_id}' has no operation '{operation_id}': it "
+            "never existed, or it ended and its deleted notification went out."
+        )
+
+
 class MethodNotAllowed(GraphError):
     status = 405
     code = "MethodNotAllowed"

@@ -192,3 +192,16 @@ async def test_sigterm_finishes_the_delivery_in_flight_and_says_what_it_cancelle
         err = (await process.stderr.read()).decode()
     assert "2 notification(s) not delivered: cancelled at shutdown" in err
     assert len(bot.received) == 1
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+async def test_a_recording_file_that_cannot_be_read_stops_the_start(
+    tmp_path: Path, how: str
+) -> None:
+    missing = str(tmp_path / "no-such.wav")
+    if how == "flag":
+        code, out, err = await run("serve", "--port", "0", "--recording", missing)
+    else:
+        code, out, err = await run("serve", "--port", "0", env={"MOCKGRAPH_RECORDING": missing})
+    assert (code, out) == (2, "")
+    assert "cannot read" in err and "no-such.wav" in err and "No such file" in err

@@ -143,3 +143,104 @@ async def test_answer_get_and_hang_up(graph, bot, sdk) -> None:
 async def bot() -> Any:
     async with BotReceiver() as receiver:
         yield receiver
+
+
+def parsed(model: Any, resource_data: dict[str, Any]) -> Any:
+    """A notification's resourceData as the SDK reads it into ``model``."""
+    node = JsonParseNodeFactory().get_root_parse_node(
+        "application/json", json.dumps(resource_data).encode()
+    )
+    return node.get_object_value(model)
+
+
+async def test_every_media_action_through_the_sdks_own_builders(graph, bot, sdk) -> None:
+    from msgraph.generated.communications.calls.item.cancel_media_processing.cancel_media_processing_post_request_body import (  # noqa: E501
+        CancelMediaProcessingPostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.change_screen_sharing_role.change_screen_sharing_role_post_request_body import (  # noqa: E501
+        ChangeScreenSharingRolePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.play_prompt.play_prompt_post_request_body import (  # noqa: E501
+        PlayPromptPostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.record_response.record_response_post_request_body import (  # noqa: E501
+        RecordResponsePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.send_dtmf_tones.send_dtmf_tones_post_request_body import (  # noqa: E501
+        SendDtmfTonesPostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.subscribe_to_tone.subscribe_to_tone_post_request_body import (  # noqa: E501
+        SubscribeToTonePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.update_recording_status.update_recording_status_post_request_body import (  # noqa: E501
+        UpdateRecordingStatusPostRequestBody,
+    )
+    from msgraph.generated.models.comms_operation import CommsOperation
+    from msgraph.generated.models.media_info import MediaInfo
+    from msgraph.generated.models.media_prompt import MediaPrompt
+    from msgraph.generated.models.operation_status import OperationStatus
+    from msgraph.generated.models.play_prompt_operation import PlayPromptOperation
+    from msgraph.generated.models.record_operation import RecordOperation
+    from msgraph.generated.models.recording_status import RecordingStatus
+    from msgraph.generated.models.screen_sharing_role import ScreenSharingRole
+    from msgraph.generated.models.send_dtmf_tones_operation import SendDtmfTonesOperation
+    from msgraph.generated.models.tone import Tone
+
+    call = await graph.seed_call(callback_uri=bot.callback_url)
+    client = sdk(graph.graph_url("v1.0"))
+    this = client.communications.calls.by_call_id(call["id"])
+    prompt = MediaPrompt(media_info=MediaInfo(uri="https://bot.example/menu.wav"))
+
+    subscribed = await this.subscribe_to_tone.post(
+        SubscribeToTonePostRequestBody(client_context="t")
+    )
+    assert subscribed is not None and subscribed.status == OperationStatus.Completed
+    await graph.set_time(step=True)  # hold the prompt's end, to GET it while it plays
+    played = await this.play_prompt.post(
+        PlayPromptPostRequestBody(prompts=[prompt], client_context="menu")
+    )
+    assert isinstance(played, PlayPromptOperation) and played.status == OperationStatus.Running
+    fetched = await this.operations.by_comms_operation_id(str(played.id)).get()
+    assert isinstance(fetched, PlayPromptOperation) and fetched.client_context == "menu"
+    await graph.set_time(step=False)
+    await graph.wait_for_operation(call["id"], str(played.id))
+    await graph.press_tones(call["id"], "2")
+    recorded = await this.record_response.post(
+        RecordResponsePostRequestBody(max_record_duration_in_seconds=5)
+    )
+    assert isinstance(recorded, RecordOperation)
+    await graph.wait_for_operation(call["id"], str(recorded.id))
+    sent = await this.send_dtmf_tones.post(SendDtmfTonesPostRequestBody(tones=[Tone.Tone1]))
+    assert isinstance(sent, SendDtmfTonesOperation)
+    await graph.wait_for_operation(call["id"], str(sent.id))
+    cancelled = await this.cancel_media_processing.post(CancelMediaProcessingPostRequestBody())
+    assert cancelled is not None and cancelled.status == OperationStatus.Completed
+    status = await this.update_recording_status.post(
+        UpdateRecordingStatusPostRequestBody(status=RecordingStatus.Recording)
+    )
+    assert status is not None and status.status == OperationStatus.Completed
+
+    await bot.wait_for(4)
+    [prompt_done, tone, record_done, dtmf_done] = [r.notifications[0] for r in bot.received]
+    done = parsed(CommsOperation, prompt_done["resourceData"])
+    assert isinstance(done, PlayPromptOperation) and done.status == OperationStatus.Completed
+    assert done.result_info is not None and done.result_info.code == 200
+    pressed = as_call(tone["resourceData"]).tone_info
+    assert pressed is not None and (pressed.tone, pressed.sequence_id) == (Tone.Tone2, 1)
+    record = parsed(CommsOperation, record_done["resourceData"])
+    assert isinstance(record, RecordOperation) and record.recording_location
+    dtmf = parsed(CommsOperation, dtmf_done["resourceData"])
+    assert isinstance(dtmf, SendDtmfTonesOperation) and dtmf.status == OperationStatus.Completed
+
+    meeting = await graph.seed_call(
+        callback_uri=bot.callback_url,
+        meeting_info={"joinMeetingId": "1"},
+        media_config={"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "b"},
+    )
+    role = ChangeScreenSharingRolePostRequestBody(role=ScreenSharingRole.Sharer)
+    assert (
+        await client.communications.calls.by_call_id(meeting["id"]).change_screen_sharing_role.post(
+            role
+        )
+        is None
+    )

@@ -29,6 +29,8 @@ README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 BY_NAME = {operation.name: operation for operation in OPERATIONS}
 SERVED = [operation for operation in OPERATIONS if operation.routes]
 MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
+APP_HOSTED = {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "b"}
+PROMPT = {"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": "https://x/a.wav"}}
 USER = {"identity": {"user": {"id": "u"}}}
 UNKNOWN_CALL = "no-such-call"
 
@@ -43,6 +45,8 @@ class Case:
     rule_break: dict[str, Any] | None = None  # a body that breaks one of the operation's rules
     rule_fragment: str = ""
     bad_state: str = "incoming"
+    seed: dict[str, Any] = field(default_factory=dict)  # more of the call's spec
+    rule_break_seed: dict[str, Any] | None = None  # a call that breaks one of its rules
 
 
 CASES = {
@@ -78,6 +82,40 @@ CASES = {
     "get": Case(None),
     "delete": Case(None),
     "keepAlive": Case(None),
+    "playPrompt": Case(
+        {"prompts": [PROMPT]},
+        schema_break={"clientContext": 5},
+        rule_break={"prompts": [PROMPT] * 21},
+        rule_fragment="at most 20",
+    ),
+    "recordResponse": Case(
+        {"maxRecordDurationInSeconds": 10},
+        schema_break={"playBeep": "yes"},
+        rule_break={"maxRecordDurationInSeconds": 500},
+        rule_fragment="1 to 120 seconds",
+    ),
+    "subscribeToTone": Case(
+        {"clientContext": "c"},
+        schema_break={"clientContext": "x" * 257},
+        rule_break_seed={"mediaConfig": APP_HOSTED},
+        rule_fragment="serviceHostedMediaConfig",
+    ),
+    "cancelMediaProcessing": Case({"clientContext": "c"}, schema_break={"clientContext": 5}),
+    "sendDtmfTones": Case(
+        {"tones": ["tone1", "pound"]},
+        schema_break={"delayBetweenTonesMs": "soon"},
+        rule_break={"tones": []},
+        rule_fragment="at least one tone",
+    ),
+    "updateRecordingStatus": Case({"status": "recording"}, schema_break={"status": "maybe"}),
+    "changeScreenSharingRole": Case(
+        {"role": "viewer"},
+        seed={"meetingInfo": {"joinMeetingId": "1"}, "mediaConfig": APP_HOSTED},
+        schema_break={"role": "boss"},
+        rule_break_seed={"mediaConfig": APP_HOSTED},
+        rule_fragment="only supported for group calls",
+    ),
+    "getOperation": Case(None),
 }
 
 
@@ -94,6 +132,7 @@ class Attempt:
     state: str
     call_id: str = "c-1"
     oversize: bool = False
+    seed: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> io.BytesIO | None:
         if self.body is None:
@@ -131,6 +170,9 @@ def _state(a: Attempt) -> None:
 
 
 def _rules(a: Attempt) -> None:
+    if a.case.rule_break_seed is not None:
+        a.seed = dict(a.case.rule_break_seed)
+        return
     assert a.case.rule_break is not None
     already = {k: v for k, v in (a.body or {}).items() if k not in (a.case.body or {})}
     a.body = {**a.case.rule_break, **already}
@@ -177,6 +219,7 @@ def attempt(operation: Operation) -> Attempt:
         {"Authorization": "Bearer t", "Content-Type": "application/json"},
         None if case.body is None else dict(case.body),
         case.state,
+        seed=dict(case.seed),
     )
 
 
@@ -209,10 +252,24 @@ async def server() -> AsyncIterator[MockGraph]:
         yield graph
 
 
+def prepare(calling: CallingService, a: Attempt) -> str:
+    """Seed the attempt's call; the path it requests (with an operation the call has, for a
+    route that names one: a tone subscription)."""
+    calling.control.seed_call({"id": "c-1", "state": a.state, "mediaConfig": MEDIA, **a.seed})
+    path = a.path.replace("{id}", a.call_id)
+    if "{opId}" in path:
+        found = "no-such-operation"
+        if a.call_id != UNKNOWN_CALL and a.state == "established":
+            outcome = calling.graph.perform(BY_NAME["subscribeToTone"], "v1.0", "c-1", {})
+            assert outcome.operation is not None
+            found = str(outcome.operation["id"])
+        path = path.replace("{opId}", found)
+    return path
+
+
 async def send(graph: MockGraph, a: Attempt) -> tuple[int, str]:
     await graph.reset()
-    await graph.seed_call(a.call_id if a.call_id != UNKNOWN_CALL else "c-1", state=a.state)
-    path = a.path.replace("{id}", a.call_id)
+    path = prepare(graph.backend, a)
     async with (
         aiohttp.ClientSession() as http,
         http.request(
@@ -267,9 +324,11 @@ async def service() -> AsyncIterator[CallingService]:
 
 
 def perform(calling: CallingService, a: Attempt) -> GraphError | None:
-    calling.control.seed_call({"id": "c-1", "state": a.state})
+    path = prepare(calling, a)
     try:
-        calling.graph.perform(a.operation, "v1.0", a.call_id, a.body)
+        calling.graph.perform(
+            a.operation, "v1.0", a.call_id, a.body, operation_id=path.rsplit("/", 1)[-1]
+        )
     except GraphError as error:
         return error
     return None
@@ -305,7 +364,13 @@ async def test_the_state_machine(service: CallingService, operation: Operation, 
         assert error is not None and error.status == 404
     elif operation.allowed_from is not None and state in operation.allowed_from:
         assert error is None, error
-        assert service.control.call("c-1").running_operation == operation.name
+        call = service.control.call("c-1")
+        if operation.claims_call:
+            assert call.running_operation == operation.name
+        else:  # it plays beside the call's own operations, or not at all
+            assert call.running_operation is None
+            returned = [o for o in call.operations.values() if o.action == operation.name]
+            assert len(returned) == (1 if operation.returns else 0)
     else:
         assert error is not None and error.status == 409 and f"it is {state}" in error.message
 

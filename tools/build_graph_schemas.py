@@ -43,8 +43,9 @@ BINDINGS = {
     "graph.participant": "participant.",
     "Collection(graph.participant)": "participants.",
 }
+CLIENT_CONTEXT: JSONSchema = {"type": ["string", "null"], "maxLength": 256}
 EXTRA_ACTION_PARAMETERS: dict[str, dict[str, JSONSchema]] = {
-    "transfer": {"clientContext": {"type": ["string", "null"], "maxLength": 256}},
+    "transfer": {"clientContext": CLIENT_CONTEXT}
 }
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
 PRIMITIVES: dict[str, JSONSchema] = {
@@ -212,6 +213,9 @@ class SchemaBuilder:
         name = strip_namespace(type_name)
         if name in self.metadata.enums:
             members: list[Any] = list(self.metadata.enums[name])
+            # operationStatus is PascalCase in the CSDL; the docs and real traffic write it
+            # camelCase ("running"), and the SDKs read both.
+            members += [camel for m in members if (camel := m[:1].lower() + m[1:]) not in members]
             return {"enum": [*members, None] if nullable else members}
         if name in self.metadata.types:
             ref = {"$ref": f"#/$defs/microsoft.graph.{name}"}
@@ -279,6 +283,8 @@ class SchemaBuilder:
     def action_schema(self, name: str) -> JSONSchema:
         parameters = self.metadata.actions[name]
         properties = {p.name: self.reference(p.type, p.nullable) for p in parameters.values()}
+        if "clientContext" in properties:  # every action's page: "a maximum of 256 characters"
+            properties["clientContext"] = CLIENT_CONTEXT
         properties.update(EXTRA_ACTION_PARAMETERS.get(name, {}))
         schema: JSONSchema = {
             "title": f"{name} request body",

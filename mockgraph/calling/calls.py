@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.clock import iso
-from mockgraph.errors import BadRequest, CallNotFound, Conflict
+from mockgraph.errors import BadRequest, CallNotFound, Conflict, OperationNotFound
 from mockgraph.ids import new_id
+from mockgraph.tones import TONES as TONES
+from mockgraph.tones import tone_names as tone_names
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CALL_STATES = (
@@ -35,6 +37,54 @@ CALL_STATES = (
 # notifications go) and instance annotations (@odata.type, @odata.id, @odata.etag). Everything
 # else a scenario notifies (state, resultInfo, terminationReason, ...) is merged into the call.
 OWN_PROPERTIES = frozenset({"id", "callbackUri"})
+
+
+@dataclass
+class CommsOperation:
+    """An operation a Graph action returned (a prompt playing, a recording, a mute): Graph's
+    ``commsOperation``, kept on its call until a ``deleted`` notification ends it."""
+
+    id: str
+    type: str  # the concrete Graph type, e.g. playPromptOperation
+    call_id: str
+    action: str  # the operation that started it, e.g. playPrompt
+    status: str
+    client_context: str | None
+    properties: dict[str, Any] = field(default_factory=dict)  # resultInfo, recordingLocation...
+    ended: bool = False  # its deleted notification went out: Graph no longer serves it
+
+    @property
+    def resource_url(self) -> str:
+        return f"/communications/calls/{self.call_id}/operations/{self.id}"
+
+    @property
+    def running(self) -> bool:
+        return self.status.lower() in ("notstarted", "running")
+
+    def to_graph(self) -> dict[str, Any]:
+        return {
+            "@odata.type": f"#microsoft.graph.{self.type}",
+            "id": self.id,
+            "status": self.status,
+            "clientContext": self.client_context,
+            "resultInfo": None,
+            **self.properties,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The control plane's view: the Graph operation, what started it, whether it ended."""
+        return {"operation": self.to_graph(), "action": self.action, "ended": self.ended}
+
+    def apply(self, resource_data: Mapping[str, Any], change_type: str) -> None:
+        """Take on what a notification told the bot about this operation; a ``deleted``
+        one ends it."""
+        for key, value in resource_data.items():
+            if key == "status":
+                self.status = str(value)
+            elif key not in ("id", "clientContext") and "@" not in key:
+                self.properties[key] = value
+        if change_type.lower() == "deleted":
+            self.ended = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +109,9 @@ class Call:
     running_operation: str | None = None
     application_instance: bool = True  # whether the bot has a phone number (PSTN transfers)
     waiting_step: int | None = None  # step mode: the step that waits for advance()
+    operations: dict[str, CommsOperation] = field(default_factory=dict)
+    subscribed_to_tones: bool = False
+    tone_sequence: int = 0  # the sequenceId of the last tone notified
 
     @property
     def state(self) -> str:
@@ -87,6 +140,8 @@ class Call:
             "scenario": self.pinned_scenario,
             "runningOperation": self.running_operation,
             "waitingStep": self.waiting_step,
+            "operations": [operation.to_json() for operation in self.operations.values()],
+            "subscribedToTones": self.subscribed_to_tones,
         }
 
     def reached(self, state: str) -> bool:
@@ -96,6 +151,14 @@ class Call:
     @property
     def ended(self) -> bool:
         return self.state == "terminated"
+
+    @property
+    def service_hosted_media(self) -> bool:
+        """Whether Graph hosts the call's media (prompts, tones and recordings need it). A
+        call that names no media config (a seeded one) counts as service-hosted."""
+        media = self.properties.get("mediaConfig")
+        kind = media.get("@odata.type", "") if isinstance(media, dict) else ""
+        return "appHostedMediaConfig" not in str(kind)
 
     @property
     def is_group_call(self) -> bool:
@@ -113,6 +176,45 @@ class Call:
             self.properties["state"] = "terminated"
         if self.state != before:
             self.history.append(StateChange(self.state, time.time(), cause))
+
+    def keep(self, properties: Mapping[str, Any]) -> None:
+        """Take on Graph properties an operation's body set (answer's mediaConfig)."""
+        self.properties.update(properties)
+
+    def start_operation(
+        self, type_name: str, action: str, status: str, body: Mapping[str, Any]
+    ) -> CommsOperation:
+        """A new operation of Graph type ``type_name``, started by ``action`` with ``body``."""
+        operation = CommsOperation(
+            id=new_id(),
+            type=type_name,
+            call_id=self.id,
+            action=action,
+            status=status,
+            client_context=body.get("clientContext"),
+        )
+        self.operations[operation.id] = operation
+        return operation
+
+    def operation(self, operation_id: str, *, ended_ok: bool = False) -> CommsOperation:
+        """One of its operations; ``OperationNotFound`` if unknown, or ended and not
+        ``ended_ok`` (Graph forgets an operation once its deleted notification went out)."""
+        found = self.operations.get(operation_id)
+        if found is None or (found.ended and not ended_ok):
+            raise OperationNotFound(self.id, operation_id)
+        return found
+
+    def subscribe_to_tones(self) -> None:
+        self.subscribed_to_tones = True
+
+    def press(self, tone: str) -> dict[str, Any]:
+        """The ``toneInfo`` of the next key press; ``sequenceId`` counts up per call."""
+        self.tone_sequence += 1
+        return {
+            "@odata.type": "#microsoft.graph.toneInfo",
+            "sequenceId": self.tone_sequence,
+            "tone": tone,
+        }
 
     def begin(self, operation: str) -> None:
         """Claim the call for ``operation`` (checked first, by its declaration)."""

@@ -12,17 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry
+from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry, CommsOperation
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.playback import Player
 from mockgraph.delivery.notifier import Notifier
-from mockgraph.errors import BadRequest, WaitTimedOut
+from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load_text
 from mockgraph.scenarios.model import Scenario
 from mockgraph.schema.validation import Shape
 from mockgraph.signals import Changes
+from mockgraph.tones import tone_names
 
 STRING: dict[str, Any] = {"type": "string"}
 ANY: dict[str, Any] = {}
@@ -59,6 +60,7 @@ SPEC_KEYS = (
     SpecKey("chatInfo", ANY),
     SpecKey("incomingContext", ANY),
     SpecKey("subject", STRING),
+    SpecKey("mediaConfig", {"type": "object"}),
 )
 
 
@@ -120,6 +122,22 @@ ADVANCE = Shape(
         "title": "an advance",
         "type": "object",
         "properties": {"steps": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+)
+PRESS = Shape(
+    {
+        "title": "key presses",
+        "type": "object",
+        "required": ["tones"],
+        "properties": {
+            "tones": {
+                "type": ["string", "array"],
+                "items": {"type": "string"},
+                "minLength": 1,
+                "minItems": 1,
+            }
+        },
         "additionalProperties": False,
     }
 )
@@ -237,6 +255,45 @@ class ControlService:
         call.pinned_scenario = name
         return call
 
+    # --- media -------------------------------------------------------------------------------
+
+    def press_tones(self, call_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The caller presses keys (``{"tones": "12#"}``): one ``updated`` notification with
+        ``toneInfo`` each, in order; 409 unless the bot subscribed to tones."""
+        tones = checked(PRESS, body)["tones"]
+        try:
+            names = tone_names(tones)
+        except ValueError as error:
+            raise BadRequest(f"'tones': {error}.") from None
+        call = self._calls.get(call_id, ended_ok=False)
+        if not call.subscribed_to_tones:
+            raise Conflict(
+                f"The bot has not subscribed to tones on call '{call.id}': Graph sends key "
+                "presses only after POST .../subscribeToTone."
+            )
+        return self._player.press(call, names)
+
+    def operations(self, call_id: str) -> list[dict[str, Any]]:
+        """Every operation the call's actions returned, ended ones included."""
+        return [operation.to_json() for operation in self._calls.get(call_id).operations.values()]
+
+    def operation(self, call_id: str, operation_id: str) -> CommsOperation:
+        return self._calls.get(call_id).operation(operation_id, ended_ok=True)
+
+    async def wait_for_operation(
+        self, call_id: str, operation_id: str, timeout: float
+    ) -> CommsOperation:
+        """The operation once it has an outcome (its status is neither notStarted nor
+        running); 408 after ``timeout`` seconds."""
+        operation = self.operation(call_id, operation_id)
+        if not await self._changes.wait_until(lambda: not operation.running, timeout):
+            raise WaitTimedOut(
+                f"Operation '{operation_id}' ({operation.action}) of call '{call_id}' is "
+                f"still {operation.status} after {timeout:g} s.",
+                operation=operation.to_json(),
+            )
+        return operation
+
     # --- bots --------------------------------------------------------------------------------
 
     def bots(self) -> list[dict[str, str]]:
@@ -309,6 +366,7 @@ class ControlService:
         Scenarios stay."""
         await self._player.cancel_all("reset")
         await self._notifier.cancel_all("reset")
+        self._graph.reset()
         self._calls.clear()
         self._journal.clear()
         self._player.time_scale = self._start_time.scale

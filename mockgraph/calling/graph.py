@@ -4,11 +4,12 @@ in one order, and Graph's own events (an incoming call, its ring time-out) start
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
+from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
 from mockgraph.errors import BadRequest, GraphError
@@ -44,6 +45,27 @@ class CallDefaults:
     ring_timeout: float  # seconds
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What an accepted operation answers about: its call, and the operation object it
+    returned (or, for a GET of one, found), each as Graph's JSON at the moment it was
+    accepted: a scenario's first steps may already have moved them on."""
+
+    call: dict[str, Any] | None = None
+    operation: dict[str, Any] | None = None
+    call_url: str | None = None
+    operation_url: str | None = None
+
+    @classmethod
+    def of(cls, call: Call | None, operation: CommsOperation | None = None) -> Outcome:
+        return cls(
+            call.to_graph() if call else None,
+            operation.to_graph() if operation else None,
+            call.resource_url if call else None,
+            operation.resource_url if operation else None,
+        )
+
+
 class GraphService:
     def __init__(
         self,
@@ -52,12 +74,15 @@ class GraphService:
         player: Player,
         bots: Bots,
         defaults: CallDefaults,
+        recordings: Recordings,
     ) -> None:
         self._calls = calls
         self._library = library
         self._player = player
         self._bots = bots
         self._defaults = defaults
+        self._recordings = recordings
+        self._media = MediaQueue(self._start_media, player.stop_operation, self._cancelled)
 
     def perform(
         self,
@@ -65,10 +90,13 @@ class GraphService:
         version: str,
         call_id: str | None,
         body: Mapping[str, Any] | None,
-    ) -> Call | None:
+        *,
+        operation_id: str | None = None,
+        origin: str = "http://mockgraph",
+    ) -> Outcome:
         """Check ``operation`` in the documented order (schema 400, call 404, state 409, its
-        rules 400/409), then do it; returns the call it is about. A refused operation changes
-        nothing and notifies nothing."""
+        rules 400/409), then do it. A refused operation changes nothing and notifies nothing.
+        ``origin`` is where the bot reached mockgraph, for URLs it hands out (recordings)."""
         body = dict(body or {})
         request = operation.request
         if request is not None:
@@ -80,14 +108,23 @@ class GraphService:
             operation.check_state(call)
         context = Context(body, call, self._calls)
         operation.check_rules(context)
+        if operation.names_operation and call is not None:
+            return Outcome.of(call, call.operation(str(operation_id)))
         if operation.creates_call:
             call = self._create(body)
-        if call is None or not operation.plays:
-            return call
+        if call is None:
+            return Outcome()
         if operation.takes_callback and body.get("callbackUri"):
             call.callback_uri = str(body["callbackUri"])
-        if operation.interrupts and call.running_operation is not None:
+        call.keep({key: body[key] for key in operation.keeps if key in body})
+        if operation.returns is not None:
+            return self._start_operation(operation, call, body, origin)
+        accepted = Outcome.of(call)
+        if not operation.plays:
+            return accepted
+        if operation.interrupts:  # whatever plays for the call, its prompts included
             self._player.stop(call.id, operation.interrupts)
+            self._media.drop(call)
             call.finish()
         scenario_operation = operation.scenario
         if operation.fallback is not None and operation.fallback.applies(context):
@@ -95,7 +132,66 @@ class GraphService:
         self._play(operation, scenario_operation, call, body)
         if operation.rings_transfer_target:
             self._ring_transfer_target(call, body["transferTarget"])
-        return call
+        return accepted
+
+    def _start_operation(
+        self, operation: Operation, call: Call, body: Mapping[str, Any], origin: str
+    ) -> Outcome:
+        """The operation object the action answers with; its scenario plays now or, for
+        prompts and recordings, when its turn in the call's media queue comes."""
+        returns = operation.returns
+        assert returns is not None
+        if operation.cancels_media_for(body):
+            self._media.cancel(call, f"cancelled by {operation.name}")
+        comms = call.start_operation(returns.type, operation.name, returns.status, body)
+        if operation.subscribes_to_tones:
+            call.subscribe_to_tones()
+        accepted = Outcome.of(call, comms)
+        if operation.scenario is None:
+            return accepted
+        values = self._recordings.mint(comms, origin).values() if operation.records else {}
+        queued = Queued(comms, operation.scenario, operation.cancelled_scenario, body, values)
+        if operation.queued:
+            self._media.add(queued, call)
+        else:
+            self._start_media(queued, call, None)
+        return accepted
+
+    def _start_media(self, queued: Queued, call: Call, on_end: Callable[[], None] | None) -> bool:
+        """Play an operation's scenario; whether one plays."""
+        return self._play_for(queued, queued.scenario_operation, call, on_end)
+
+    def _cancelled(self, queued: Queued, call: Call) -> None:
+        """A cancelled media operation gets its own scenario's failure, if it declares one."""
+        if queued.cancelled_scenario is not None:
+            self._play_for(queued, queued.cancelled_scenario, call, lambda: None)
+
+    def _play_for(
+        self,
+        queued: Queued,
+        scenario_operation: str,
+        call: Call,
+        on_end: Callable[[], None] | None,
+    ) -> bool:
+        scenario = self._library.select(scenario_operation, queued.request, call.pinned_scenario)
+        if scenario is None:
+            log.warning(
+                "no scenario for %s of call %s: nothing will be notified",
+                scenario_operation,
+                call.id,
+            )
+            return False
+        if scenario.name == call.pinned_scenario:
+            call.pinned_scenario = None
+        self._player.play(
+            scenario,
+            call,
+            queued.request,
+            operation=queued.operation,
+            values=queued.values,
+            on_end=on_end or (lambda: None),
+        )
+        return True
 
     def _play(
         self, operation: Operation, scenario_operation: str | None, call: Call, body: Any
@@ -112,6 +208,14 @@ class GraphService:
             call.finish()
             return
         self._player.play(scenario, call, body)
+
+    def recording(self, recording_id: str, bearer: str) -> bytes:
+        """A finished recording's audio, for the bearer of its access token."""
+        return self._recordings.download(recording_id, bearer)
+
+    def reset(self) -> None:
+        self._media.clear()
+        self._recordings.clear()
 
     def _create(self, body: Mapping[str, Any]) -> Call:
         """An outgoing call, establishing: the body's Graph properties, less what Graph sets."""

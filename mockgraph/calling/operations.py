@@ -62,8 +62,19 @@ class Request:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: Literal["none", "call"] = "none"  # "call": the call as Graph's JSON, with @odata.context
-    location: bool = False  # a Location header naming the call
+    # "call": the call as Graph's JSON, with @odata.context; "operation": the operation it
+    # returned (or, for GET, the one it names)
+    body: Literal["none", "call", "operation"] = "none"
+    location: bool = False  # a Location header naming what the body is
+
+
+@dataclass(frozen=True)
+class Returns:
+    """The commsOperation an action returns: its Graph type and the status it starts in.
+    ``running`` means a notification will end it; ``completed`` means none will."""
+
+    type: str
+    status: Literal["running", "completed"]
 
 
 class CallLookup(Protocol):
@@ -114,6 +125,16 @@ class Operation:
     interrupts: str | None = None  # it stops whatever plays for the call, for this reason
     creates_call: bool = False
     rings_transfer_target: bool = False  # a target that is a known bot is rung
+    returns: Returns | None = None  # the operation object it answers with
+    names_operation: bool = False  # its route names one of the call's operations
+    keeps: frozenset[str] = frozenset()  # body keys that become the call's properties
+    # The media queue: prompts and recordings play one after another, per call.
+    queued: bool = False
+    cancelled_scenario: str | None = None  # played for one of its operations when cancelled
+    cancels_media: bool = False  # it cancels the running and queued media operations
+    barges_in_with: str | None = None  # a body key that, when true, makes it cancel them too
+    subscribes_to_tones: bool = False
+    records: bool = False  # it makes a recording the bot can download
 
     def check_state(self, call: Call) -> None:
         """Raise the 404 or 409 Graph answers if the call's state does not allow this."""
@@ -127,7 +148,11 @@ class Operation:
                 f"needs a call that is {need}" + (f"; {advice}." if advice else ".")
             )
         running = call.running_operation
-        if running is not None and self.plays and (not self.interrupts or running == self.name):
+        if (
+            running is not None
+            and self.claims_call
+            and (not self.interrupts or running == self.name)
+        ):
             raise Conflict(
                 f"Call '{call.id}' already has a {running} in progress; "
                 f"wait for its notifications before another {self.name}."
@@ -136,6 +161,18 @@ class Operation:
     @property
     def plays(self) -> bool:
         return self.scenario is not None
+
+    @property
+    def claims_call(self) -> bool:
+        """Whether it holds the whole call while it plays (a transfer); an operation that
+        returns a commsOperation plays beside the call's own instead (a prompt)."""
+        return self.plays and self.returns is None
+
+    def cancels_media_for(self, body: Mapping[str, Any]) -> bool:
+        """Whether this request ends the call's running and queued prompts and recordings."""
+        return self.cancels_media or (
+            self.barges_in_with is not None and body.get(self.barges_in_with) is True
+        )
 
     def check_rules(self, context: Context) -> None:
         for rule in self.rules:
@@ -224,6 +261,73 @@ def _pstn_without_application_instance(context: Context) -> bool:
     return pstn_target(context.body) is not None and not context.the_call.application_instance
 
 
+# --- media: prompts, recordings, tones --------------------------------------------------------
+
+
+def _service_hosted_media(context: Context) -> None:
+    call = context.the_call
+    if not call.service_hosted_media:
+        raise BadRequest(
+            f"Call '{call.id}' hosts its own media (appHostedMediaConfig); prompts, "
+            "recordings and tones need a call answered or created with "
+            "serviceHostedMediaConfig."
+        )
+
+
+def _prompts(most: int) -> Rule:
+    def rule(context: Context) -> None:
+        prompts = context.body.get("prompts") or []
+        if len(prompts) > most:
+            raise BadRequest(
+                f"'prompts' holds {len(prompts)} prompts; Graph plays at most {most} at once."
+            )
+
+    return rule
+
+
+def _some_prompts(context: Context) -> None:
+    if not context.body["prompts"]:
+        raise BadRequest("'prompts' must hold at least one mediaPrompt.")
+
+
+RECORD_TIMERS = (
+    "initialSilenceTimeoutInSeconds",
+    "maxSilenceTimeoutInSeconds",
+    "maxRecordDurationInSeconds",
+)
+
+
+def _record_timers(context: Context) -> None:
+    for name in RECORD_TIMERS:
+        seconds = context.body.get(name)
+        if seconds is not None and not 1 <= seconds <= 120:
+            raise BadRequest(f"'{name}' must be 1 to 120 seconds, not {seconds}.")
+
+
+def _some_tones(context: Context) -> None:
+    if not context.body["tones"]:
+        raise BadRequest("'tones' must hold at least one tone.")
+    delay = context.body.get("delayBetweenTonesMs")
+    if delay is not None and delay < 0:
+        raise BadRequest(f"'delayBetweenTonesMs' must not be negative, not {delay}.")
+
+
+def _group_call(what: str) -> Rule:
+    def rule(context: Context) -> None:
+        if not context.the_call.is_group_call:
+            raise BadRequest(f"{what} is only supported for group calls (meetings).")
+
+    return rule
+
+
+def _app_hosted_media(context: Context) -> None:
+    if context.the_call.service_hosted_media:
+        raise BadRequest(
+            "changeScreenSharingRole is only supported for calls with app-hosted media "
+            "(appHostedMediaConfig)."
+        )
+
+
 # --- the table ------------------------------------------------------------------------------
 
 INCOMING = frozenset({"incoming"})
@@ -238,6 +342,8 @@ ANSWER = Operation(
     scenario="answer",
     default_scenario="answer-success",
     takes_callback=True,
+    # How the call's media is hosted decides whether prompts, tones and recordings work.
+    keeps=frozenset({"mediaConfig", "acceptedModalities"}),
 )
 REJECT = Operation(
     "reject",
@@ -301,6 +407,109 @@ DELETE = Operation(
 KEEP_ALIVE = Operation(
     "keepAlive", routes=(Route("POST", CALL + "/keepAlive"),), answer=Answer(200)
 )
+ESTABLISHED = frozenset({"established"})
+OPERATION = CALL + "/operations/{opId}"
+PLAY_PROMPT = Operation(
+    "playPrompt",
+    routes=(
+        Route("POST", CALL + "/playPrompt"),
+        Route("POST", "/beta/app/calls/{id}/playPrompt", "deprecated, still in the beta docs"),
+    ),
+    request=Request("action.playPrompt"),
+    allowed_from=ESTABLISHED,
+    rules=(_service_hosted_media, _some_prompts, _prompts(20)),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("playPromptOperation", "running"),
+    scenario="playPrompt",
+    default_scenario="play-prompt-completed",
+    queued=True,
+    cancelled_scenario="playPromptCancelled",
+)
+RECORD_RESPONSE = Operation(
+    "recordResponse",
+    routes=(
+        Route("POST", CALL + "/recordResponse"),
+        Route("POST", "/beta/app/calls/{id}/recordResponse", "deprecated, still in the beta docs"),
+    ),
+    request=Request("action.recordResponse"),
+    allowed_from=ESTABLISHED,
+    rules=(_service_hosted_media, _prompts(1), _record_timers),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("recordOperation", "running"),
+    scenario="recordResponse",
+    default_scenario="record-max-duration",
+    queued=True,
+    cancelled_scenario="recordResponseCancelled",
+    records=True,
+    # "barge into other existing queued-up/currently-processing record/playprompt requests"
+    barges_in_with="bargeInAllowed",
+)
+SUBSCRIBE_TO_TONE = Operation(
+    "subscribeToTone",
+    routes=(Route("POST", CALL + "/subscribeToTone"),),
+    request=Request("action.subscribeToTone", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    rules=(_service_hosted_media,),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("subscribeToToneOperation", "completed"),
+    subscribes_to_tones=True,
+)
+CANCEL_MEDIA_PROCESSING = Operation(
+    "cancelMediaProcessing",
+    routes=(
+        Route("POST", CALL + "/cancelMediaProcessing"),
+        Route(
+            "POST",
+            "/beta/app/calls/{id}/cancelMediaProcessing",
+            "deprecated, still in the beta docs",
+        ),
+    ),
+    request=Request("action.cancelMediaProcessing", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("cancelMediaProcessingOperation", "completed"),
+    cancels_media=True,
+)
+SEND_DTMF_TONES = Operation(
+    "sendDtmfTones",
+    routes=(
+        Route("POST", CALL + "/sendDtmfTones"),
+        Route("POST", CALL + "/microsoft.graph.sendDtmfTones", "as the docs' example posts it"),
+        Route("POST", "/{version}/app/calls/{id}/sendDtmfTones", "deprecated, still in the docs"),
+    ),
+    request=Request("action.sendDtmfTones"),
+    allowed_from=ESTABLISHED,
+    rules=(_some_tones,),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("sendDtmfTonesOperation", "running"),
+    scenario="sendDtmfTones",
+    default_scenario="send-dtmf-completed",
+)
+UPDATE_RECORDING_STATUS = Operation(
+    "updateRecordingStatus",
+    routes=(Route("POST", CALL + "/updateRecordingStatus"),),
+    request=Request("action.updateRecordingStatus"),
+    allowed_from=ESTABLISHED,
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("updateRecordingStatusOperation", "completed"),
+)
+CHANGE_SCREEN_SHARING_ROLE = Operation(
+    "changeScreenSharingRole",
+    routes=(Route("POST", CALL + "/changeScreenSharingRole"),),
+    request=Request("action.changeScreenSharingRole"),
+    allowed_from=ESTABLISHED,
+    rules=(_group_call("changeScreenSharingRole"), _app_hosted_media),
+    answer=Answer(202),
+)
+GET_OPERATION = Operation(
+    "getOperation",
+    routes=(
+        Route("GET", OPERATION),
+        Route("GET", "/{version}/app/calls/{id}/operations/{opId}", "deprecated"),
+    ),
+    answer=Answer(200, body="operation"),
+    names_operation=True,
+)
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
 RING_TIMEOUT = Operation(
     "ringTimeout", allowed_from=INCOMING, scenario="ringTimeout", default_scenario="ring-timeout"
@@ -316,6 +525,14 @@ OPERATIONS: tuple[Operation, ...] = (
     DELETE,
     KEEP_ALIVE,
     RING_TIMEOUT,
+    PLAY_PROMPT,
+    RECORD_RESPONSE,
+    SUBSCRIBE_TO_TONE,
+    CANCEL_MEDIA_PROCESSING,
+    SEND_DTMF_TONES,
+    UPDATE_RECORDING_STATUS,
+    CHANGE_SCREEN_SHARING_ROLE,
+    GET_OPERATION,
 )
 
 
@@ -323,6 +540,7 @@ def scenario_operations() -> list[str]:
     """Every operation a scenario may be for: what operations play, and their fallbacks."""
     names = [op.scenario for op in OPERATIONS if op.scenario is not None]
     names += [op.fallback.scenario for op in OPERATIONS if op.fallback is not None]
+    names += [op.cancelled_scenario for op in OPERATIONS if op.cancelled_scenario is not None]
     return names
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.clock import Clock, Timer
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
@@ -43,6 +43,18 @@ class Playback:
     next_step: int = 0
     cancel_reason: str = "cancelled"
     held: list[NotificationRecord] = field(default_factory=list)  # outOfOrder, sent later
+    operation: CommsOperation | None = None  # the operation it plays for, if not the call's
+    values: Mapping[str, Any] = field(default_factory=dict)  # more template roots
+    on_end: Callable[[], None] | None = None  # None: the call is released
+    settled: bool = False  # it ended, or was stopped, and said so
+    cancel_journaled: bool = False
+
+    def context(self) -> dict[str, Any]:
+        """What its placeholders may name."""
+        context = {"call": self.call.to_graph(), "request": self.request, **self.values}
+        if self.operation is not None:
+            context["operation"] = self.operation.to_graph()
+        return context
 
 
 def notification_item(target: Call, notify: Mapping[str, Any], cause: str) -> dict[str, Any]:
@@ -59,6 +71,32 @@ def notification_item(target: Call, notify: Mapping[str, Any], cause: str) -> di
         "resourceData": resource_data,
         **rest,  # anything else the step sets overrides the envelope
     }
+
+
+def operation_item(operation: CommsOperation, notify: Mapping[str, Any]) -> dict[str, Any]:
+    """One commsNotification about ``operation``, applied to it as it goes out: Graph's
+    ``deleted`` one ends it."""
+    rest = dict(notify)
+    change_type = rest.pop("changeType")
+    resource_data = {
+        **operation.to_graph(),
+        "@odata.id": operation.resource_url,
+        **rest.pop("resourceData"),
+    }
+    operation.apply(resource_data, change_type)
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": change_type,
+        "resourceUrl": operation.resource_url,
+        "resourceData": resource_data,
+        **rest,
+    }
+
+
+def tone_item(call: Call, tone_info: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``updated`` call notification of one key press."""
+    resource_data = {"state": call.state, "toneInfo": dict(tone_info)}
+    return notification_item(call, {"changeType": "updated", "resourceData": resource_data}, "tone")
 
 
 def envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -94,13 +132,31 @@ class Player:
     def busy(self) -> bool:
         return bool(self._playing)
 
-    def play(self, scenario: Scenario, call: Call, request: Mapping[str, Any]) -> None:
-        """Play ``scenario`` for ``call``: the steps due now at once, the rest in a task; the
-        call is released when the last step has gone out."""
+    def play(
+        self,
+        scenario: Scenario,
+        call: Call,
+        request: Mapping[str, Any],
+        *,
+        operation: CommsOperation | None = None,
+        values: Mapping[str, Any] | None = None,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
+        """Play ``scenario`` for ``call`` (and ``operation``, if it is for one): the steps due
+        now at once, the rest in a task. When the last step has gone out, ``on_end`` runs,
+        or, without one, the call is released."""
+        playback = Playback(
+            scenario,
+            call,
+            request,
+            self._clock.monotonic(),
+            operation=operation,
+            values=values or {},
+            on_end=on_end,
+        )
         if not scenario.steps:  # nothing to play: no bookkeeping either
-            call.finish()
+            self._release(playback)
             return
-        playback = Playback(scenario, call, request, self._clock.monotonic())
         steps = self._steps(playback)
         try:
             first_wait = next(steps)  # runs every step that is due now
@@ -114,7 +170,18 @@ class Player:
     def send_now(self, call: Call, notify: Mapping[str, Any], cause: str) -> NotificationRecord:
         """Send one notification about ``call`` outside any scenario (an incoming call's
         ``created``); server-wide quirks apply."""
-        body = self._body([notification_item(call, notify, cause)], ())
+        return self._send_item(call, notification_item(call, notify, cause))
+
+    def press(self, call: Call, tones: list[str]) -> list[dict[str, Any]]:
+        """The caller presses ``tones`` (Graph tone names): one notification each, in order;
+        returns their ``toneInfo``."""
+        infos = [call.press(tone) for tone in tones]
+        for info in infos:
+            self._send_item(call, tone_item(call, info))
+        return infos
+
+    def _send_item(self, call: Call, item: dict[str, Any]) -> NotificationRecord:
+        body = self._body([item], ())
         [record] = self._records(call, body, None, None, new_id(), copies=1)
         self._changes.notify()
         self._notifier.send(record)
@@ -142,10 +209,24 @@ class Player:
 
     def stop(self, call_id: str, reason: str) -> None:
         """Stop what plays for ``call_id``; its remaining steps are journaled as cancelled."""
+        self._stop(lambda playback: playback.call.id == call_id, reason)
+
+    def stop_operation(self, operation_id: str, reason: str) -> None:
+        """Stop what plays for one operation (a cancelled prompt); the same journaling."""
+        self._stop(
+            lambda playback: (
+                playback.operation is not None and playback.operation.id == operation_id
+            ),
+            reason,
+        )
+
+    def _stop(self, which: Callable[[Playback], bool], reason: str) -> None:
         for task, playback in self._playing.items():
-            if playback.call.id == call_id:
+            if which(playback):
                 playback.cancel_reason = reason
+                playback.on_end = None  # stopped, not ended: whoever stops it says what next
                 task.cancel()
+                self._cancelled(playback)
 
     async def cancel_all(self, reason: str) -> None:
         tasks = list(self._playing)
@@ -159,7 +240,10 @@ class Player:
         self._timers.clear()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._playing.pop(task, None)
+        playback = self._playing.pop(task, None)
+        if playback is not None and not playback.settled:  # cancelled before it ever ran
+            self._cancelled(playback)
+            self._end(playback)
         self._changes.notify()
 
     def _steps(self, playback: Playback) -> Iterator[float | asyncio.Semaphore]:
@@ -211,17 +295,32 @@ class Player:
                 except StopIteration:
                     return
         except asyncio.CancelledError:
-            for record in playback.held:
-                record.outcome, record.note = "cancelled", playback.cancel_reason
-            self._journal_unplayed(playback)
+            self._cancelled(playback)
             raise
         finally:
             self._end(playback)
 
+    def _cancelled(self, playback: Playback) -> None:
+        """Journal what will never go out, once: at the stop, so it comes before whatever the
+        stop sends instead (a cancelled prompt's failure)."""
+        if playback.cancel_journaled:
+            return
+        playback.cancel_journaled = True
+        for record in playback.held:
+            record.outcome, record.note = "cancelled", playback.cancel_reason
+        self._journal_unplayed(playback)
+
     def _end(self, playback: Playback) -> None:
-        playback.call.finish()
+        playback.settled = True
         playback.call.waiting_step = None
+        self._release(playback)
         self._changes.notify()
+
+    def _release(self, playback: Playback) -> None:
+        if playback.on_end is not None:
+            playback.on_end()
+        elif playback.operation is None:
+            playback.call.finish()
 
     def _journal_unplayed(self, playback: Playback) -> None:
         """Steps that will never go out are journaled as cancelled: nothing vanishes."""
@@ -243,7 +342,7 @@ class Player:
         target: Call | None = call
         target_id: Any = None
         if step.templated:
-            context = {"call": call.to_graph(), "request": playback.request}
+            context = playback.context()
             if step.call is not None:
                 target_id = render(step.call, context)
                 target = self._calls.find(str(target_id)) if target_id else None
@@ -266,18 +365,51 @@ class Player:
             log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, record.note)
             self._changes.notify()
             return []
-        cause = f"scenario {scenario.name} step {index + 1}"
-        items = [notification_item(target, notify, cause) for notify in notifications]
-        self._changes.notify()
-        body = self._body(items, (*scenario.quirks, *step.quirks))
-        copies = 2 if step.fault == "duplicate" else 1
-        records = self._records(target, body, scenario.name, index + 1, playback.id, copies)
-        if copies == 2:
-            records[1].note = "duplicate, as the scenario asks"
-        if step.fault == "drop":
-            records[0].outcome, records[0].note = "dropped", "dropped, as the scenario asks"
+        skipped = self._unplayable(playback, step, target)
+        if skipped:
+            record = self._journal.record_notification(
+                call_id=target.id,
+                url=target.callback_uri,
+                body={"value": notifications, "tones": list(step.tones)},
+                scenario=scenario.name,
+                step=index + 1,
+                scenario_id=playback.id,
+            )
+            record.outcome, record.note = "skipped", skipped
+            log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, skipped)
+            self._changes.notify()
             return []
+        cause = f"scenario {scenario.name} step {index + 1}"
+        if step.about == "operation" and playback.operation is not None:
+            items = [operation_item(playback.operation, n) for n in notifications]
+        else:
+            items = [notification_item(target, notify, cause) for notify in notifications]
+        # Graph POSTs each key press on its own, after what the step notifies.
+        posts = [items] if items else []
+        posts += [[tone_item(target, target.press(tone))] for tone in step.tones]
+        self._changes.notify()
+        quirks = (*scenario.quirks, *step.quirks)
+        copies = 2 if step.fault == "duplicate" else 1
+        records: list[NotificationRecord] = []
+        for post in posts:
+            body = self._body(post, quirks)
+            sent = self._records(target, body, scenario.name, index + 1, playback.id, copies)
+            if copies == 2:
+                sent[1].note = "duplicate, as the scenario asks"
+            if step.fault == "drop":
+                sent[0].outcome, sent[0].note = "dropped", "dropped, as the scenario asks"
+                continue
+            records += sent
         return records
+
+    @staticmethod
+    def _unplayable(playback: Playback, step: Step, target: Call) -> str | None:
+        """Why the step cannot go out as written, if it cannot."""
+        if step.about == "operation" and playback.operation is None:
+            return f"step is about an operation, and {playback.scenario.operation} returns none"
+        if step.tones and not target.subscribed_to_tones:
+            return f"call {target.id!r} has not subscribed to tones (subscribeToTone)"
+        return None
 
     def _body(self, items: list[dict[str, Any]], quirks: tuple[str, ...]) -> dict[str, Any]:
         """The commsNotifications envelope, respelled with the server's and these ``quirks``

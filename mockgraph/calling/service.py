@@ -8,10 +8,12 @@ signing, and offers two faces: ``graph`` (the Graph operations a bot calls) and 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from mockgraph.calling.calls import CallRegistry
 from mockgraph.calling.control import ControlService, TimeSettings
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
+from mockgraph.calling.media import Recordings
 from mockgraph.calling.playback import Player
 from mockgraph.clock import Clock
 from mockgraph.config import Settings
@@ -71,7 +73,8 @@ class CallingService:
             ring_timeout=settings.ring_timeout,
         )
         bots = Bots(dict(settings.bots))
-        self.graph = GraphService(calls, library, player, bots, defaults)
+        recordings = Recordings(Path(settings.recording) if settings.recording else None)
+        self.graph = GraphService(calls, library, player, bots, defaults, recordings)
         self.control = ControlService(
             calls,
             library,

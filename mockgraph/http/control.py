@@ -110,6 +110,29 @@ async def wait_for_call(request: web.Request) -> web.Response:
     return web.json_response(call.to_json())
 
 
+async def press_tones(request: web.Request) -> web.Response:
+    """The caller presses keys: ``{"tones": "12#"}``; answers the toneInfo of each."""
+    tones = request.app[CONTROL].press_tones(_call_id(request), await _body(request))
+    return web.json_response({"value": tones})
+
+
+async def list_operations(request: web.Request) -> web.Response:
+    return web.json_response({"value": request.app[CONTROL].operations(_call_id(request))})
+
+
+async def get_operation(request: web.Request) -> web.Response:
+    operation = request.app[CONTROL].operation(_call_id(request), request.match_info["op_id"])
+    return web.json_response(operation.to_json())
+
+
+async def wait_for_operation(request: web.Request) -> web.Response:
+    """Long poll until the operation has an outcome (completed or failed)."""
+    operation = await request.app[CONTROL].wait_for_operation(
+        _call_id(request), request.match_info["op_id"], query_timeout(request)
+    )
+    return web.json_response(operation.to_json())
+
+
 async def wait_for_notifications(request: web.Request) -> web.Response:
     """Long poll until ``count`` of the call's notifications are delivered or failed."""
     count = int(query_number(request, "count", 0, integer=True))
@@ -185,6 +208,10 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/calls/{call_id}/wait", wait_for_call)
     app.router.add_get("/_mock/calls/{call_id}/notifications", wait_for_notifications)
     app.router.add_post("/_mock/calls/{call_id}/advance", advance)
+    app.router.add_post("/_mock/calls/{call_id}/tones", press_tones)
+    app.router.add_get("/_mock/calls/{call_id}/operations", list_operations)
+    app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}", get_operation)
+    app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}/wait", wait_for_operation)
     app.router.add_get("/_mock/idle", wait_idle)
     app.router.add_get("/_mock/time", get_time)
     app.router.add_put("/_mock/time", set_time)

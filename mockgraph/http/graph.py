@@ -12,17 +12,22 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.calling.calls import Call
+from mockgraph.calling.graph import Outcome
+from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import OPERATIONS, Operation
 from mockgraph.http.keys import GRAPH
-from mockgraph.http.requests import read_json_object
+from mockgraph.http.requests import read_json_object, require_bearer_token
 
 VERSION = r"v1\.0|beta"
 
 
 def aiohttp_path(path: str) -> str:
     """A declared route (``/{version}/communications/calls/{id}``) as aiohttp's pattern."""
-    return path.replace("{version}", f"{{version:{VERSION}}}").replace("{id}", "{call_id}")
+    return (
+        path.replace("{version}", f"{{version:{VERSION}}}")
+        .replace("{id}", "{call_id}")
+        .replace("{opId}", "{op_id}")
+    )
 
 
 def _version(request: web.Request) -> str:
@@ -34,9 +39,27 @@ def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}/{_version(request)}"
 
 
-def _call_json(request: web.Request, call: Call) -> dict[str, Any]:
-    context = f"{_base_url(request)}/$metadata#communications/calls/$entity"
-    return {"@odata.context": context, **call.to_graph()}
+def _origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _answer(request: web.Request, operation: Operation, outcome: Outcome) -> web.Response:
+    answer = operation.answer
+    body: dict[str, Any] | None = None
+    location = None
+    if answer.body == "call" and outcome.call is not None:
+        context = f"{_base_url(request)}/$metadata#communications/calls/$entity"
+        body, location = {"@odata.context": context, **outcome.call}, outcome.call_url
+    elif answer.body == "operation" and outcome.operation is not None:
+        body, location = outcome.operation, outcome.operation_url
+    response = (
+        web.json_response(body, status=answer.status)
+        if body is not None
+        else web.Response(status=answer.status)
+    )
+    if answer.location and location is not None:
+        response.headers["Location"] = f"{_base_url(request)}{location}"
+    return response
 
 
 def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -44,23 +67,30 @@ def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.Strea
         body = None
         if operation.request is not None:
             body = await read_json_object(request, allow_empty=operation.request.may_be_empty)
-        call = request.app[GRAPH].perform(
-            operation, _version(request), request.match_info.get("call_id"), body
+        outcome = request.app[GRAPH].perform(
+            operation,
+            _version(request),
+            request.match_info.get("call_id"),
+            body,
+            operation_id=request.match_info.get("op_id"),
+            origin=_origin(request),
         )
-        answer = operation.answer
-        if answer.body == "call" and call is not None:
-            response = web.json_response(_call_json(request, call), status=answer.status)
-        else:
-            response = web.Response(status=answer.status)
-        if answer.location and call is not None:
-            response.headers["Location"] = f"{_base_url(request)}{call.resource_url}"
-        return response
+        return _answer(request, operation, outcome)
 
     serve.__name__ = serve.__qualname__ = operation.name
     return serve
+
+
+async def download_recording(request: web.Request) -> web.Response:
+    """A finished recording's audio, for the bearer of its recordingAccessToken."""
+    audio = request.app[GRAPH].recording(
+        request.match_info["recording_id"], require_bearer_token(request)
+    )
+    return web.Response(body=audio, content_type="application/octet-stream")
 
 
 def add_graph_routes(app: web.Application) -> None:
     for operation in OPERATIONS:
         for route in operation.routes:
             app.router.add_route(route.method, aiohttp_path(route.path), handler(operation))
+    app.router.add_get(Recordings.PATH.replace("{id}", "{recording_id}"), download_recording)

@@ -12,7 +12,8 @@ from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
 PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
 
 
-def require_bearer_token(request: web.Request) -> None:
+def require_bearer_token(request: web.Request) -> str:
+    """The request's bearer token, or the 401 Graph answers without one."""
     header = request.headers.get("Authorization")
     if header is None:
         raise Unauthenticated("Access token is empty. Send 'Authorization: Bearer <token>'.")
@@ -21,6 +22,7 @@ def require_bearer_token(request: web.Request) -> None:
         raise Unauthenticated(
             "Access token validation failure: the Authorization header must be 'Bearer <token>'."
         )
+    return token.strip()
 
 
 async def read_json_object(

@@ -25,6 +25,7 @@ from mockgraph.schema.validation import (
     most_specific,
     validator_for,
 )
+from mockgraph.tones import tone_names
 
 if TYPE_CHECKING:  # imported when a file is checked; the trusted built-ins need no check
     from jsonschema import Draft202012Validator
@@ -36,6 +37,7 @@ BUILTIN_FOLDERS = (_PACKAGE / "builtin_scenarios", _PACKAGE.parent / "scenarios"
 # Notifications are validated against beta, the superset: it declares terminationReason and
 # the ringing state, which v1.0 bots receive as dynamic properties.
 PAYLOAD_VERSION = "beta"
+OPERATION_TYPE = "microsoft.graph.commsOperation"
 DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s)$")
 
 
@@ -195,6 +197,11 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
             yield at((*base, *path), message)
         for path, message in _payload_problems(step, base):
             yield at(path, message)
+        tones = step.get("tones", [])
+        try:
+            tone_names(tones)
+        except ValueError as error:
+            yield at((*base, "tones"), f"'steps[{index}].tones': {error}")
         if step.get("fault") == "outOfOrder" and index == len(steps) - 1:
             yield at(
                 (*base, "fault"), "outOfOrder sends a step after the next one; this step is last"
@@ -203,19 +210,21 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
 
 def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPath, Any]]:
     """A step's notifications with their paths: ``notify`` is one, or a list sent together."""
-    notify = step["notify"]
+    notify = step.get("notify", [])
     if isinstance(notify, list):
         return [((*base, "notify", i), item) for i, item in enumerate(notify)]
     return [((*base, "notify"), notify)]
 
 
 def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
-    """Check a step's notifications against the Graph types commsNotification and call."""
+    """Check a step's notifications against the Graph types commsNotification and call (or,
+    for a step about an operation, commsOperation and the type its ``@odata.type`` names)."""
+    resource = OPERATION_TYPE if step.get("about") == "operation" else "microsoft.graph.call"
     checks: list[tuple[YamlPath, str, Any]] = []
     for path, notify in _notifications(step, base):
         envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
         checks.append((path, "microsoft.graph.commsNotification", envelope))
-        checks.append(((*path, "resourceData"), "microsoft.graph.call", notify["resourceData"]))
+        checks.append(((*path, "resourceData"), resource, notify["resourceData"]))
     for prefix, definition, value in checks:
         validator = validator_for(PAYLOAD_VERSION, definition)
         for error in sorted(validator.iter_errors(value), key=_error_order):
@@ -242,6 +251,8 @@ def _scenario(document: Document, filename: str) -> Scenario:
             fault=step.get("fault"),
             jitter=parse_duration(step.get("jitter", 0)),
             quirks=tuple(step.get("quirks", ())),
+            about=step.get("about", "call"),
+            tones=tuple(tone_names(step.get("tones", []))),
         )
         for step in data["steps"]
     )

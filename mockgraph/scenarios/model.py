@@ -28,6 +28,8 @@ class Step:
     fault: str | None = None  # "duplicate", "drop" or "outOfOrder"
     jitter: float = 0.0  # seconds either way
     quirks: tuple[str, ...] = ()
+    about: str = "call"  # "operation": the notifications are about the operation it plays for
+    tones: tuple[str, ...] = ()  # key presses (Graph tone names) after the notifications
 
     @cached_property
     def templated(self) -> bool:

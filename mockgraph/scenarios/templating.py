@@ -12,16 +12,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-ROOTS = ("call", "request")
+ROOTS = ("call", "request", "operation", "recording")
 MISSING: Any = object()
 
 
 def lookup(value: Any, path: str) -> Any:
-    """Follow a dotted path through nested mappings; ``MISSING`` where it leads nowhere."""
+    """Follow a dotted path through nested mappings and lists (``prompts.0.mediaInfo.uri``);
+    ``MISSING`` where it leads nowhere."""
     for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
             return MISSING
-        value = value[part]
     return value
 
 
@@ -67,8 +71,9 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str |
                 yield (
                     path,
                     (
-                        f"'{match.group(0)}' must start with 'call.' or 'request.' "
-                        "(values come from the call or the request, nothing else)"
+                        f"'{match.group(0)}' must start with {_roots()} (values come from the "
+                        "call, the request, the operation it started or its recording, nothing "
+                        "else)"
                     ),
                 )
     elif isinstance(value, dict):
@@ -77,6 +82,11 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str |
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _walk(item, (*path, index))
+
+
+def _roots() -> str:
+    names = [f"'{root}.'" for root in ROOTS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _render_string(text: str, context: Mapping[str, Any]) -> Any:

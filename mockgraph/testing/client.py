@@ -166,6 +166,42 @@ class MockGraphClient:
         )
         return result
 
+    async def press_tones(self, call_id: str, tones: str | list[str]) -> list[JSON]:
+        """The caller presses keys: ``"12#"`` (0-9, *, #, A-D) or tone names
+        (``["tone1", "pound"]``). The bot gets one ``updated`` notification with ``toneInfo``
+        per key, in order; returns those toneInfos. ``MockGraphError`` (409) unless the bot
+        subscribed to tones."""
+        result: list[JSON] = (
+            await self._request("POST", f"/_mock/calls/{call_id}/tones", json_body={"tones": tones})
+        )["value"]
+        return result
+
+    async def operations(self, call_id: str) -> list[JSON]:
+        """Every operation the call's actions returned (``{"operation", "action", "ended"}``),
+        ended ones included."""
+        result: list[JSON] = (await self._request("GET", f"/_mock/calls/{call_id}/operations"))[
+            "value"
+        ]
+        return result
+
+    async def operation(self, call_id: str, operation_id: str) -> JSON:
+        """One operation, ``{"operation": <Graph JSON>, "action", "ended"}``, even ended."""
+        result: JSON = await self._request(
+            "GET", f"/_mock/calls/{call_id}/operations/{operation_id}"
+        )
+        return result
+
+    async def wait_for_operation(self, call_id: str, operation_id: str, timeout: float = 5) -> JSON:
+        """The operation once it has an outcome (completed or failed); ``MockGraphTimeout``
+        says its status otherwise."""
+        result: JSON = await self._request(
+            "GET",
+            f"/_mock/calls/{call_id}/operations/{operation_id}/wait",
+            params={"timeout": str(timeout)},
+            wait=timeout,
+        )
+        return result
+
     async def wait_idle(self, timeout: float = 5) -> None:
         """Return once nothing is scheduled, queued or in flight."""
         await self._request("GET", "/_mock/idle", params={"timeout": str(timeout)}, wait=timeout)

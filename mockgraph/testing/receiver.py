@@ -41,8 +41,11 @@ class Received:
 
     @property
     def call_id(self) -> str:
-        """The call the first notification is about (from its ``resourceUrl``)."""
-        return str(self.notifications[0]["resourceUrl"]).rsplit("/", 1)[-1]
+        """The call the first notification is about (from its ``resourceUrl``, which may
+        name one of the call's operations or its participants)."""
+        parts = str(self.notifications[0]["resourceUrl"]).strip("/").split("/")
+        after = parts.index("calls") + 1 if "calls" in parts[:-1] else len(parts) - 1
+        return parts[after]
 
 
 class BotReceiver(AppServer):

@@ -1,0 +1,158 @@
+"""Media on a call: the queue that plays prompts and recordings one after another, and the
+recordings a bot downloads.
+
+Graph queues ``playPrompt`` and ``recordResponse`` per call and runs them in order;
+``cancelMediaProcessing`` ends the running one and empties the queue, and a recording with
+``bargeInAllowed`` does the same before it starts. Each operation's scenario plays when its
+turn comes; the next one starts when that scenario has played its last step.
+"""
+
+from __future__ import annotations
+
+import array
+import io
+import logging
+import math
+import secrets
+import sys
+import wave
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+from typing import Any
+
+from mockgraph.calling.calls import Call, CommsOperation
+from mockgraph.errors import ResourceNotFound, Unauthenticated
+
+log = logging.getLogger("mockgraph")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A media operation waiting for its turn, with what its scenario needs."""
+
+    operation: CommsOperation
+    scenario_operation: str
+    cancelled_scenario: str | None
+    request: Mapping[str, Any]
+    values: Mapping[str, Any]  # more template roots, e.g. its recording
+
+
+# What plays a media operation's scenario: (queued, call, on_end) -> whether anything plays.
+Start = Callable[[Queued, Call, Callable[[], None]], bool]
+Stop = Callable[[str, str], None]  # (operation id, reason)
+Cancelled = Callable[[Queued, Call], None]
+
+
+class MediaQueue:
+    """One FIFO lane per call for prompts and recordings."""
+
+    def __init__(self, start: Start, stop: Stop, cancelled: Cancelled) -> None:
+        self._start = start
+        self._stop = stop
+        self._cancelled = cancelled
+        self._waiting: dict[str, deque[Queued]] = {}
+        self._current: dict[str, Queued] = {}
+
+    def add(self, queued: Queued, call: Call) -> None:
+        """Play ``queued`` now if the lane is free, else after those before it."""
+        self._waiting.setdefault(call.id, deque()).append(queued)
+        if call.id not in self._current:
+            self._next(call)
+
+    def cancel(self, call: Call, reason: str) -> None:
+        """End the running media operation and every queued one: each gets its cancelled
+        notification, in queue order."""
+        current = self._current.pop(call.id, None)
+        waiting = list(self._waiting.pop(call.id, ()))
+        if current is not None:
+            self._stop(current.operation.id, reason)
+        for queued in [*([current] if current else []), *waiting]:
+            self._cancelled(queued, call)
+
+    def drop(self, call: Call) -> None:
+        """Forget the call's lane without notifying anything (the call is gone)."""
+        self._waiting.pop(call.id, None)
+        self._current.pop(call.id, None)
+
+    def clear(self) -> None:
+        self._waiting.clear()
+        self._current.clear()
+
+    def _next(self, call: Call) -> None:
+        waiting = self._waiting.get(call.id)
+        while waiting:
+            queued = waiting.popleft()
+            self._current[call.id] = queued
+            if self._start(queued, call, partial(self._ended, queued, call)):
+                return
+            self._current.pop(call.id, None)  # nothing to play: the next one's turn
+        self._waiting.pop(call.id, None)
+
+    def _ended(self, queued: Queued, call: Call) -> None:
+        if self._current.get(call.id) is queued:
+            del self._current[call.id]
+            self._next(call)
+
+
+@dataclass(frozen=True)
+class Recording:
+    location: str
+    token: str
+
+    def values(self) -> dict[str, Any]:
+        """As a scenario's ``{{ recording.location }}`` and ``{{ recording.token }}``."""
+        return {"recording": {"location": self.location, "token": self.token}}
+
+
+class Recordings:
+    """The audio of finished recordings, each behind its own access token."""
+
+    PATH = "/recordings/{id}"
+
+    def __init__(self, audio_file: Path | None = None) -> None:
+        self._audio_file = audio_file
+        self._tokens: dict[str, str] = {}  # recording id -> its access token
+
+    def mint(self, operation: CommsOperation, origin: str) -> Recording:
+        """A location and token for ``operation``'s recording, served from mockgraph."""
+        token = secrets.token_urlsafe(32)
+        self._tokens[operation.id] = token
+        return Recording(f"{origin}{self.PATH.format(id=operation.id)}", token)
+
+    def download(self, recording_id: str, bearer: str) -> bytes:
+        """The audio, for the bearer of the recording's access token only."""
+        token = self._tokens.get(recording_id)
+        if token is None:
+            raise ResourceNotFound(f"No recording '{recording_id}'.")
+        if not secrets.compare_digest(token, bearer):
+            raise Unauthenticated(
+                f"Recording '{recording_id}' needs its recordingAccessToken as the bearer token."
+            )
+        if self._audio_file is not None:
+            return self._audio_file.read_bytes()
+        return generated_wav()
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+
+@cache
+def generated_wav(seconds: float = 1.0) -> bytes:
+    """A WAV file as Graph's recordings are: 16 kHz, mono, 16-bit; a quiet 440 Hz tone."""
+    rate = 16_000
+    samples = array.array(
+        "h",
+        (int(3000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(rate * seconds))),
+    )
+    if sys.byteorder == "big":  # WAV samples are little-endian
+        samples.byteswap()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
