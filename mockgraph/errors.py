@@ -57,16 +57,17 @@ class CallNotFound(GraphError):
         )
 
 
-class OperationNotFound(GraphError):
-    """An operation id the call does not have (any more). Graph documents no code for it."""
+class ItemNotFound(GraphError):
+    """Something a call does not hold (any more): one of its operations, participants or audio
+    routing groups. Graph documents no code for these; ``itemNotFound`` is its usual one."""
 
     status = 404
     code = "itemNotFound"
 
-    def __init__(self, call_id: str, operation_id: str) -> None:
+    def __init__(self, what: str, call_id: str, item_id: str, why: str = "") -> None:
         super().__init__(
-            f"Operation not found. Call '{call_id}' has no operation '{operation_id}': it "
-            "never existed, or it ended and its deleted notification went out."
+            f"{what[:1].upper()}{what[1:]} not found. Call '{call_id}' has no {what} "
+            f"'{item_id}'{why}."
         )
 
 

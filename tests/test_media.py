@@ -291,8 +291,8 @@ async def service() -> AsyncIterator[CallingService]:
 
 def act(service: CallingService, action: str, body: dict[str, Any]) -> str:
     outcome = service.graph.perform(BY_NAME[action], "v1.0", "c", body)
-    assert outcome.operation is not None
-    return str(outcome.operation["id"])
+    assert outcome.body is not None
+    return str(outcome.body["id"])
 
 
 def status(service: CallingService, operation_id: str) -> str:
@@ -397,7 +397,7 @@ async def test_screen_sharing_needs_a_group_call_with_app_hosted_media(
     with pytest.raises(GraphError, match="app-hosted"):
         service.graph.perform(operation, "v1.0", "m", {"role": "viewer"})
     service.control.seed_call({**spec, "id": "m2", "mediaConfig": APP_HOSTED})
-    assert service.graph.perform(operation, "v1.0", "m2", {"role": "sharer"}).operation is None
+    assert service.graph.perform(operation, "v1.0", "m2", {"role": "sharer"}).body is None
 
 
 # --- declared once ----------------------------------------------------------------------------
@@ -430,4 +430,6 @@ def test_a_scenario_tone_that_is_no_key_is_reported_at_its_line() -> None:
 
 def test_a_step_needs_notify_or_tones() -> None:
     _, problems = load_text("name: t\noperation: playPrompt\nsteps:\n  - after: 1s\n", "t.yaml")
-    assert [str(p) for p in problems] == ["t.yaml:4:5: 'steps[0]' needs 'notify', 'tones' or both"]
+    assert [str(p) for p in problems] == [
+        "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones' or 'roster' (or more than one)"
+    ]

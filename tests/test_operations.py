@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from mockgraph.calling.calls import CALL_STATES
+from mockgraph.calling.calls import CALL_STATES, Call, Participant
 from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
 from mockgraph.calling.service import CallingService
 from mockgraph.clock import ManualClock
@@ -30,6 +30,7 @@ BY_NAME = {operation.name: operation for operation in OPERATIONS}
 SERVED = [operation for operation in OPERATIONS if operation.routes]
 MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 APP_HOSTED = {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "b"}
+MEETING = {"meetingInfo": {"joinMeetingId": "1"}}
 PROMPT = {"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": "https://x/a.wav"}}
 USER = {"identity": {"user": {"id": "u"}}}
 UNKNOWN_CALL = "no-such-call"
@@ -47,6 +48,8 @@ class Case:
     bad_state: str = "incoming"
     seed: dict[str, Any] = field(default_factory=dict)  # more of the call's spec
     rule_break_seed: dict[str, Any] | None = None  # a call that breaks one of its rules
+    rule_break_call: Callable[[Call], None] | None = None  # or a change to the call that does
+    rule_status: int = 400  # what breaking the rule answers (400, or 409 for the call's state)
 
 
 CASES = {
@@ -116,6 +119,75 @@ CASES = {
         rule_fragment="only supported for group calls",
     ),
     "getOperation": Case(None),
+    "mute": Case(
+        {"clientContext": "c"},
+        seed=MEETING,
+        schema_break={"clientContext": 5},
+        rule_break_seed={},
+        rule_fragment="only supported for group calls",
+    ),
+    "unmute": Case(
+        {"clientContext": "c"},
+        seed=MEETING,
+        schema_break={"clientContext": 5},
+        rule_break_seed={},
+        rule_fragment="only supported for group calls",
+    ),
+    "listParticipants": Case(None),
+    "getParticipant": Case(None),
+    "invite": Case(
+        {"participants": [USER]},
+        seed=MEETING,
+        schema_break={"clientContext": 5},
+        rule_break={"participants": [USER] * 6},
+        rule_fragment="at most 5",
+    ),
+    "muteParticipant": Case(
+        {},
+        seed=MEETING,
+        schema_break={"clientContext": 5},
+        rule_break_seed={},
+        rule_fragment="only supported for group calls",
+    ),
+    "startHoldMusic": Case(
+        {},
+        schema_break={"clientContext": 5},
+        rule_break_call=lambda call: setattr(
+            call.join(Participant.joining({"user": {"id": "held"}})), "on_hold_music", True
+        ),
+        rule_fragment="already on hold",
+        rule_status=409,
+    ),
+    "stopHoldMusic": Case({}, schema_break={"clientContext": 5}),
+    "removeParticipant": Case(None),
+    "createAudioRoutingGroup": Case(
+        {"id": "g-new", "routingMode": "multicast", "sources": ["p"]},
+        schema_break={"routingMode": "broadcast"},
+        rule_break={"routingMode": "oneToOne", "sources": ["p"]},
+        rule_fragment="exactly one receiver",
+    ),
+    "listAudioRoutingGroups": Case(None),
+    "getAudioRoutingGroup": Case(None),
+    "updateAudioRoutingGroup": Case(
+        {"receivers": ["q"]},
+        schema_break={"sources": "p"},
+        rule_break={"sources": ["a", "b"]},
+        rule_fragment="exactly one source",
+    ),
+    "deleteAudioRoutingGroup": Case(None),
+    "addLargeGalleryView": Case(
+        {"clientContext": "c"},
+        seed=MEETING,
+        schema_break={"clientContext": 5},
+        rule_break_seed={},
+        rule_fragment="only supported for group calls",
+    ),
+    "listContentSharingSessions": Case(None),
+    "getContentSharingSession": Case(None),
+    "logTeleconferenceDeviceQuality": Case(
+        {"quality": {"callChainId": "c", "mediaLegId": "m", "participantId": "p"}},
+        schema_break={"quality": 5},
+    ),
 }
 
 
@@ -133,6 +205,7 @@ class Attempt:
     call_id: str = "c-1"
     oversize: bool = False
     seed: dict[str, Any] = field(default_factory=dict)
+    after_seed: Callable[[Call], None] | None = None
 
     def payload(self) -> io.BytesIO | None:
         if self.body is None:
@@ -146,7 +219,7 @@ def _auth(a: Attempt) -> None:
 
 
 def _route(a: Attempt) -> None:
-    a.method = "PATCH"
+    a.method = "PUT"  # no Graph route takes PUT
 
 
 def _content_type(a: Attempt) -> None:
@@ -170,6 +243,9 @@ def _state(a: Attempt) -> None:
 
 
 def _rules(a: Attempt) -> None:
+    if a.case.rule_break_call is not None:
+        a.after_seed = a.case.rule_break_call
+        return
     if a.case.rule_break_seed is not None:
         a.seed = dict(a.case.rule_break_seed)
         return
@@ -187,6 +263,9 @@ class Layer:
     breaks: Callable[[Attempt], None]
     fragment: Callable[[Case], str] = lambda case: ""
     http_only: bool = False
+
+    def expected(self, case: Case) -> int:
+        return case.rule_status if self.name == "rules" else self.status
 
 
 LAYERS = (
@@ -252,24 +331,42 @@ async def server() -> AsyncIterator[MockGraph]:
         yield graph
 
 
-def prepare(calling: CallingService, a: Attempt) -> str:
-    """Seed the attempt's call; the path it requests (with an operation the call has, for a
-    route that names one: a tone subscription)."""
-    calling.control.seed_call({"id": "c-1", "state": a.state, "mediaConfig": MEDIA, **a.seed})
+def prepare(calling: CallingService, a: Attempt) -> tuple[str, str | None]:
+    """Seed the attempt's call; the path it requests, with what the route names besides the
+    call (one the call has: a tone subscription, a participant, a group, a session), and that
+    id."""
+    spec = {"source": {"identity": {"user": {"id": "caller"}}}, **a.seed}
+    calling.control.seed_call({"id": "c-1", "state": a.state, "mediaConfig": MEDIA, **spec})
     path = a.path.replace("{id}", a.call_id)
+    call = calling.control.call("c-1")
+    item: str | None = None
+    if a.after_seed is not None:
+        a.after_seed(call)
+    known = a.call_id != UNKNOWN_CALL and not call.ended
     if "{opId}" in path:
         found = "no-such-operation"
-        if a.call_id != UNKNOWN_CALL and a.state == "established":
+        if known and a.state == "established":
             outcome = calling.graph.perform(BY_NAME["subscribeToTone"], "v1.0", "c-1", {})
-            assert outcome.operation is not None
-            found = str(outcome.operation["id"])
-        path = path.replace("{opId}", found)
-    return path
+            assert outcome.body is not None
+            found = str(outcome.body["id"])
+        path, item = path.replace("{opId}", found), found
+    if "{participantId}" in path:
+        found = next(iter(call.participants)) if known else "no-such-participant"
+        path, item = path.replace("{participantId}", found), found
+    if "{groupId}" in path:
+        if known:
+            call.keep_routing_group({"id": "g-1", "routingMode": "multicast", "sources": ["p"]})
+        path, item = path.replace("{groupId}", "g-1"), "g-1"
+    if "{sessionId}" in path:
+        if known:
+            call.share_content("s-1")
+        path, item = path.replace("{sessionId}", "s-1"), "s-1"
+    return path, item
 
 
 async def send(graph: MockGraph, a: Attempt) -> tuple[int, str]:
     await graph.reset()
-    path = prepare(graph.backend, a)
+    path, _ = prepare(graph.backend, a)
     async with (
         aiohttp.ClientSession() as http,
         http.request(
@@ -293,7 +390,7 @@ async def test_the_earlier_layer_wins_over_http(
     second.breaks(broken)
     first.breaks(broken)
     status, message = await send(server, broken)
-    assert status == first.status, message
+    assert status == first.expected(broken.case), message
     assert first.fragment(broken.case) in message
 
 
@@ -308,7 +405,8 @@ async def test_each_layer_alone_is_what_fails(server: MockGraph, operation: Oper
             broken = attempt(operation)
             layer.breaks(broken)
             status, message = await send(server, broken)
-            assert (status, layer.fragment(broken.case) in message) == (layer.status, True)
+            expected = (layer.expected(broken.case), True)
+            assert (status, layer.fragment(broken.case) in message) == expected
 
 
 # --- the same order in the domain, without HTTP -------------------------------------------------
@@ -324,11 +422,9 @@ async def service() -> AsyncIterator[CallingService]:
 
 
 def perform(calling: CallingService, a: Attempt) -> GraphError | None:
-    path = prepare(calling, a)
+    _, item = prepare(calling, a)
     try:
-        calling.graph.perform(
-            a.operation, "v1.0", a.call_id, a.body, operation_id=path.rsplit("/", 1)[-1]
-        )
+        calling.graph.perform(a.operation, "v1.0", a.call_id, a.body, item_id=item)
     except GraphError as error:
         return error
     return None
@@ -342,7 +438,7 @@ async def test_the_earlier_layer_wins_in_the_domain(
     second.breaks(broken)
     first.breaks(broken)
     error = perform(service, broken)
-    assert error is not None and error.status == first.status
+    assert error is not None and error.status == first.expected(broken.case)
     assert first.fragment(broken.case) in error.message
 
 

@@ -47,6 +47,32 @@ CLIENT_CONTEXT: JSONSchema = {"type": ["string", "null"], "maxLength": 256}
 EXTRA_ACTION_PARAMETERS: dict[str, dict[str, JSONSchema]] = {
     "transfer": {"clientContext": CLIENT_CONTEXT}
 }
+# Actions Graph v1.0 documents that the stored CSDL fragments do not hold, declared from their
+# pages (learn.microsoft.com/graph/api/call-addlargegalleryview and
+# call-logteleconferencedevicequality): name -> (parameters, required, returned type).
+UNSTORED_ACTIONS: dict[str, tuple[dict[str, JSONSchema], list[str], str | None]] = {
+    "addLargeGalleryView": (
+        {"clientContext": CLIENT_CONTEXT},
+        [],
+        "addLargeGalleryViewOperation",
+    ),
+    "calls.logTeleconferenceDeviceQuality": (
+        {
+            "quality": {
+                "type": "object",
+                "required": ["callChainId", "mediaLegId", "participantId"],
+                "properties": {
+                    "callChainId": {"type": "string"},
+                    "mediaLegId": {"type": "string"},
+                    "participantId": {"type": "string"},
+                    "mediaQualityList": {"type": ["array", "null"]},
+                },
+            }
+        },
+        ["quality"],
+        None,
+    ),
+}
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
 PRIMITIVES: dict[str, JSONSchema] = {
     "Edm.String": {"type": "string"},
@@ -307,6 +333,17 @@ class SchemaBuilder:
                 defs[f"microsoft.graph.{name}.own"] = self.own_schema(name)
         for name in sorted(self.metadata.actions):
             defs[f"action.{name}"] = self.action_schema(name)
+        for name, (properties, required, returns) in UNSTORED_ACTIONS.items():
+            schema: JSONSchema = {
+                "title": f"{name.rpartition('.')[2]} request body",
+                "type": "object",
+                "properties": properties,
+            }
+            if required:
+                schema["required"] = required
+            if returns:
+                schema["x-returns"] = f"microsoft.graph.{returns}"
+            defs[f"action.{name}"] = schema
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$comment": (

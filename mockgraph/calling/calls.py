@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockgraph.clock import iso
-from mockgraph.errors import BadRequest, CallNotFound, Conflict, OperationNotFound
+from mockgraph.errors import BadRequest, CallNotFound, Conflict, ItemNotFound
 from mockgraph.ids import new_id
 from mockgraph.tones import TONES as TONES
 from mockgraph.tones import tone_names as tone_names
@@ -71,6 +71,10 @@ class CommsOperation:
             **self.properties,
         }
 
+    def echo(self, request: Mapping[str, Any]) -> None:
+        """Carry back what the request said (invite's participants)."""
+        self.properties.update(request)
+
     def to_json(self) -> dict[str, Any]:
         """The control plane's view: the Graph operation, what started it, whether it ended."""
         return {"operation": self.to_graph(), "action": self.action, "ended": self.ended}
@@ -98,6 +102,59 @@ class StateChange:
 
 
 @dataclass
+class Participant:
+    """Someone in a call's roster, as Graph's ``participant`` shows them."""
+
+    id: str
+    identity: dict[str, Any]  # an identitySet: {"user": {...}}, {"application": {...}}, ...
+    is_muted: bool = False
+    is_in_lobby: bool = False
+    endpoint_type: str | None = None
+    on_hold_music: bool = False
+
+    @classmethod
+    def joining(
+        cls,
+        identity: Mapping[str, Any],
+        *,
+        is_muted: bool = False,
+        endpoint_type: str | None = None,
+    ) -> Participant:
+        return cls(new_id(), dict(identity), is_muted=is_muted, endpoint_type=endpoint_type)
+
+    @property
+    def is_bot(self) -> bool:
+        return "application" in self.identity or "applicationInstance" in self.identity
+
+    def to_graph(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "@odata.type": "#microsoft.graph.participantInfo",
+            "identity": {"@odata.type": "#microsoft.graph.identitySet", **self.identity},
+            "participantId": self.id,
+        }
+        if self.endpoint_type is not None:
+            info["endpointType"] = self.endpoint_type
+        return {
+            "@odata.type": "#microsoft.graph.participant",
+            "id": self.id,
+            "info": info,
+            "mediaStreams": [
+                {
+                    "@odata.type": "#microsoft.graph.mediaStream",
+                    "mediaType": "audio",
+                    "label": "main-audio",
+                    "sourceId": "1",
+                    "direction": "sendReceive",
+                    "serverMuted": self.is_muted,
+                }
+            ],
+            "isMuted": self.is_muted,
+            "isInLobby": self.is_in_lobby,
+            "metadata": None,
+        }
+
+
+@dataclass
 class Call:
     """A call as Graph holds it, plus what mockgraph needs to play scenarios for it."""
 
@@ -112,6 +169,9 @@ class Call:
     operations: dict[str, CommsOperation] = field(default_factory=dict)
     subscribed_to_tones: bool = False
     tone_sequence: int = 0  # the sequenceId of the last tone notified
+    participants: dict[str, Participant] = field(default_factory=dict)  # the roster, by id
+    routing_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    sharing_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
 
     @property
     def state(self) -> str:
@@ -142,6 +202,7 @@ class Call:
             "waitingStep": self.waiting_step,
             "operations": [operation.to_json() for operation in self.operations.values()],
             "subscribedToTones": self.subscribed_to_tones,
+            "participants": self.roster(),
         }
 
     def reached(self, state: str) -> bool:
@@ -201,8 +262,76 @@ class Call:
         ``ended_ok`` (Graph forgets an operation once its deleted notification went out)."""
         found = self.operations.get(operation_id)
         if found is None or (found.ended and not ended_ok):
-            raise OperationNotFound(self.id, operation_id)
+            raise ItemNotFound(
+                "operation",
+                self.id,
+                operation_id,
+                ": it never existed, or it ended and its deleted notification went out",
+            )
         return found
+
+    # --- the roster ---------------------------------------------------------------------------
+
+    @property
+    def roster_url(self) -> str:
+        return f"/communications/calls/{self.id}/participants"
+
+    def roster(self) -> list[dict[str, Any]]:
+        """Every participant, as a roster notification's resourceData holds them."""
+        return [participant.to_graph() for participant in self.participants.values()]
+
+    def join(self, participant: Participant) -> Participant:
+        self.participants[participant.id] = participant
+        return participant
+
+    def participant(self, participant_id: str) -> Participant:
+        found = self.participants.get(participant_id)
+        if found is None:
+            raise ItemNotFound("participant", self.id, participant_id, " in its roster")
+        return found
+
+    def leave(self, participant_id: str) -> Participant:
+        """Take ``participant_id`` off the roster (404 if it is not on it)."""
+        return self.participants.pop(self.participant(participant_id).id)
+
+    # --- audio routing groups -----------------------------------------------------------------
+
+    def routing_group(self, group_id: str) -> dict[str, Any]:
+        found = self.routing_groups.get(group_id)
+        if found is None:
+            raise ItemNotFound("audio routing group", self.id, group_id)
+        return found
+
+    def keep_routing_group(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        """Add or replace an audioRoutingGroup (Graph's JSON, with its ``id``)."""
+        kept = {"@odata.type": "#microsoft.graph.audioRoutingGroup", **group}
+        self.routing_groups[str(kept["id"])] = kept
+        return kept
+
+    def drop_routing_group(self, group_id: str) -> None:
+        del self.routing_groups[self.routing_group(group_id)["id"]]
+
+    # --- content sharing ----------------------------------------------------------------------
+
+    def share_content(self, session_id: str | None = None) -> dict[str, Any]:
+        """Someone starts sharing content: a new contentSharingSession."""
+        session = {
+            "@odata.type": "#microsoft.graph.contentSharingSession",
+            "id": session_id or new_id(),
+        }
+        self.sharing_sessions[session["id"]] = session
+        return session
+
+    def sharing_session(self, session_id: str) -> dict[str, Any]:
+        found = self.sharing_sessions.get(session_id)
+        if found is None:
+            raise ItemNotFound("content sharing session", self.id, session_id)
+        return found
+
+    @property
+    def bot(self) -> Participant | None:
+        """The bot's own entry in the roster: what call-level mute and unmute change."""
+        return next((p for p in self.participants.values() if p.is_bot), None)
 
     def subscribe_to_tones(self) -> None:
         self.subscribed_to_tones = True
@@ -222,6 +351,22 @@ class Call:
 
     def finish(self) -> None:
         self.running_operation = None
+
+
+def _first_roster(properties: Mapping[str, Any], bot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Who is in a call that Graph set up: its source and its targets (the caller and the bot,
+    for an incoming call; the bot and the callee, for an outgoing one), and the bot (identity
+    ``bot``) if neither names it. A meeting's other participants are the meeting's: a test
+    adds them."""
+    found = []
+    if not (properties.get("meetingInfo") or properties.get("chatInfo")):
+        for info in [properties.get("source"), *(properties.get("targets") or [])]:
+            identity = info.get("identity") if isinstance(info, dict) else None
+            if isinstance(identity, dict) and identity:
+                found.append({k: v for k, v in identity.items() if "@" not in k})
+    if not any("application" in i or "applicationInstance" in i for i in found):
+        found.append(dict(bot))
+    return found
 
 
 class CallRegistry:
@@ -266,8 +411,10 @@ class CallRegistry:
         properties: Mapping[str, Any],
         application_instance: bool,
         cause: str,
+        bot: Mapping[str, Any],
     ) -> Call:
-        """Add a call, as if Graph had set it up; its callers say every default."""
+        """Add a call, as if Graph had set it up; its callers say every default (``bot``: the
+        bot's identity, for the roster)."""
         call_id = call_id or new_id()
         if not CALL_ID.match(call_id):
             raise BadRequest(
@@ -291,6 +438,8 @@ class CallRegistry:
             application_instance=application_instance,
         )
         call.history.append(StateChange(state, time.time(), cause))
+        for identity in _first_roster(graph_properties, bot):
+            call.join(Participant.joining(identity))
         self._calls[call_id] = call
         if len(self._calls) > self.limit:
             self._forget_ended()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry, CommsOperation
+from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.playback import Player
 from mockgraph.delivery.notifier import Notifier
@@ -141,6 +141,26 @@ PRESS = Shape(
         "additionalProperties": False,
     }
 )
+JOIN = Shape(
+    {
+        "title": "a participant",
+        "type": "object",
+        "required": ["identity"],
+        "properties": {
+            "identity": {"type": "object", "minProperties": 1},
+            "isMuted": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+)
+SHARE = Shape(
+    {
+        "title": "a content sharing session",
+        "type": "object",
+        "properties": {"id": {"type": "string", "minLength": 1}},
+        "additionalProperties": False,
+    }
+)
 WAIT = Shape({"type": "object", "properties": {"state": {"enum": list(CALL_STATES)}}})
 TIME = Shape(
     {
@@ -222,6 +242,7 @@ class ControlService:
                 "applicationInstance", self._defaults.application_instance
             ),
             cause="seeded",
+            bot=self._defaults.bot,
         )
 
     def ring(self, body: Mapping[str, Any]) -> Call:
@@ -272,6 +293,28 @@ class ControlService:
                 "presses only after POST .../subscribeToTone."
             )
         return self._player.press(call, names)
+
+    def add_participant(self, call_id: str, body: Mapping[str, Any]) -> Participant:
+        """Someone joins the call (``{"identity": {...}, "isMuted"?: bool}``); the bot gets
+        the roster update."""
+        checked(JOIN, body)
+        call = self._calls.get(call_id, ended_ok=False)
+        identity = {k: v for k, v in body["identity"].items() if "@" not in k}
+        joined = call.join(Participant.joining(identity, is_muted=body.get("isMuted", False)))
+        self._player.send_roster(call)
+        return joined
+
+    def remove_participant(self, call_id: str, participant_id: str) -> None:
+        """Someone leaves the call; the bot gets the roster update."""
+        call = self._calls.get(call_id, ended_ok=False)
+        call.leave(participant_id)
+        self._player.send_roster(call)
+
+    def share_content(self, call_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Someone in the call starts sharing content (``{"id"?}``): a contentSharingSession
+        that the bot can list and get."""
+        session_id = checked(SHARE, body).get("id")
+        return self._calls.get(call_id, ended_ok=False).share_content(session_id)
 
     def operations(self, call_id: str) -> list[dict[str, Any]]:
         """Every operation the call's actions returned, ended ones included."""

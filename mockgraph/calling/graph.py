@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
@@ -44,26 +44,50 @@ class CallDefaults:
     application_instance: bool
     ring_timeout: float  # seconds
 
+    @property
+    def bot(self) -> dict[str, Any]:
+        """The bot's identity, as its roster entry names it."""
+        return {"application": {"id": self.app_id}}
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an accepted operation answers about: its call, and the operation object it
-    returned (or, for a GET of one, found), each as Graph's JSON at the moment it was
-    accepted: a scenario's first steps may already have moved them on."""
+    """What an accepted operation answers with: the body Graph's JSON had at the moment it was
+    accepted (a scenario's first steps may already have moved things on), the resource it
+    names (for ``Location``), and its OData context (what follows ``$metadata#``)."""
 
-    call: dict[str, Any] | None = None
-    operation: dict[str, Any] | None = None
-    call_url: str | None = None
-    operation_url: str | None = None
+    body: dict[str, Any] | None = None
+    location: str | None = None
+    odata_context: str | None = None
 
-    @classmethod
-    def of(cls, call: Call | None, operation: CommsOperation | None = None) -> Outcome:
-        return cls(
-            call.to_graph() if call else None,
-            operation.to_graph() if operation else None,
-            call.resource_url if call else None,
-            operation.resource_url if operation else None,
-        )
+
+def outcome(view: str, call: Call, comms: CommsOperation | None, named: Any) -> Outcome:
+    """The answer's body of kind ``view`` (an ``Answer.body``)."""
+    calls = f"communications/calls('{call.id}')"
+    if view == "call":
+        return Outcome(call.to_graph(), call.resource_url, "communications/calls/$entity")
+    if view == "operation":
+        shown = comms or named
+        assert isinstance(shown, CommsOperation)
+        return Outcome(shown.to_graph(), shown.resource_url)
+    if view == "roster":
+        return Outcome({"value": call.roster()}, None, f"{calls}/participants")
+    if view == "participant":
+        assert isinstance(named, Participant)
+        return Outcome(named.to_graph(), None, f"{calls}/participants/$entity")
+    if view == "routingGroup":
+        assert isinstance(named, dict)
+        return Outcome(dict(named), None, f"{calls}/audioRoutingGroups/$entity")
+    if view == "routingGroups":
+        groups = list(call.routing_groups.values())
+        return Outcome({"value": groups}, None, f"{calls}/audioRoutingGroups")
+    if view == "sessions":
+        sessions = list(call.sharing_sessions.values())
+        return Outcome({"value": sessions}, None, f"{calls}/contentSharingSessions")
+    if view == "session":
+        assert isinstance(named, dict)
+        return Outcome(dict(named), None, f"{calls}/contentSharingSessions/$entity")
+    return Outcome()
 
 
 class GraphService:
@@ -91,12 +115,14 @@ class GraphService:
         call_id: str | None,
         body: Mapping[str, Any] | None,
         *,
-        operation_id: str | None = None,
+        item_id: str | None = None,
         origin: str = "http://mockgraph",
     ) -> Outcome:
-        """Check ``operation`` in the documented order (schema 400, call 404, state 409, its
-        rules 400/409), then do it. A refused operation changes nothing and notifies nothing.
-        ``origin`` is where the bot reached mockgraph, for URLs it hands out (recordings)."""
+        """Check ``operation`` in the documented order (schema 400, the call and what its route
+        names 404, state 409, its rules 400/409), then do it. A refused operation changes
+        nothing and notifies nothing. ``item_id``: the operation, participant or audio routing
+        group the route names; ``origin``: where the bot reached mockgraph, for URLs it hands
+        out (recordings)."""
         body = dict(body or {})
         request = operation.request
         if request is not None:
@@ -104,12 +130,13 @@ class GraphService:
             if wrong is not None:
                 raise BadRequest(f"Invalid {request.what}: {wrong}.")
         call = self._calls.get(call_id, ended_ok=False) if operation.on_call and call_id else None
+        named: Any = None
         if call is not None:
+            named = self._named(operation, call, str(item_id))
             operation.check_state(call)
-        context = Context(body, call, self._calls)
+        context = Context(body, call, self._calls, named)
         operation.check_rules(context)
-        if operation.names_operation and call is not None:
-            return Outcome.of(call, call.operation(str(operation_id)))
+        named = operation.apply_effects(context) or named
         if operation.creates_call:
             call = self._create(body)
         if call is None:
@@ -119,8 +146,13 @@ class GraphService:
         call.keep({key: body[key] for key in operation.keeps if key in body})
         if operation.returns is not None:
             return self._start_operation(operation, call, body, origin)
-        accepted = Outcome.of(call)
+        accepted = outcome(operation.answer.body, call, None, named)
         if not operation.plays:
+            return accepted
+        if operation.beside_call:  # a roster change: it holds nothing
+            assert operation.scenario is not None
+            queued = Queued(None, operation.scenario, None, body, {})
+            self._play_for(queued, operation.scenario, call, None)
             return accepted
         if operation.interrupts:  # whatever plays for the call, its prompts included
             self._player.stop(call.id, operation.interrupts)
@@ -144,9 +176,10 @@ class GraphService:
         if operation.cancels_media_for(body):
             self._media.cancel(call, f"cancelled by {operation.name}")
         comms = call.start_operation(returns.type, operation.name, returns.status, body)
+        comms.echo({key: body[key] for key in operation.echoes if key in body})
         if operation.subscribes_to_tones:
             call.subscribe_to_tones()
-        accepted = Outcome.of(call, comms)
+        accepted = outcome(operation.answer.body, call, comms, None)
         if operation.scenario is None:
             return accepted
         values = self._recordings.mint(comms, origin).values() if operation.records else {}
@@ -156,6 +189,19 @@ class GraphService:
         else:
             self._start_media(queued, call, None)
         return accepted
+
+    @staticmethod
+    def _named(operation: Operation, call: Call, item_id: str) -> Any:
+        """What the route names, or the 404 that says the call has no such thing."""
+        if operation.names == "operation":
+            return call.operation(item_id)
+        if operation.names == "participant":
+            return call.participant(item_id)
+        if operation.names == "audioRoutingGroup":
+            return call.routing_group(item_id)
+        if operation.names == "contentSharingSession":
+            return call.sharing_session(item_id)
+        return None
 
     def _start_media(self, queued: Queued, call: Call, on_end: Callable[[], None] | None) -> bool:
         """Play an operation's scenario; whether one plays."""
@@ -231,6 +277,7 @@ class GraphService:
             properties={**properties, "direction": "outgoing"},
             application_instance=self._defaults.application_instance,
             cause="created",
+            bot=self._defaults.bot,
         )
 
     # --- Graph's own events ------------------------------------------------------------------
@@ -265,6 +312,7 @@ class GraphService:
                 else application_instance
             ),
             cause="rang",
+            bot=defaults.bot,
         )
         created = {
             "changeType": "created",

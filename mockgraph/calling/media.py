@@ -31,9 +31,10 @@ log = logging.getLogger("mockgraph")
 
 @dataclass(frozen=True)
 class Queued:
-    """A media operation waiting for its turn, with what its scenario needs."""
+    """An operation's scenario, waiting for its turn, with what it needs (``operation``:
+    the commsOperation it plays for, if it returned one)."""
 
-    operation: CommsOperation
+    operation: CommsOperation | None
     scenario_operation: str
     cancelled_scenario: str | None
     request: Mapping[str, Any]
@@ -67,7 +68,7 @@ class MediaQueue:
         notification, in queue order."""
         current = self._current.pop(call.id, None)
         waiting = list(self._waiting.pop(call.id, ()))
-        if current is not None:
+        if current is not None and current.operation is not None:
             self._stop(current.operation.id, reason)
         for queued in [*([current] if current else []), *waiting]:
             self._cancelled(queued, call)

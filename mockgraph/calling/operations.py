@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from mockgraph.calling.calls import CALL_STATES, Call
+from mockgraph.calling.calls import CALL_STATES, Call, Participant
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
+from mockgraph.ids import new_id
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 # Where an operation's routes live; {version} is v1.0 or beta, {id} the call's id.
@@ -63,8 +64,19 @@ class Request:
 class Answer:
     status: int
     # "call": the call as Graph's JSON, with @odata.context; "operation": the operation it
-    # returned (or, for GET, the one it names)
-    body: Literal["none", "call", "operation"] = "none"
+    # returned (or, for GET, the one it names); "roster": the call's participants;
+    # "participant": the one its route names
+    body: Literal[
+        "none",
+        "call",
+        "operation",
+        "roster",
+        "participant",
+        "routingGroup",
+        "routingGroups",
+        "sessions",
+        "session",
+    ] = "none"
     location: bool = False  # a Location header naming what the body is
 
 
@@ -83,11 +95,13 @@ class CallLookup(Protocol):
 
 @dataclass(frozen=True)
 class Context:
-    """What an operation's rules see: the checked body and, if it has one, its call."""
+    """What an operation's rules and effects see: the checked body and, if it has them, its
+    call and the participant its route names."""
 
     body: Mapping[str, Any]
     call: Call | None
     calls: CallLookup
+    named: Any = None  # what the route names besides the call (a participant, a group)
 
     @property
     def the_call(self) -> Call:
@@ -95,8 +109,19 @@ class Context:
             raise RuntimeError("a rule that needs a call was declared on an operation without one")
         return self.call
 
+    @property
+    def participant(self) -> Participant | None:
+        return self.named if isinstance(self.named, Participant) else None
+
+    @property
+    def the_participant(self) -> Participant:
+        if self.participant is None:
+            raise RuntimeError("a rule that needs a participant was declared on a call operation")
+        return self.participant
+
 
 Rule = Callable[[Context], None]
+Effect = Callable[[Context], Any]  # what an accepted operation changes at once
 
 
 @dataclass(frozen=True)
@@ -126,13 +151,19 @@ class Operation:
     creates_call: bool = False
     rings_transfer_target: bool = False  # a target that is a known bot is rung
     returns: Returns | None = None  # the operation object it answers with
-    names_operation: bool = False  # its route names one of the call's operations
+    # What its route names besides the call: one of its operations, participants or groups.
+    names: (
+        Literal["operation", "participant", "audioRoutingGroup", "contentSharingSession"] | None
+    ) = None
+    effects: tuple[Effect, ...] = ()
     keeps: frozenset[str] = frozenset()  # body keys that become the call's properties
     # The media queue: prompts and recordings play one after another, per call.
     queued: bool = False
     cancelled_scenario: str | None = None  # played for one of its operations when cancelled
     cancels_media: bool = False  # it cancels the running and queued media operations
     barges_in_with: str | None = None  # a body key that, when true, makes it cancel them too
+    echoes: tuple[str, ...] = ()  # body keys the returned operation carries back
+    beside_call: bool = False  # it plays without holding the call (a roster change)
     subscribes_to_tones: bool = False
     records: bool = False  # it makes a recording the bot can download
 
@@ -166,7 +197,14 @@ class Operation:
     def claims_call(self) -> bool:
         """Whether it holds the whole call while it plays (a transfer); an operation that
         returns a commsOperation plays beside the call's own instead (a prompt)."""
-        return self.plays and self.returns is None
+        return self.plays and self.returns is None and not self.beside_call
+
+    def apply_effects(self, context: Context) -> Any:
+        """Make its changes; what the last one made, if it made something (a new group)."""
+        made = None
+        for effect in self.effects:
+            made = effect(context) or made
+        return made
 
     def cancels_media_for(self, body: Mapping[str, Any]) -> bool:
         """Whether this request ends the call's running and queued prompts and recordings."""
@@ -326,6 +364,103 @@ def _app_hosted_media(context: Context) -> None:
             "changeScreenSharingRole is only supported for calls with app-hosted media "
             "(appHostedMediaConfig)."
         )
+
+
+# --- participants ---------------------------------------------------------------------------
+
+
+def _invitees(context: Context) -> None:
+    invitees = context.body["participants"]
+    if not invitees:
+        raise BadRequest("Invalid invite request: 'participants' must name at least one.")
+    if len(invitees) > 5:
+        raise BadRequest(
+            f"Invalid invite request: 'participants' names {len(invitees)}; Graph invites "
+            "at most 5 at once."
+        )
+    if len(invitees) > 1 and not context.the_call.is_group_call:
+        raise BadRequest(
+            "Invalid invite request: inviting several participants at once is only supported "
+            "for group calls."
+        )
+    replaced_id = invitees[0].get("replacesCallId")
+    if replaced_id is not None:
+        replaced = context.calls.find(str(replaced_id))
+        if replaced is None or replaced.ended:
+            raise BadRequest(
+                f"'participants[0].replacesCallId' names call '{replaced_id}', which mockgraph "
+                "does not know or which has ended."
+            )
+
+
+def _one_on_hold(context: Context) -> None:
+    held = [p for p in context.the_call.participants.values() if p.on_hold_music]
+    if held and held[0] is not context.participant:
+        raise Conflict(
+            f"Participant '{held[0].id}' is already on hold; Graph holds one participant at a "
+            "time (stopHoldMusic first)."
+        )
+
+
+def _muting(muted: bool) -> Effect:
+    def effect(context: Context) -> None:
+        participant = context.participant or context.the_call.bot
+        if participant is not None:
+            participant.is_muted = muted
+
+    return effect
+
+
+def _holding(held: bool) -> Effect:
+    def effect(context: Context) -> None:
+        context.the_participant.on_hold_music = held
+
+    return effect
+
+
+def _leaving(context: Context) -> None:
+    context.the_call.leave(context.the_participant.id)
+
+
+# --- audio routing groups -------------------------------------------------------------------
+
+
+def _routing_mode(context: Context) -> None:
+    """oneToOne: one source and one receiver; multicast: one source, any receivers."""
+    body = context.body
+    existing = context.named if isinstance(context.named, dict) else {}
+    merged = {**existing, **body}
+    mode = merged.get("routingMode")
+    if mode is None:
+        raise BadRequest("Invalid audioRoutingGroup: 'routingMode' is required.")
+    sources, receivers = merged.get("sources") or [], merged.get("receivers") or []
+    if mode in ("oneToOne", "multicast") and len(sources) != 1:
+        raise BadRequest(
+            f"Invalid audioRoutingGroup: a {mode} group has exactly one source, not {len(sources)}."
+        )
+    if mode == "oneToOne" and len(receivers) != 1:
+        raise BadRequest(
+            f"Invalid audioRoutingGroup: a oneToOne group has exactly one receiver, not "
+            f"{len(receivers)}."
+        )
+
+
+def _new_routing_group(context: Context) -> None:
+    group_id = context.body.get("id")
+    if group_id is not None and group_id in context.the_call.routing_groups:
+        raise Conflict(
+            f"Call '{context.the_call.id}' already has audio routing group '{group_id}'."
+        )
+
+
+def _keeping_group(context: Context) -> dict[str, Any]:
+    group = {**(context.named or {}), **context.body}
+    group.setdefault("id", new_id())
+    return context.the_call.keep_routing_group(group)
+
+
+def _dropping_group(context: Context) -> None:
+    context.the_call.drop_routing_group(str(context.named["id"]))
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -508,7 +643,177 @@ GET_OPERATION = Operation(
         Route("GET", "/{version}/app/calls/{id}/operations/{opId}", "deprecated"),
     ),
     answer=Answer(200, body="operation"),
-    names_operation=True,
+    names="operation",
+)
+MUTE = Operation(
+    "mute",
+    routes=(Route("POST", CALL + "/mute"),),
+    request=Request("action.mute", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    rules=(_group_call("mute"),),
+    effects=(_muting(True),),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("muteParticipantOperation", "completed"),
+    scenario="mute",
+    default_scenario="mute-roster",
+)
+UNMUTE = Operation(
+    "unmute",
+    routes=(Route("POST", CALL + "/unmute"),),
+    request=Request("action.unmute", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    rules=(_group_call("unmute"),),
+    effects=(_muting(False),),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("unmuteParticipantOperation", "completed"),
+    scenario="unmute",
+    default_scenario="unmute-roster",
+)
+PARTICIPANTS = CALL + "/participants"
+PARTICIPANT = PARTICIPANTS + "/{participantId}"
+LIST_PARTICIPANTS = Operation(
+    "listParticipants", routes=(Route("GET", PARTICIPANTS),), answer=Answer(200, body="roster")
+)
+GET_PARTICIPANT = Operation(
+    "getParticipant",
+    routes=(Route("GET", PARTICIPANT),),
+    answer=Answer(200, body="participant"),
+    names="participant",
+)
+INVITE = Operation(
+    "invite",
+    routes=(
+        Route("POST", PARTICIPANTS + "/invite"),
+        Route(
+            "POST", "/beta/app/calls/{id}/participants/invite", "deprecated, still in the beta docs"
+        ),
+    ),
+    request=Request("action.participants.invite"),
+    allowed_from=ESTABLISHED,
+    rules=(_invitees,),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("inviteParticipantsOperation", "running"),
+    scenario="invite",
+    default_scenario="invite-completed",
+    echoes=("participants",),
+)
+MUTE_PARTICIPANT = Operation(
+    "muteParticipant",
+    routes=(Route("POST", PARTICIPANT + "/mute"),),
+    request=Request("action.participant.mute", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    names="participant",
+    rules=(_group_call("Muting a participant"),),
+    effects=(_muting(True),),
+    answer=Answer(200, body="operation", location=True),
+    returns=Returns("muteParticipantOperation", "completed"),
+    scenario="muteParticipant",
+    default_scenario="mute-participant-roster",
+)
+START_HOLD_MUSIC = Operation(
+    "startHoldMusic",
+    routes=(Route("POST", PARTICIPANT + "/startHoldMusic"),),
+    request=Request("action.participant.startHoldMusic", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    names="participant",
+    rules=(_one_on_hold,),
+    effects=(_holding(True),),
+    answer=Answer(202, body="operation", location=True),
+    returns=Returns("startHoldMusicOperation", "running"),
+    scenario="startHoldMusic",
+    default_scenario="hold-music-started",
+)
+STOP_HOLD_MUSIC = Operation(
+    "stopHoldMusic",
+    routes=(Route("POST", PARTICIPANT + "/stopHoldMusic"),),
+    request=Request("action.participant.stopHoldMusic", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    names="participant",
+    effects=(_holding(False),),
+    answer=Answer(202, body="operation", location=True),
+    returns=Returns("stopHoldMusicOperation", "running"),
+    scenario="stopHoldMusic",
+    default_scenario="hold-music-stopped",
+)
+REMOVE_PARTICIPANT = Operation(
+    "removeParticipant",
+    routes=(Route("DELETE", PARTICIPANT),),
+    names="participant",
+    effects=(_leaving,),
+    answer=Answer(204),
+    beside_call=True,
+    scenario="removeParticipant",
+    default_scenario="participant-removed-roster",
+)
+ROUTING_GROUPS = CALL + "/audioRoutingGroups"
+ROUTING_GROUP = ROUTING_GROUPS + "/{groupId}"
+CREATE_ROUTING_GROUP = Operation(
+    "createAudioRoutingGroup",
+    routes=(
+        Route("POST", ROUTING_GROUPS),
+        Route("POST", "/{version}/app/calls/{id}/audioRoutingGroups", "deprecated"),
+    ),
+    request=Request("microsoft.graph.audioRoutingGroup"),
+    rules=(_new_routing_group, _routing_mode),
+    effects=(_keeping_group,),
+    answer=Answer(200, body="routingGroup"),  # 200, not 201, as the docs show
+)
+LIST_ROUTING_GROUPS = Operation(
+    "listAudioRoutingGroups",
+    routes=(Route("GET", ROUTING_GROUPS),),
+    answer=Answer(200, body="routingGroups"),
+)
+GET_ROUTING_GROUP = Operation(
+    "getAudioRoutingGroup",
+    routes=(Route("GET", ROUTING_GROUP),),
+    names="audioRoutingGroup",
+    answer=Answer(200, body="routingGroup"),
+)
+UPDATE_ROUTING_GROUP = Operation(
+    "updateAudioRoutingGroup",
+    routes=(Route("PATCH", ROUTING_GROUP),),
+    request=Request("microsoft.graph.audioRoutingGroup"),
+    names="audioRoutingGroup",
+    rules=(_routing_mode,),
+    effects=(_keeping_group,),
+    answer=Answer(200, body="routingGroup"),
+)
+DELETE_ROUTING_GROUP = Operation(
+    "deleteAudioRoutingGroup",
+    routes=(Route("DELETE", ROUTING_GROUP),),
+    names="audioRoutingGroup",
+    effects=(_dropping_group,),
+    answer=Answer(204),
+)
+ADD_LARGE_GALLERY_VIEW = Operation(
+    "addLargeGalleryView",
+    routes=(
+        Route("POST", CALL + "/addLargeGalleryView"),
+        Route("POST", "/{version}/app/calls/{id}/addLargeGalleryView", "deprecated"),
+    ),
+    request=Request("action.addLargeGalleryView", may_be_empty=True),
+    allowed_from=ESTABLISHED,
+    rules=(_group_call("addLargeGalleryView"),),
+    answer=Answer(202, body="operation", location=True),
+    returns=Returns("addLargeGalleryViewOperation", "completed"),
+)
+LIST_CONTENT_SHARING_SESSIONS = Operation(
+    "listContentSharingSessions",
+    routes=(Route("GET", CALL + "/contentSharingSessions"),),
+    answer=Answer(200, body="sessions"),
+)
+GET_CONTENT_SHARING_SESSION = Operation(
+    "getContentSharingSession",
+    routes=(Route("GET", CALL + "/contentSharingSessions/{sessionId}"),),
+    names="contentSharingSession",
+    answer=Answer(200, body="session"),
+)
+LOG_DEVICE_QUALITY = Operation(
+    "logTeleconferenceDeviceQuality",
+    routes=(Route("POST", CALLS + "/logTeleconferenceDeviceQuality"),),
+    request=Request("action.calls.logTeleconferenceDeviceQuality"),
+    on_call=False,
+    answer=Answer(200),
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
 RING_TIMEOUT = Operation(
@@ -533,6 +838,24 @@ OPERATIONS: tuple[Operation, ...] = (
     UPDATE_RECORDING_STATUS,
     CHANGE_SCREEN_SHARING_ROLE,
     GET_OPERATION,
+    MUTE,
+    UNMUTE,
+    LIST_PARTICIPANTS,
+    GET_PARTICIPANT,
+    INVITE,
+    MUTE_PARTICIPANT,
+    START_HOLD_MUSIC,
+    STOP_HOLD_MUSIC,
+    REMOVE_PARTICIPANT,
+    CREATE_ROUTING_GROUP,
+    LIST_ROUTING_GROUPS,
+    GET_ROUTING_GROUP,
+    UPDATE_ROUTING_GROUP,
+    DELETE_ROUTING_GROUP,
+    ADD_LARGE_GALLERY_VIEW,
+    LIST_CONTENT_SHARING_SESSIONS,
+    GET_CONTENT_SHARING_SESSION,
+    LOG_DEVICE_QUALITY,
 )
 
 

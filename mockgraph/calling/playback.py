@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.clock import Clock, Timer
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
@@ -97,6 +97,27 @@ def tone_item(call: Call, tone_info: Mapping[str, Any]) -> dict[str, Any]:
     """The ``updated`` call notification of one key press."""
     resource_data = {"state": call.state, "toneInfo": dict(tone_info)}
     return notification_item(call, {"changeType": "updated", "resourceData": resource_data}, "tone")
+
+
+def roster_item(call: Call) -> dict[str, Any]:
+    """The ``updated`` roster notification: every participant, as an array."""
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": "updated",
+        "resourceUrl": call.roster_url,
+        "resourceData": call.roster(),
+    }
+
+
+def invitees_join(call: Call, request: Mapping[str, Any]) -> None:
+    """An invite's participants join the call; with ``replacesCallId``, Graph reads only the
+    first."""
+    invitees = list(request.get("participants") or [])
+    if invitees and invitees[0].get("replacesCallId"):
+        invitees = invitees[:1]
+    for invitee in invitees:
+        identity = {k: v for k, v in (invitee.get("identity") or {}).items() if "@" not in k}
+        call.join(Participant.joining(identity, endpoint_type="default"))
 
 
 def envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -179,6 +200,10 @@ class Player:
         for info in infos:
             self._send_item(call, tone_item(call, info))
         return infos
+
+    def send_roster(self, call: Call) -> NotificationRecord:
+        """The roster as it is now, to the call's bot (someone joined or left)."""
+        return self._send_item(call, roster_item(call))
 
     def _send_item(self, call: Call, item: dict[str, Any]) -> NotificationRecord:
         body = self._body([item], ())
@@ -370,7 +395,7 @@ class Player:
             record = self._journal.record_notification(
                 call_id=target.id,
                 url=target.callback_uri,
-                body={"value": notifications, "tones": list(step.tones)},
+                body={"value": notifications, "tones": list(step.tones), "roster": step.roster},
                 scenario=scenario.name,
                 step=index + 1,
                 scenario_id=playback.id,
@@ -387,6 +412,10 @@ class Player:
         # Graph POSTs each key press on its own, after what the step notifies.
         posts = [items] if items else []
         posts += [[tone_item(target, target.press(tone))] for tone in step.tones]
+        if step.roster == "invitees":
+            invitees_join(target, playback.request)
+        if step.roster is not None:
+            posts.append([roster_item(target)])
         self._changes.notify()
         quirks = (*scenario.quirks, *step.quirks)
         copies = 2 if step.fault == "duplicate" else 1

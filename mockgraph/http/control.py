@@ -116,6 +116,24 @@ async def press_tones(request: web.Request) -> web.Response:
     return web.json_response({"value": tones})
 
 
+async def add_participant(request: web.Request) -> web.Response:
+    """Someone joins: ``{"identity": {...}, "isMuted"?: bool}``; answers the participant."""
+    joined = request.app[CONTROL].add_participant(_call_id(request), await _body(request))
+    return web.json_response(joined.to_graph(), status=201)
+
+
+async def remove_participant(request: web.Request) -> web.Response:
+    request.app[CONTROL].remove_participant(_call_id(request), request.match_info["participant_id"])
+    return web.Response(status=204)
+
+
+async def share_content(request: web.Request) -> web.Response:
+    body = await _body(request, allow_empty=True)
+    return web.json_response(
+        request.app[CONTROL].share_content(_call_id(request), body), status=201
+    )
+
+
 async def list_operations(request: web.Request) -> web.Response:
     return web.json_response({"value": request.app[CONTROL].operations(_call_id(request))})
 
@@ -209,6 +227,11 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/calls/{call_id}/notifications", wait_for_notifications)
     app.router.add_post("/_mock/calls/{call_id}/advance", advance)
     app.router.add_post("/_mock/calls/{call_id}/tones", press_tones)
+    app.router.add_post("/_mock/calls/{call_id}/participants", add_participant)
+    app.router.add_delete(
+        "/_mock/calls/{call_id}/participants/{participant_id}", remove_participant
+    )
+    app.router.add_post("/_mock/calls/{call_id}/contentSharingSessions", share_content)
     app.router.add_get("/_mock/calls/{call_id}/operations", list_operations)
     app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}", get_operation)
     app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}/wait", wait_for_operation)

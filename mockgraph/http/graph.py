@@ -8,7 +8,6 @@ answer. Authentication (step 1) comes first, in the middleware, for every Graph 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -26,7 +25,10 @@ def aiohttp_path(path: str) -> str:
     return (
         path.replace("{version}", f"{{version:{VERSION}}}")
         .replace("{id}", "{call_id}")
-        .replace("{opId}", "{op_id}")
+        .replace("{opId}", "{item_id}")
+        .replace("{participantId}", "{item_id}")
+        .replace("{groupId}", "{item_id}")
+        .replace("{sessionId}", "{item_id}")
     )
 
 
@@ -45,20 +47,16 @@ def _origin(request: web.Request) -> str:
 
 def _answer(request: web.Request, operation: Operation, outcome: Outcome) -> web.Response:
     answer = operation.answer
-    body: dict[str, Any] | None = None
-    location = None
-    if answer.body == "call" and outcome.call is not None:
-        context = f"{_base_url(request)}/$metadata#communications/calls/$entity"
-        body, location = {"@odata.context": context, **outcome.call}, outcome.call_url
-    elif answer.body == "operation" and outcome.operation is not None:
-        body, location = outcome.operation, outcome.operation_url
-    response = (
-        web.json_response(body, status=answer.status)
-        if body is not None
-        else web.Response(status=answer.status)
-    )
-    if answer.location and location is not None:
-        response.headers["Location"] = f"{_base_url(request)}{location}"
+    if outcome.body is None:
+        response = web.Response(status=answer.status)
+    else:
+        body = outcome.body
+        if outcome.odata_context is not None:
+            context = f"{_base_url(request)}/$metadata#{outcome.odata_context}"
+            body = {"@odata.context": context, **body}
+        response = web.json_response(body, status=answer.status)
+    if answer.location and outcome.location is not None:
+        response.headers["Location"] = f"{_base_url(request)}{outcome.location}"
     return response
 
 
@@ -72,7 +70,7 @@ def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.Strea
             _version(request),
             request.match_info.get("call_id"),
             body,
-            operation_id=request.match_info.get("op_id"),
+            item_id=request.match_info.get("item_id"),
             origin=_origin(request),
         )
         return _answer(request, operation, outcome)

@@ -253,6 +253,7 @@ def _scenario(document: Document, filename: str) -> Scenario:
             quirks=tuple(step.get("quirks", ())),
             about=step.get("about", "call"),
             tones=tuple(tone_names(step.get("tones", []))),
+            roster=step.get("roster"),
         )
         for step in data["steps"]
     )

@@ -30,6 +30,7 @@ class Step:
     quirks: tuple[str, ...] = ()
     about: str = "call"  # "operation": the notifications are about the operation it plays for
     tones: tuple[str, ...] = ()  # key presses (Graph tone names) after the notifications
+    roster: str | None = None  # "current": the roster goes out; "invitees": they join first
 
     @cached_property
     def templated(self) -> bool:

@@ -176,6 +176,33 @@ class MockGraphClient:
         )["value"]
         return result
 
+    async def add_participant(
+        self, call_id: str, identity: JSON, *, is_muted: bool | None = None
+    ) -> JSON:
+        """Someone joins the call (``identity``: an identitySet, e.g.
+        ``{"user": {"id": "u1", "displayName": "Ann"}}``); the bot gets the roster update.
+        Returns the participant, with its ``id``."""
+        body: JSON = {"identity": identity}
+        if is_muted is not None:
+            body["isMuted"] = is_muted
+        result: JSON = await self._request(
+            "POST", f"/_mock/calls/{call_id}/participants", json_body=body
+        )
+        return result
+
+    async def remove_participant(self, call_id: str, participant_id: str) -> None:
+        """Someone leaves the call; the bot gets the roster update."""
+        await self._request("DELETE", f"/_mock/calls/{call_id}/participants/{participant_id}")
+
+    async def share_content(self, call_id: str, session_id: str | None = None) -> JSON:
+        """Someone in the call starts sharing content: a contentSharingSession the bot can
+        list and get. Returns it, with its ``id``."""
+        body = {"id": session_id} if session_id else {}
+        result: JSON = await self._request(
+            "POST", f"/_mock/calls/{call_id}/contentSharingSessions", json_body=body
+        )
+        return result
+
     async def operations(self, call_id: str) -> list[JSON]:
         """Every operation the call's actions returned (``{"operation", "action", "ended"}``),
         ended ones included."""
