@@ -8,7 +8,7 @@ after a warm-up run. Timings are for the table only: nothing here is a test.
 
 Environment: BENCH_SECONDS (default 10), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
 BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too), BENCH_ONLY (some of
-request,e2e,scale,startup,memory).
+request,e2e,ivr,scale,startup,memory).
 """
 
 from __future__ import annotations
@@ -272,6 +272,110 @@ async def end_to_end(http: aiohttp.ClientSession) -> Figure:
     return figure
 
 
+IVR_CALLERS = 32  # flows in flight at once, as wrk's connections are
+GRAPH_HEADERS = {"Authorization": "Bearer bench"}
+IVR_STEPS = (
+    ("answer", {"mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}}, 202),
+    ("subscribeToTone", {"clientContext": "menu"}, 200),
+    (
+        "playPrompt",
+        {
+            "clientContext": "menu",
+            "prompts": [
+                {
+                    "@odata.type": "#microsoft.graph.mediaPrompt",
+                    "mediaInfo": {"uri": "https://bot.example/menu.wav"},
+                }
+            ],
+        },
+        200,
+    ),
+)
+IVR_NOTIFICATIONS = 8  # created, establishing, established, the prompt's end, a tone, 3
+
+
+async def ivr_flow(http: aiohttp.ClientSession, url: str) -> None:
+    """One caller: rung, answered with service-hosted media, a tone subscription, the menu,
+    a key press, and a transfer."""
+    async with http.post(f"{url}/_mock/calls/incoming", json={}) as response:
+        assert response.status == 201, await response.text()
+        call_id = (await response.json())["id"]
+    graph = f"{url}/v1.0/communications/calls/{call_id}"
+    for action, body, status in IVR_STEPS:
+        async with http.post(f"{graph}/{action}", json=body, headers=GRAPH_HEADERS) as response:
+            assert response.status == status, await response.text()
+            await response.read()
+    async with http.post(f"{url}/_mock/calls/{call_id}/tones", json={"tones": "2"}) as response:
+        assert response.status == 200, await response.text()
+    body = {"transferTarget": {"identity": {"user": {"id": "sales"}}}}
+    async with http.post(f"{graph}/transfer", json=body, headers=GRAPH_HEADERS) as response:
+        assert response.status == 202, await response.text()
+
+
+async def ivr_flows(http: aiohttp.ClientSession, url: str, seconds: float) -> int:
+    """IVR_CALLERS callers, each running flows one after another for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    done = 0
+
+    async def caller() -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            await ivr_flow(http, url)
+            done += 1
+
+    await asyncio.gather(*(caller() for _ in range(IVR_CALLERS)))
+    return done
+
+
+async def ivr(http: aiohttp.ClientSession) -> Figure:
+    """Whole IVR flows (8 notifications each) end to end, to a sink in another process:
+    notifications delivered/s, none lost, every call's order intact."""
+    results: dict[str, list[float]] = {}
+    problems: list[str] = []
+    sink_port = free_port()
+    async with serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink:
+        callback = f"{sink.url}/api/calls"
+        for who, argv in (
+            ("baseline", baseline("baseline_ivr.py", str(free_port()), callback)),
+            ("mockgraph", mockgraph("--time-scale", "0", "--callback-url", callback)),
+        ):
+            async with serve(argv) as server:
+
+                async def settle(server: Server = server, who: str = who) -> None:
+                    if who == "mockgraph":
+                        await wait_idle(http, server.url)
+                    await asyncio.sleep(0.2)
+
+                await ivr_flows(http, server.url, 1)  # warm up (and make the signing key)
+                await settle()
+                rates = []
+                for _ in range(REPEATS):
+                    await http.post(f"{sink.url}/reset")
+                    started = time.monotonic()
+                    flows = await ivr_flows(http, server.url, SECONDS)
+                    expected = IVR_NOTIFICATIONS * flows
+                    stats = await sink_stats(http, sink.url, expected, settle)
+                    if stats["count"] != expected:
+                        problems.append(f"{who}: {stats['count']} of {expected} delivered")
+                    if not stats["inOrder"]:
+                        problems.append(f"{who}: out of order: {stats['problem'][:200]}")
+                    rates.append(stats["count"] / (stats["last"] - started))
+                results[who] = rates
+                log(f"ivr {who}: {[round(r) for r in rates]} notifications/s")
+    mine, base = statistics.median(results["mockgraph"]), statistics.median(results["baseline"])
+    passed = mine >= 0.8 * base and not problems
+    figure = Figure(
+        "IVR flow", "notifications/s", mine, base, ">= 0.8, none lost, in order", passed
+    )
+    figure.notes.extend(problems or ["none lost, every call in order (both)"])
+    figure.notes.append(
+        f"{IVR_CALLERS} callers; a flow is 6 requests (ring, answer, subscribeToTone, "
+        "playPrompt, a key press, transfer) and 8 notifications; the callers run in the "
+        "bench's own process, on the load core"
+    )
+    return figure
+
+
 async def sink_stats(
     http: aiohttp.ClientSession,
     sink_url: str,
@@ -511,6 +615,8 @@ async def main() -> int:
             figures.append(await request_path(http))
         if not only or "e2e" in only:
             figures.append(await end_to_end(http))
+        if not only or "ivr" in only:
+            figures.append(await ivr(http))
         if not only or "scale" in only:
             figures.extend(await scale(http))
         if not only or "startup" in only:

@@ -11,12 +11,35 @@ from collections import defaultdict
 
 from aiohttp import web
 
-# The order each call's notifications must follow; cycles repeat (a call may be transferred
-# again once it is back to established).
-CYCLES = {
-    "established": ("transferring", "transferAccepted", "established"),
-    "terminated": ("transferring", "transferAccepted", "terminated"),
-}
+# The orders a call's notifications may follow; a call repeats one of them (a call may be
+# transferred again once it is back to established). The IVR flow: rung, answered, a prompt
+# played (its operation ends), a key pressed, transferred.
+CYCLES = (
+    ("transferring", "transferAccepted", "established"),
+    ("transferring", "transferAccepted", "terminated"),
+    (
+        "incoming",
+        "establishing",
+        "established",
+        "operation:completed",
+        "tone",
+        "transferring",
+        "transferAccepted",
+        "terminated",
+    ),
+)
+
+
+def label(item: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    """(call id, what the notification says): its state, an operation's end, or a tone."""
+    parts = item["resourceUrl"].strip("/").split("/")
+    call_id = parts[parts.index("calls") + 1] if "calls" in parts[:-1] else parts[-1]
+    data = item["resourceData"]
+    if "operations" in parts:
+        return call_id, f"operation:{data.get('status', '?')}"
+    if isinstance(data, dict) and "toneInfo" in data:
+        return call_id, "tone"
+    return call_id, data.get("state", "?") if isinstance(data, dict) else "roster"
 
 
 class Sink:
@@ -34,8 +57,8 @@ class Sink:
         now = time.monotonic()
         body = json.loads(await request.read())
         for item in body["value"]:
-            call_id = item["resourceUrl"].rsplit("/", 1)[-1]
-            self.states[call_id].append(item["resourceData"].get("state", "?"))
+            call_id, said = label(item)
+            self.states[call_id].append(said)
             self.arrivals[call_id].append(now)
             self.count += 1
         self.first = self.first or now
@@ -44,12 +67,8 @@ class Sink:
 
     def in_order(self) -> tuple[bool, str]:
         for call_id, states in self.states.items():
-            cycle = CYCLES.get(states[-1]) if states else None
-            if cycle is None or len(states) % len(cycle):
+            if not any(_repeats(states, cycle) for cycle in CYCLES):
                 return False, f"call {call_id}: {states}"
-            for start in range(0, len(states), len(cycle)):
-                if tuple(states[start : start + len(cycle)]) != cycle:
-                    return False, f"call {call_id}: {states}"
         return True, ""
 
     async def stats(self, request: web.Request) -> web.Response:
@@ -70,6 +89,15 @@ class Sink:
     async def clear(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"status": "reset"})
+
+
+def _repeats(states: list[str], cycle: tuple[str, ...]) -> bool:
+    if not states or len(states) % len(cycle):
+        return False
+    return all(
+        tuple(states[start : start + len(cycle)]) == cycle
+        for start in range(0, len(states), len(cycle))
+    )
 
 
 def main() -> None:

@@ -244,3 +244,69 @@ async def test_every_media_action_through_the_sdks_own_builders(graph, bot, sdk)
         )
         is None
     )
+
+
+async def test_participants_and_routing_groups_through_the_sdks_own_builders(
+    graph, bot, sdk
+) -> None:
+    from msgraph.generated.communications.calls.item.participants.invite.invite_post_request_body import (  # noqa: E501
+        InvitePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.participants.item.mute.mute_post_request_body import (  # noqa: E501
+        MutePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.participants.item.start_hold_music.start_hold_music_post_request_body import (  # noqa: E501
+        StartHoldMusicPostRequestBody,
+    )
+    from msgraph.generated.models.audio_routing_group import AudioRoutingGroup
+    from msgraph.generated.models.invite_participants_operation import (
+        InviteParticipantsOperation,
+    )
+    from msgraph.generated.models.mute_participant_operation import MuteParticipantOperation
+    from msgraph.generated.models.participant import Participant
+    from msgraph.generated.models.routing_mode import RoutingMode
+    from msgraph.generated.models.start_hold_music_operation import StartHoldMusicOperation
+
+    call = await graph.seed_call(callback_uri=bot.callback_url, meeting_info={"joinMeetingId": "1"})
+    ann = await graph.add_participant(call["id"], {"user": {"id": "ann", "displayName": "Ann"}})
+    client = sdk(graph.graph_url("v1.0"))
+    this = client.communications.calls.by_call_id(call["id"])
+
+    roster = await this.participants.get()
+    assert roster is not None and roster.value is not None
+    assert {p.id for p in roster.value} >= {ann["id"]}
+    one = await this.participants.by_participant_id(ann["id"]).get()
+    assert isinstance(one, Participant) and one.info is not None and one.info.identity is not None
+    assert one.info.identity.user is not None and one.info.identity.user.display_name == "Ann"
+
+    invited = await this.participants.invite.post(
+        InvitePostRequestBody(participants=[transfer_to("bob").transfer_target])
+    )
+    assert isinstance(invited, InviteParticipantsOperation) and invited.participants
+    muted = await this.participants.by_participant_id(ann["id"]).mute.post(MutePostRequestBody())
+    assert isinstance(muted, MuteParticipantOperation)
+    held = await this.participants.by_participant_id(ann["id"]).start_hold_music.post(
+        StartHoldMusicPostRequestBody()
+    )
+    assert isinstance(held, StartHoldMusicOperation)
+
+    group = AudioRoutingGroup(id="g", routing_mode=RoutingMode.Multicast, sources=[ann["id"]])
+    made = await this.audio_routing_groups.post(group)
+    assert isinstance(made, AudioRoutingGroup) and made.routing_mode == RoutingMode.Multicast
+    groups = await this.audio_routing_groups.get()
+    assert groups is not None and [g.id for g in groups.value or []] == ["g"]
+    await this.audio_routing_groups.by_audio_routing_group_id("g").delete()
+
+    await graph.wait_idle()
+    rosters = [
+        item["resourceData"]
+        for post in bot.received
+        for item in post.notifications
+        if item["resourceUrl"].endswith("/participants")
+    ]
+    assert rosters, "no roster notification"
+    for listed in rosters:  # each roster parses as the SDK's participants
+        parsed_roster = [parsed(Participant, entry) for entry in listed]
+        assert all(isinstance(p, Participant) and p.id for p in parsed_roster)
+    last = {p["id"]: p["isMuted"] for p in rosters[-1]}
+    assert last[ann["id"]] is True
