@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,12 @@ async def test_every_media_action_through_the_sdks_own_builders(graph, bot, sdk)
 async def test_participants_and_routing_groups_through_the_sdks_own_builders(
     graph, bot, sdk
 ) -> None:
+    from msgraph.generated.communications.calls.item.add_large_gallery_view.add_large_gallery_view_post_request_body import (  # noqa: E501
+        AddLargeGalleryViewPostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.mute.mute_post_request_body import (
+        MutePostRequestBody as CallMutePostRequestBody,
+    )
     from msgraph.generated.communications.calls.item.participants.invite.invite_post_request_body import (  # noqa: E501
         InvitePostRequestBody,
     )
@@ -258,6 +265,18 @@ async def test_participants_and_routing_groups_through_the_sdks_own_builders(
     from msgraph.generated.communications.calls.item.participants.item.start_hold_music.start_hold_music_post_request_body import (  # noqa: E501
         StartHoldMusicPostRequestBody,
     )
+    from msgraph.generated.communications.calls.item.participants.item.stop_hold_music.stop_hold_music_post_request_body import (  # noqa: E501
+        StopHoldMusicPostRequestBody,
+    )
+    from msgraph.generated.communications.calls.item.unmute.unmute_post_request_body import (
+        UnmutePostRequestBody,
+    )
+    from msgraph.generated.communications.calls.log_teleconference_device_quality.log_teleconference_device_quality_post_request_body import (  # noqa: E501
+        LogTeleconferenceDeviceQualityPostRequestBody,
+    )
+    from msgraph.generated.models.add_large_gallery_view_operation import (
+        AddLargeGalleryViewOperation,
+    )
     from msgraph.generated.models.audio_routing_group import AudioRoutingGroup
     from msgraph.generated.models.invite_participants_operation import (
         InviteParticipantsOperation,
@@ -266,6 +285,9 @@ async def test_participants_and_routing_groups_through_the_sdks_own_builders(
     from msgraph.generated.models.participant import Participant
     from msgraph.generated.models.routing_mode import RoutingMode
     from msgraph.generated.models.start_hold_music_operation import StartHoldMusicOperation
+    from msgraph.generated.models.stop_hold_music_operation import StopHoldMusicOperation
+    from msgraph.generated.models.teleconference_device_quality import TeleconferenceDeviceQuality
+    from msgraph.generated.models.unmute_participant_operation import UnmuteParticipantOperation
 
     call = await graph.seed_call(callback_uri=bot.callback_url, meeting_info={"joinMeetingId": "1"})
     ann = await graph.add_participant(call["id"], {"user": {"id": "ann", "displayName": "Ann"}})
@@ -290,12 +312,40 @@ async def test_participants_and_routing_groups_through_the_sdks_own_builders(
     )
     assert isinstance(held, StartHoldMusicOperation)
 
+    stopped = await this.participants.by_participant_id(ann["id"]).stop_hold_music.post(
+        StopHoldMusicPostRequestBody()
+    )
+    assert isinstance(stopped, StopHoldMusicOperation)
+    assert isinstance(await this.mute.post(CallMutePostRequestBody()), MuteParticipantOperation)
+    assert isinstance(await this.unmute.post(UnmutePostRequestBody()), UnmuteParticipantOperation)
+    gallery = await this.add_large_gallery_view.post(AddLargeGalleryViewPostRequestBody())
+    assert isinstance(gallery, AddLargeGalleryViewOperation)
+
     group = AudioRoutingGroup(id="g", routing_mode=RoutingMode.Multicast, sources=[ann["id"]])
     made = await this.audio_routing_groups.post(group)
     assert isinstance(made, AudioRoutingGroup) and made.routing_mode == RoutingMode.Multicast
     groups = await this.audio_routing_groups.get()
     assert groups is not None and [g.id for g in groups.value or []] == ["g"]
-    await this.audio_routing_groups.by_audio_routing_group_id("g").delete()
+    one_group = this.audio_routing_groups.by_audio_routing_group_id("g")
+    patched = await one_group.patch(AudioRoutingGroup(receivers=["r"]))
+    assert patched is not None and patched.receivers == ["r"]
+    fetched_group = await one_group.get()
+    assert fetched_group is not None and fetched_group.sources == [ann["id"]]
+    await one_group.delete()
+
+    await graph.share_content(call["id"], "s-1")
+    sessions = await this.content_sharing_sessions.get()
+    assert sessions is not None and [s.id for s in sessions.value or []] == ["s-1"]
+    session = await this.content_sharing_sessions.by_content_sharing_session_id("s-1").get()
+    assert session is not None and session.id == "s-1"
+    await client.communications.calls.log_teleconference_device_quality.post(
+        LogTeleconferenceDeviceQualityPostRequestBody(
+            quality=TeleconferenceDeviceQuality(
+                call_chain_id=uuid.uuid4(), media_leg_id=uuid.uuid4(), participant_id=uuid.uuid4()
+            )
+        )
+    )
+    await this.participants.by_participant_id(ann["id"]).delete()
 
     await graph.wait_idle()
     rosters = [
@@ -308,5 +358,5 @@ async def test_participants_and_routing_groups_through_the_sdks_own_builders(
     for listed in rosters:  # each roster parses as the SDK's participants
         parsed_roster = [parsed(Participant, entry) for entry in listed]
         assert all(isinstance(p, Participant) and p.id for p in parsed_roster)
-    last = {p["id"]: p["isMuted"] for p in rosters[-1]}
-    assert last[ann["id"]] is True
+    assert any(p["id"] == ann["id"] and p["isMuted"] for listed in rosters for p in listed)
+    assert ann["id"] not in [p["id"] for p in rosters[-1]]  # removed last

@@ -433,3 +433,30 @@ def test_a_step_needs_notify_or_tones() -> None:
     assert [str(p) for p in problems] == [
         "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones' or 'roster' (or more than one)"
     ]
+
+
+async def test_a_scenario_names_the_audio_its_recording_downloads_as(
+    tmp_path: Path, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    (tmp_path / "voicemail.wav").write_bytes(b"the caller's message")
+    (tmp_path / "s.yaml").write_text(
+        "name: voicemail\noperation: recordResponse\ndefault: true\nrecording: voicemail.wav\n"
+        "steps:\n  - about: operation\n    notify:\n      changeType: deleted\n"
+        "      resourceData: {status: completed, recordingLocation: '{{ recording.location }}',"
+        " recordingAccessToken: '{{ recording.token }}'}\n"
+    )
+    async with MockGraph([tmp_path], time_scale=0, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        await post(http, graph, "c/recordResponse", {})
+        await bot.wait_for(1, call_id="c")
+        data = bot.for_call("c")[0].notifications[0]["resourceData"]
+        bearer = {"Authorization": f"Bearer {data['recordingAccessToken']}"}
+        async with http.get(data["recordingLocation"], headers=bearer) as response:
+            assert await response.read() == b"the caller's message"
+
+
+def test_a_scenario_recording_that_does_not_exist_is_reported_at_its_line(tmp_path: Path) -> None:
+    text = "name: r\noperation: recordResponse\nrecording: gone.wav\nsteps: []\n"
+    _, problems = load_text(text, str(tmp_path / "r.yaml"))
+    [problem] = [str(p) for p in problems]
+    assert problem.startswith(f"{tmp_path / 'r.yaml'}:3:12: 'recording': cannot read")

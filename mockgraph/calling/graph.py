@@ -229,6 +229,8 @@ class GraphService:
             return False
         if scenario.name == call.pinned_scenario:
             call.pinned_scenario = None
+        if scenario.recording is not None and queued.operation is not None:
+            self._recordings.use(queued.operation.id, scenario.recording)
         self._player.play(
             scenario,
             call,

@@ -116,6 +116,7 @@ class Recordings:
     def __init__(self, audio_file: Path | None = None) -> None:
         self._audio_file = audio_file
         self._tokens: dict[str, str] = {}  # recording id -> its access token
+        self._audio: dict[str, Path] = {}  # recording id -> its scenario's own audio file
 
     def mint(self, operation: CommsOperation, origin: str) -> Recording:
         """A location and token for ``operation``'s recording, served from mockgraph."""
@@ -132,12 +133,24 @@ class Recordings:
             raise Unauthenticated(
                 f"Recording '{recording_id}' needs its recordingAccessToken as the bearer token."
             )
-        if self._audio_file is not None:
-            return self._audio_file.read_bytes()
-        return generated_wav()
+        audio = self._audio.get(recording_id, self._audio_file)
+        if audio is None:
+            return generated_wav()
+        try:
+            return audio.read_bytes()
+        except OSError as error:  # the file went away after it was checked at start
+            raise ResourceNotFound(
+                f"Recording '{recording_id}': its audio {str(audio)!r} cannot be read "
+                f"({error.strerror or error})."
+            ) from None
+
+    def use(self, recording_id: str, audio_file: str) -> None:
+        """The recording downloads as ``audio_file`` (its scenario's ``recording``)."""
+        self._audio[recording_id] = Path(audio_file)
 
     def clear(self) -> None:
         self._tokens.clear()
+        self._audio.clear()
 
 
 @cache

@@ -190,6 +190,10 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
                 path = (*path, extra[0])
             yield at(path, describe(error, whole="the scenario"), key=unknown_key)
         return
+    if "recording" in document.value:
+        audio = _recording_path(document.value["recording"], filename)
+        if not audio.is_file():
+            yield at(("recording",), f"'recording': cannot read {str(audio)!r} (no such file)")
     steps = document.value["steps"]
     for index, step in enumerate(steps):
         base: YamlPath = ("steps", index)
@@ -267,4 +271,14 @@ def _scenario(document: Document, filename: str) -> Scenario:
         jitter=parse_duration(data.get("jitter", 0)),
         quirks=tuple(data.get("quirks", ())),
         source=f"{filename}:{position.line}:{position.column}",
+        recording=str(_recording_path(data["recording"], filename))
+        if "recording" in data
+        else None,
     )
+
+
+def _recording_path(value: str, filename: str) -> Path:
+    """A scenario's audio file, relative to the scenario file (or, for a scenario sent over
+    HTTP, to mockgraph's working directory)."""
+    path = Path(value)
+    return path if path.is_absolute() else Path(filename).parent / path

@@ -49,6 +49,7 @@ class Scenario:
     jitter: float = 0.0  # seconds either way, for every step without its own
     quirks: tuple[str, ...] = ()
     source: str = "<memory>"  # file:line:col of the scenario
+    recording: str | None = None  # the audio a recording it finishes downloads as
 
     @property
     def automatic(self) -> bool:
