@@ -152,7 +152,8 @@ async def test_validate_reports_each_problem_and_exits_1(tmp_path: Path) -> None
     code, out, _ = await run("validate", str(good), str(bad))
     assert code == 1
     assert out.strip() == f"{bad}:4:1: scenario has no property 'extra' " + (
-        "(it declares: $schema, default, description, jitter, name, operation, quirks, steps, when)"
+        "(it declares: $schema, default, description, jitter, name, operation, quirks, "
+        "recording, steps, when)"
     )
 
 
