@@ -61,8 +61,13 @@ class Outcome:
     odata_context: str | None = None
 
 
+NOTHING = Outcome()
+
+
 def outcome(view: str, call: Call, comms: CommsOperation | None, named: Any) -> Outcome:
     """The answer's body of kind ``view`` (an ``Answer.body``)."""
+    if view == "none":  # most answers (a transfer's 202): first, as the request path is hot
+        return NOTHING
     calls = f"communications/calls('{call.id}')"
     if view == "call":
         return Outcome(call.to_graph(), call.resource_url, "communications/calls/$entity")
@@ -87,7 +92,7 @@ def outcome(view: str, call: Call, comms: CommsOperation | None, named: Any) -> 
     if view == "session":
         assert isinstance(named, dict)
         return Outcome(dict(named), None, f"{calls}/contentSharingSessions/$entity")
-    return Outcome()
+    return NOTHING
 
 
 class GraphService:
@@ -132,18 +137,21 @@ class GraphService:
         call = self._calls.get(call_id, ended_ok=False) if operation.on_call and call_id else None
         named: Any = None
         if call is not None:
-            named = self._named(operation, call, str(item_id))
+            if operation.names is not None:
+                named = self._named(operation, call, str(item_id))
             operation.check_state(call)
         context = Context(body, call, self._calls, named)
         operation.check_rules(context)
-        named = operation.apply_effects(context) or named
+        if operation.effects:
+            named = operation.apply_effects(context) or named
         if operation.creates_call:
             call = self._create(body)
         if call is None:
-            return Outcome()
+            return NOTHING
         if operation.takes_callback and body.get("callbackUri"):
             call.callback_uri = str(body["callbackUri"])
-        call.keep({key: body[key] for key in operation.keeps if key in body})
+        if operation.keeps:
+            call.keep({key: body[key] for key in operation.keeps if key in body})
         if operation.returns is not None:
             return self._start_operation(operation, call, body, origin)
         accepted = outcome(operation.answer.body, call, None, named)

@@ -166,6 +166,12 @@ class Player:
         """Play ``scenario`` for ``call`` (and ``operation``, if it is for one): the steps due
         now at once, the rest in a task. When the last step has gone out, ``on_end`` runs,
         or, without one, the call is released."""
+        if not scenario.steps:  # nothing to play: no bookkeeping either
+            if on_end is not None:
+                on_end()
+            elif operation is None:
+                call.finish()
+            return
         playback = Playback(
             scenario,
             call,
@@ -175,9 +181,6 @@ class Player:
             values=values or {},
             on_end=on_end,
         )
-        if not scenario.steps:  # nothing to play: no bookkeeping either
-            self._release(playback)
-            return
         steps = self._steps(playback)
         try:
             first_wait = next(steps)  # runs every step that is due now

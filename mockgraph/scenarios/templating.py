@@ -20,7 +20,10 @@ def lookup(value: Any, path: str) -> Any:
     """Follow a dotted path through nested mappings and lists (``prompts.0.mediaInfo.uri``);
     ``MISSING`` where it leads nowhere."""
     for part in path.split("."):
-        if isinstance(value, Mapping) and part in value:
+        # dict first: every request body is one, and `when` matching runs on each request
+        if type(value) is dict or isinstance(value, Mapping):
+            if part not in value:
+                return MISSING
             value = value[part]
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
