@@ -186,3 +186,41 @@ def test_libyaml_composes_what_the_python_parser_does(path: Path) -> None:
     fast, slow = yamlpos._compose(text), yamlpos._compose(text, fast=False)
     assert [shape(node) for node in fast] == [shape(node) for node in slow]
     assert len(fast) >= 1
+
+
+ALIAS_BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name: x\noperation: transfer\nsteps: &x [1, *x]\n", "s.yaml:3:15: aliases"),
+        (
+            "base: &b {changeType: updated}\nname: x\noperation: transfer\n"
+            "steps:\n  - notify: {<<: *b, resourceData: {}}\n",
+            "s.yaml:5:18: aliases",
+        ),
+        (ALIAS_BOMB, "s.yaml:2:8: aliases"),  # nine ways over six levels: 531,441 values
+        ("a: " + "[" * 10_000 + "]" * 10_000 + "\n", "s.yaml:1:1003: nested too deeply"),
+        (
+            "".join("  " * i + f"k{i}:\n" for i in range(3000)),
+            "s.yaml:1000:2003: nested too deeply",
+        ),
+    ],
+    ids=["recursive", "merge", "fan-out", "deep-flow", "deep-block"],
+)
+def test_aliases_and_deep_nesting_are_refused_at_their_place(text: str, expected: str) -> None:
+    scenarios, problems = load_text(text, "s.yaml")
+    assert scenarios == [] and len(problems) == 1
+    assert str(problems[0]).startswith(expected), problems
+
+
+async def test_a_file_with_aliases_is_400_over_http() -> None:
+    from mockgraph.testing import MockGraph, MockGraphError
+
+    async with MockGraph() as graph:
+        with pytest.raises(MockGraphError) as refused:
+            await graph.load_scenarios("name: x\noperation: transfer\nsteps: &x [1, *x]\n")
+    assert refused.value.status == 400 and "request:3:15: aliases" in str(refused.value)

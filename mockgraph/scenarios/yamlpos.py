@@ -25,7 +25,8 @@ class Position:
     column: int  # 1-based
 
     @classmethod
-    def of(cls, mark: yaml.Mark | None) -> Position:
+    def of(cls, mark: Any) -> Position:
+        """From a PyYAML or libyaml mark (0-based), or None."""
         return cls(mark.line + 1, mark.column + 1) if mark else cls(1, 1)
 
 
@@ -57,29 +58,65 @@ def load_documents(text: str) -> list[Document]:
     """Every document in ``text``; raises ``YamlProblem`` with the position of a syntax error."""
     try:
         nodes = _compose(text)
+    except RecursionError:
+        raise YamlProblem(Position(1, 1), f"nested too deeply ({NESTING})") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise YamlProblem(Position.of(mark), _yaml_message(error)) from None
     except yaml.YAMLError as error:
         raise YamlProblem(Position(1, 1), str(error)) from None
     documents = []
-    for node in nodes:
-        document = Document(value=None)
-        document.value = _build(node, (), document, yaml.SafeLoader(""))
-        documents.append(document)
+    try:
+        for node in nodes:
+            document = Document(value=None)
+            document.value = _build(node, (), document, yaml.SafeLoader(""), set())
+            documents.append(document)
+    except _Alias:
+        raise YamlProblem(_first_alias(text), ALIASES) from None
+    except RecursionError:
+        raise YamlProblem(Position(1, 1), f"nested too deeply ({NESTING})") from None
     return documents
+
+
+# A node reached twice is an alias: refused, because a file of a few hundred bytes whose
+# aliases fan out could otherwise expand to millions of values (and `&x [*x]` never ends).
+ALIASES = "aliases (*name) and the merge keys that use them are not supported; write the value out"
+NESTING = "a scenario file nests a few levels deep, not hundreds"
+
+
+class _Alias(Exception):
+    pass
+
+
+def _first_alias(text: str) -> Position:
+    """Where the first alias stands (only looked for once a composed node repeats)."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return Position.of(event.start_mark)
+    return Position(1, 1)
 
 
 def _compose(text: str, fast: bool = True) -> list[Node]:
     if fast and FAST_LOADER is not None:
         try:
             return list(yaml.compose_all(text, Loader=FAST_LOADER))
+        except yaml.MarkedYAMLError as error:
+            # libyaml stops at 1,000 levels at once; the pure-Python parser would recurse
+            # until Python's own limit, for seconds, so this one libyaml says itself.
+            if "maximum nesting depth" in str(error.problem):
+                where = Position.of(error.problem_mark)
+                raise YamlProblem(where, f"nested too deeply ({NESTING})") from None
         except yaml.YAMLError:
             pass  # let the pure-Python parser say what is wrong
     return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
 
 
-def _build(node: Node, path: Path, document: Document, loader: yaml.SafeLoader) -> Any:
+def _build(
+    node: Node, path: Path, document: Document, loader: yaml.SafeLoader, seen: set[int]
+) -> Any:
+    if id(node) in seen:
+        raise _Alias
+    seen.add(id(node))
     document.values[path] = Position.of(node.start_mark)
     if isinstance(node, ScalarNode):
         try:
@@ -87,7 +124,9 @@ def _build(node: Node, path: Path, document: Document, loader: yaml.SafeLoader) 
         except yaml.constructor.ConstructorError as error:
             raise YamlProblem(Position.of(node.start_mark), _yaml_message(error)) from None
     if isinstance(node, SequenceNode):
-        return [_build(item, (*path, i), document, loader) for i, item in enumerate(node.value)]
+        return [
+            _build(item, (*path, i), document, loader, seen) for i, item in enumerate(node.value)
+        ]
     if isinstance(node, MappingNode):
         loader.flatten_mapping(node)  # YAML merge keys (<<)
         mapping: dict[Any, Any] = {}
@@ -104,7 +143,7 @@ def _build(node: Node, path: Path, document: Document, loader: yaml.SafeLoader) 
                     f"duplicate key '{key}' (first at line {first.line}, column {first.column})",
                 )
             document.keys[(*path, key)] = Position.of(key_node.start_mark)
-            mapping[key] = _build(value_node, (*path, key), document, loader)
+            mapping[key] = _build(value_node, (*path, key), document, loader, seen)
         return mapping
     raise YamlProblem(Position.of(node.start_mark), f"unsupported YAML node {node.tag}")
 
