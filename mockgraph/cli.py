@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from mockgraph.config import Settings, add_arguments, from_arguments
+from mockgraph.delivery.tokens import KeyFileError
 from mockgraph.http.app import Server
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
@@ -98,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = from_arguments(args, env)
     try:
         return asyncio.run(serve(settings))
+    except KeyFileError as error:
+        print(f"mockgraph: --signing-key: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except ScenarioError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -97,7 +97,7 @@ async def test_retries_back_off_on_the_clock(clock: ManualClock) -> None:
     ):
         bot.reply_with(Reply(503), Reply(503))
         call = await graph.seed_call(callback_uri=bot.callback_url)
-        await graph.backend.issuer()
+        graph.backend.signing.prepare()  # the key, made now
         async with (
             aiohttp.ClientSession() as http,
             http.post(

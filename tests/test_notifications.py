@@ -89,7 +89,7 @@ async def test_signing_key_file_is_created_then_reused(tmp_path: Path) -> None:
     kids = []
     for _ in range(2):
         async with MockGraph(signing_key=str(key_file)) as graph:
-            kids.append((await graph.backend.issuer()).jwks()["keys"][0]["kid"])
+            kids.append(graph.backend.issuer.jwks()["keys"][0]["kid"])
     assert key_file.exists() and json.loads(key_file.read_text())["d"]
     assert kids[0] == kids[1]
 
@@ -364,7 +364,7 @@ async def test_jitter_is_accepted_and_the_scenario_still_plays_in_order(served) 
 @pytest.mark.settings(grace_period=5)
 async def test_shutdown_finishes_deliveries_in_flight_and_cancels_the_rest(served) -> None:
     graph, bot = served
-    await graph.backend.issuer()
+    graph.backend.signing.prepare()  # the key, made now
     bot.reply_with(Reply(202, delay=0.5))
     call = await graph.seed_call(callback_uri=bot.callback_url)
     await transfer(graph, call["id"])

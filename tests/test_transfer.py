@@ -179,7 +179,7 @@ async def test_other_numbers_still_get_the_default(driver: Driver) -> None:
 
 async def test_steps_keep_their_pauses(driver: Driver) -> None:
     """transfer-success spaces its steps 50/100/100 ms; delivery follows that schedule."""
-    await driver.graph.backend.issuer()  # the signing key exists before the clock starts
+    driver.graph.backend.signing.prepare()  # the signing key exists before the clock starts
     call = await driver.seed()
     await driver.transfer(call["id"])
     await driver.notifications(call["id"], 3)

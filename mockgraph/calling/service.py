@@ -52,7 +52,6 @@ class CallingService:
             DeliveryPolicy.from_settings(settings),
             clock,
             token=signing.token,
-            token_now=signing.token_now,
             on_redirect=calls.move_callback,
             on_halt=lambda call_id: self._player.stop(call_id, "an earlier notification failed"),
         )
@@ -92,9 +91,10 @@ class CallingService:
     async def start(self) -> None:
         await self._notifier.start()
 
-    async def issuer(self) -> TokenIssuer:
-        """The token issuer, once the signing key exists."""
-        return await self.signing.issuer()
+    @property
+    def issuer(self) -> TokenIssuer:
+        """The token issuer (its key made now, if it is not yet)."""
+        return self.signing.issuer
 
     async def close(self) -> None:
         """Stop playing; let deliveries in flight finish within the grace period."""
@@ -103,7 +103,6 @@ class CallingService:
         cancelled = self.journal.count_cancelled("mockgraph stopped")
         if cancelled:
             log.warning("%d notification(s) not delivered: cancelled at shutdown", cancelled)
-        self.signing.close()
 
     async def reset(self) -> None:
         await self.control.reset()

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -65,16 +65,14 @@ class Notifier:
         policy: DeliveryPolicy,
         clock: Clock,
         *,
-        token: Callable[[str], Awaitable[str]],
-        token_now: Callable[[str], str | None],
+        token: Callable[[str], str],
         on_redirect: Callable[[str, str], None],
         on_halt: Callable[[str], None],
     ) -> None:
         self._changes = changes
         self.policy = policy
         self._clock = clock
-        self._token = token  # waits for the signing key if need be
-        self._token_now = token_now  # None until the key exists: the fast path after that
+        self._token = token
         self._on_redirect = on_redirect
         self._on_halt = on_halt
         self._client: HttpClient | None = None
@@ -197,7 +195,7 @@ class Notifier:
         record.attempts.append(attempt)
         started = time.perf_counter()
         try:
-            token = self._token_now(record.tenant_id) or await self._token(record.tenant_id)
+            token = self._token(record.tenant_id)
             headers = {
                 "Content-Type": "application/json",
                 "Accept": "application/json",

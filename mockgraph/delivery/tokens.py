@@ -1,9 +1,9 @@
-"""Signed notification tokens: RS256 JWTs, the key that signs them, and its JWKS.
+"""Signed notification tokens: RS256 JWTs (PyJWT), the RSA key that signs them
+(``cryptography``), and its JWKS.
 
-RSA here is plain modular arithmetic on Python integers (PKCS#1 v1.5 signatures with
-SHA-256), so the core needs no crypto dependency. It is a test double's key: never use it
-for anything that needs real secrecy. Tokens are cached per audience and tenant until near
-their expiry, as a real service would, so signing is rare.
+Both libraries are imported on first use, not at start-up: importing them takes longer than
+the rest of ``mockgraph serve`` does to start (BENCHMARKS.md). Tokens are cached per tenant
+until near their expiry, as a real service would, so signing is rare.
 """
 
 from __future__ import annotations
@@ -11,98 +11,44 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-PUBLIC_EXPONENT = 65537
-# DER prefix of a SHA-256 DigestInfo (RFC 8017, section 9.2, note 1).
-SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
-SMALL_PRIMES = [p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p**0.5) + 1, 2))]
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
 TOKEN_LIFETIME = 3600  # seconds
 TOKEN_REFRESH_MARGIN = 300  # re-sign when less than this is left
+KEY_BITS = 2048
+
+
+class KeyFileError(ValueError):
+    """A ``--signing-key`` file that holds no usable key; the message is one line."""
 
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _int_to_b64(value: int) -> str:
-    return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def _b64_to_int(text: str) -> int:
-    return int.from_bytes(b64url_decode(text), "big")
-
-
-# FIPS 186-4, appendix C.3, table C.2: 5 Miller-Rabin rounds give an error below 2^-100 for
-# random 1024-bit candidates (the primes of a 2048-bit key); adversarial inputs need more.
-MILLER_RABIN_ROUNDS = 5
-
-
-def _is_probable_prime(candidate: int, rounds: int = MILLER_RABIN_ROUNDS) -> bool:
-    if candidate < 2:
-        return False
-    for prime in SMALL_PRIMES:
-        if candidate % prime == 0:
-            return candidate == prime
-    odd, twos = candidate - 1, 0
-    while odd % 2 == 0:
-        odd, twos = odd // 2, twos + 1
-    for _ in range(rounds):
-        witness = pow(secrets.randbelow(candidate - 3) + 2, odd, candidate)
-        if witness in (1, candidate - 1):
-            continue
-        for _ in range(twos - 1):
-            witness = pow(witness, 2, candidate)
-            if witness == candidate - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _prime(bits: int) -> int:
-    while True:
-        # top two bits set so that p*q has exactly 2*bits bits; odd
-        candidate = secrets.randbits(bits) | (0b11 << (bits - 2)) | 1
-        if candidate % PUBLIC_EXPONENT != 1 and _is_probable_prime(candidate):
-            return candidate
-
-
 @dataclass(frozen=True)
 class SigningKey:
-    """An RSA private key with the CRT values that make signing fast."""
+    """The RSA private key that signs tokens."""
 
-    n: int
-    e: int
-    d: int
-    p: int
-    q: int
+    private: RSAPrivateKey
 
     @classmethod
-    def generate(cls, bits: int = 2048) -> SigningKey:
-        while True:
-            p, q = _prime(bits // 2), _prime(bits // 2)
-            if p == q:
-                continue
-            totient = math.lcm(p - 1, q - 1)
-            if math.gcd(PUBLIC_EXPONENT, totient) == 1:
-                d = pow(PUBLIC_EXPONENT, -1, totient)
-                return cls(n=p * q, e=PUBLIC_EXPONENT, d=d, p=p, q=q)
+    def generate(cls) -> SigningKey:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS))
 
     @classmethod
     def for_process(cls) -> SigningKey:
         """One key made on first use and kept for the life of the process, so servers
-        started one after another (a test suite's) do not each pay for a new key."""
+        started one after another (a test suite's) share it."""
         global _process_key
         with _process_key_lock:
             if _process_key is None:
@@ -110,84 +56,125 @@ class SigningKey:
             return _process_key
 
     @classmethod
-    def from_jwk(cls, jwk: dict[str, Any]) -> SigningKey:
-        """A key from a private JWK (``kty: RSA`` with ``n, e, d, p, q``)."""
-        missing = [name for name in ("n", "e", "d", "p", "q") if name not in jwk]
-        if jwk.get("kty") != "RSA" or missing:
-            raise ValueError(f"not a private RSA JWK (missing: {', '.join(missing) or 'kty'})")
-        key = cls(*(_b64_to_int(jwk[name]) for name in ("n", "e", "d", "p", "q")))
-        if key.p * key.q != key.n or pow(pow(2, key.e, key.n), key.d, key.n) != 2:
-            raise ValueError("the JWK's numbers do not make an RSA key")
-        return key
+    def load(cls, path: Path) -> SigningKey:
+        """The private RSA key in ``path``: PEM (PKCS#1 ``BEGIN RSA PRIVATE KEY`` or PKCS#8
+        ``BEGIN PRIVATE KEY``, unencrypted) or a private JWK. ``KeyFileError`` says why not."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise KeyFileError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
+        if b"-----BEGIN" in data:
+            return cls(_pem_key(data, path))
+        return cls(_jwk_key(data, path))
 
     @classmethod
     def load_or_create(cls, path: Path) -> SigningKey:
-        """The key in ``path`` (a private JWK); a new one written there if it does not exist."""
+        """The key in ``path``; a new one written there (as a private JWK) if there is none,
+        so that a CI cache can keep one key."""
         if path.exists():
-            return cls.from_jwk(json.loads(path.read_text(encoding="utf-8")))
+            return cls.load(path)
         key = cls.generate()
-        path.write_text(json.dumps(key.private_jwk(), indent=2) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        try:
+            path.write_text(json.dumps(key.private_jwk(), indent=2) + "\n", encoding="utf-8")
+            path.chmod(0o600)
+        except OSError as error:
+            raise KeyFileError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
         return key
 
     @property
     def kid(self) -> str:
-        """A key id derived from the public key (the RFC 7638 thumbprint)."""
+        """A key id derived from the public key: its RFC 7638 thumbprint."""
+        public = self.public_numbers()
         members = json.dumps(
-            {"e": _int_to_b64(self.e), "kty": "RSA", "n": _int_to_b64(self.n)},
-            separators=(",", ":"),
+            {"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":")
         )
         return b64url(hashlib.sha256(members.encode()).digest())
 
+    def public_numbers(self) -> dict[str, str]:
+        from jwt.algorithms import RSAAlgorithm
+
+        jwk: dict[str, str] = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+        return jwk
+
     def public_jwk(self) -> dict[str, str]:
+        public = self.public_numbers()
         return {
             "kty": "RSA",
             "use": "sig",
             "alg": "RS256",
             "kid": self.kid,
-            "n": _int_to_b64(self.n),
-            "e": _int_to_b64(self.e),
+            "n": public["n"],
+            "e": public["e"],
         }
 
     def private_jwk(self) -> dict[str, str]:
-        return {
-            **self.public_jwk(),
-            **{name: _int_to_b64(getattr(self, name)) for name in ("d", "p", "q")},
-        }
+        from jwt.algorithms import RSAAlgorithm
 
-    def sign(self, message: bytes) -> bytes:
-        """RSASSA-PKCS1-v1_5 with SHA-256."""
-        size = (self.n.bit_length() + 7) // 8
-        digest_info = SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
-        encoded = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
-        m = int.from_bytes(encoded, "big")
-        # Chinese remainder theorem: two half-size exponentiations instead of one full one.
-        s_p = pow(m, self.d % (self.p - 1), self.p)
-        s_q = pow(m, self.d % (self.q - 1), self.q)
-        h = (pow(self.q, -1, self.p) * (s_p - s_q)) % self.p
-        return (s_q + h * self.q).to_bytes(size, "big")
+        private: dict[str, str] = RSAAlgorithm.to_jwk(self.private, as_dict=True)
+        return {**private, **self.public_jwk()}
+
+    def encode(self, claims: dict[str, Any]) -> str:
+        """``claims`` as an RS256 JWT whose header names this key."""
+        import jwt
+
+        return jwt.encode(claims, self.private, algorithm="RS256", headers={"kid": self.kid})
+
+
+def _pem_key(data: bytes, path: Path) -> RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None)
+    except TypeError:
+        raise KeyFileError(f"{str(path)!r} is an encrypted PEM key; give it unencrypted") from None
+    except ValueError as error:
+        reason = str(error).splitlines()[0] if str(error) else "unreadable"
+        raise KeyFileError(
+            f"{str(path)!r} holds no PEM private key mockgraph can read ({reason})"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyFileError(f"{str(path)!r} holds a {type(key).__name__}; RS256 needs an RSA key")
+    return key
+
+
+def _jwk_key(data: bytes, path: Path) -> RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    try:
+        jwk = json.loads(data)
+    except ValueError:
+        raise KeyFileError(
+            f"{str(path)!r} is neither PEM (-----BEGIN ... PRIVATE KEY-----) nor a JSON JWK"
+        ) from None
+    if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+        raise KeyFileError(f"{str(path)!r} is no RSA JWK ('kty' must be 'RSA')")
+    if "d" not in jwk:
+        raise KeyFileError(f"{str(path)!r} is a public JWK; signing needs the private one ('d')")
+    try:
+        key = RSAAlgorithm.from_jwk(jwk)
+    except (InvalidKeyError, ValueError, TypeError) as error:
+        raise KeyFileError(f"{str(path)!r} is no usable RSA JWK ({error})") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyFileError(f"{str(path)!r} is a public JWK; signing needs the private one")
+    return key
 
 
 _process_key: SigningKey | None = None
 _process_key_lock = threading.Lock()
 
 
-def encode_jwt(claims: dict[str, Any], key: SigningKey) -> str:
-    header = {"alg": "RS256", "typ": "JWT", "kid": key.kid}
-    signing_input = ".".join(
-        b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
-    )
-    return f"{signing_input}.{b64url(key.sign(signing_input.encode()))}"
-
-
 class TokenIssuer:
-    """Makes the bearer tokens notifications carry; caches one per (audience, tenant)."""
+    """Makes the bearer tokens notifications carry; caches one per tenant."""
 
     def __init__(self, key: SigningKey, *, issuer: str, audience: str) -> None:
         self.key = key
         self.issuer = issuer
         self.audience = audience
         self._cache: dict[str, tuple[str, float]] = {}
+        self._jwks = {"keys": [key.public_jwk()]}
 
     def token(self, tenant_id: str) -> str:
         now = time.time()
@@ -203,9 +190,9 @@ class TokenIssuer:
             "nbf": issued,
             "exp": issued + TOKEN_LIFETIME,
         }
-        token = encode_jwt(claims, self.key)
+        token = self.key.encode(claims)
         self._cache[tenant_id] = (token, issued + TOKEN_LIFETIME)
         return token
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self.key.public_jwk()]}
+        return self._jwks

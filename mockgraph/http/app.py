@@ -3,6 +3,7 @@ server that runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -154,5 +155,7 @@ class Server(AppServer):
 
     async def start(self) -> str:
         url = await super().start()
-        self.app[SIGNING].prepare()  # after listening: it must not slow start-up
+        # Once the caller has had its URL (and the CLI has printed its ready line), before the
+        # first request is served: the key slows neither start-up nor a notification.
+        asyncio.get_running_loop().call_soon(self.app[SIGNING].prepare)
         return url

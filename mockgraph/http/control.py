@@ -208,7 +208,7 @@ async def openid_configuration(request: web.Request) -> web.Response:
 
 async def signing_keys(request: web.Request) -> web.Response:
     """The JWKS: the public key that signs notification tokens."""
-    return web.json_response(await request.app[SIGNING].jwks())
+    return web.json_response(request.app[SIGNING].jwks())
 
 
 def add_control_routes(app: web.Application) -> None:
