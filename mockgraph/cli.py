@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import gc
+import ipaddress
 import json
 import logging
 import signal
@@ -73,6 +74,12 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if not settings.control_token and not _loopback(settings.host):
+        print(
+            f"mockgraph: warning: listening on {settings.host} with no --control-token: "
+            "anyone who reaches it can seed, reset and read the journal",
+            file=sys.stderr,
+        )
     log.info("%d scenario(s) loaded: %s", len(library), ", ".join(library.names()))
     print(f"mockgraph listening on {url}", flush=True)
     try:
@@ -81,6 +88,15 @@ async def serve(settings: Settings) -> int:
         log.info("stopping")
         await server.close()
     return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

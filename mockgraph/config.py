@@ -109,6 +109,7 @@ class Settings:
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     random_seed: int | None = None
     recording: str | None = None  # the audio every recording downloads as
+    control_token: str | None = None  # what /_mock asks of its callers, if anything
     # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
     connections: int = 256  # open connections to bots at most, all bots together
 
@@ -298,6 +299,14 @@ OPTIONS = (
         "audio file every finished recordResponse downloads as (default: a 1 s 16 kHz WAV)",
         parse_readable_file,
         metavar="FILE",
+    ),
+    Option(
+        "control_token",
+        "--control-token",
+        "MOCKGRAPH_CONTROL_TOKEN",
+        "/_mock requires 'Authorization: Bearer TOKEN' (health, OpenID configuration and keys "
+        "stay open)",
+        metavar="TOKEN",
     ),
     Option(
         "journal_limit",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -14,10 +15,10 @@ from aiohttp.typedefs import Handler
 from mockgraph.calling.service import CallingService
 from mockgraph.clock import Clock, graph_date
 from mockgraph.config import Settings
-from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound
+from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.http.control import add_control_routes
 from mockgraph.http.graph import add_graph_routes
-from mockgraph.http.keys import CONTROL, GRAPH, JOURNAL, SERVICE, SIGNING
+from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING
 from mockgraph.http.listening import AppServer
 from mockgraph.http.requests import PARSED_BODY, require_bearer_token
 from mockgraph.ids import new_id
@@ -25,6 +26,15 @@ from mockgraph.scenarios.library import ScenarioLibrary
 
 log = logging.getLogger("mockgraph")
 CONTROL_PREFIX = "/_mock/"
+# What bots and health checks read: open even when the control plane needs a token.
+OPEN_CONTROL_PATHS = frozenset(
+    {
+        "/_mock/health",
+        "/_mock/.well-known/openid-configuration",
+        "/_mock/v1/.well-known/OpenIdConfiguration",
+        "/_mock/keys",
+    }
+)
 
 
 def error_response(error: GraphError, request_id: str, client_request_id: str) -> web.Response:
@@ -74,6 +84,19 @@ async def _journal_body(request: web.Request) -> Any:
         return raw.decode("utf-8", errors="replace")
 
 
+def require_control_token(request: web.Request) -> None:
+    """With --control-token, /_mock answers only its bearer (bots' own paths stay open)."""
+    expected = request.app[CONTROL_TOKEN]
+    if not expected or request.path in OPEN_CONTROL_PATHS:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), expected):
+        raise Unauthenticated(
+            "The control plane needs 'Authorization: Bearer <token>' with mockgraph's "
+            "--control-token."
+        )
+
+
 @web.middleware
 async def graph_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request ids on every response, Graph-shaped errors, the journal of Graph requests, and
@@ -98,6 +121,8 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         if is_graph_path:
             require_bearer_token(request)
+        else:
+            require_control_token(request)
         response = await handler(request)
     except GraphError as error:
         response = error_response(error, request_id, client_request_id)
@@ -125,6 +150,7 @@ def build_app(
     app[CONTROL] = service.control
     app[SIGNING] = service.signing
     app[JOURNAL] = service.journal
+    app[CONTROL_TOKEN] = settings.control_token or ""
 
     async def lifecycle(app: web.Application) -> Any:
         await service.start()

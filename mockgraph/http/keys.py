@@ -15,3 +15,4 @@ GRAPH: web.AppKey[GraphService] = web.AppKey("graph", GraphService)
 CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
 SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
+CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open

@@ -40,10 +40,12 @@ class MockGraphTimeout(MockGraphError, TimeoutError):
 
 
 class MockGraphClient:
-    """``client = MockGraphClient("http://127.0.0.1:8080")``; every method is a coroutine."""
+    """``client = MockGraphClient("http://127.0.0.1:8080")``; every method is a coroutine.
+    ``token``: the server's ``--control-token``, if it has one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.token = token
 
     def graph_url(self, version: str = "v1.0") -> str:
         """The base URL a bot's Graph client uses, e.g. ``http://127.0.0.1:8080/v1.0``."""
@@ -244,10 +246,11 @@ class MockGraphClient:
         wait: float = 0,
     ) -> Any:
         timeout = aiohttp.ClientTimeout(total=wait + HTTP_GRACE)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.request(
-                method, self.url + path, json=json_body, data=data, params=params
+                method, self.url + path, json=json_body, data=data, params=params, headers=headers
             ) as response,
         ):
             text = await response.text()
@@ -266,8 +269,8 @@ class MockGraphSyncClient:
     inside async code, use ``MockGraphClient`` instead.
     """
 
-    def __init__(self, url: str) -> None:
-        self.client = MockGraphClient(url)
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.client = MockGraphClient(url, token)
         self.url = self.client.url
 
     def graph_url(self, version: str = "v1.0") -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pytest loads this plugin in every run: aiohttp only when a 
     from mockgraph.testing.receiver import BotReceiver
 
 URL_ENV = "MOCKGRAPH_URL"
+TOKEN_ENV = "MOCKGRAPH_CONTROL_TOKEN"  # the same variable `mockgraph serve` reads
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="URL",
         help=f"use the mockgraph at URL instead of starting one in-process [{URL_ENV}]",
+    )
+    group.addoption(
+        "--mockgraph-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"the --control-token of the mockgraph at --mockgraph-url [{TOKEN_ENV}]",
     )
     parser.addini(
         "mockgraph_scenarios",
@@ -71,7 +78,7 @@ def mockgraph_server(
     url = request.config.getoption("--mockgraph-url") or os.environ.get(URL_ENV)
     if url:
         try:
-            MockGraphSyncClient(url).health()
+            MockGraphSyncClient(url, _token(request)).health()
         except (OSError, MockGraphError) as error:
             pytest.fail(f"no mockgraph answers at {url} ({error})", pytrace=False)
         yield url.rstrip("/")
@@ -84,10 +91,16 @@ def mockgraph_server(
     mockgraph_background.run(server.close())
 
 
+def _token(request: pytest.FixtureRequest) -> str | None:
+    """The external server's control token, if it has one (the in-process one has none)."""
+    given: str | None = request.config.getoption("--mockgraph-token") or os.environ.get(TOKEN_ENV)
+    return given
+
+
 def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
     from mockgraph.testing.client import MockGraphSyncClient
 
-    client = MockGraphSyncClient(url)
+    client = MockGraphSyncClient(url, _token(request))
     client.reset()
     marker = request.node.get_closest_marker("mockgraph")
     if marker is not None:

@@ -29,7 +29,7 @@ class MockGraph(MockGraphClient, Lifecycle):
         ``time_scale``, ``step_mode``, ``delivery_attempts``, ``quirks``, ...). ``clock``:
         the time scenarios, ring time-outs, back-off and long polls read, e.g. a
         ``ManualClock`` that the test advances."""
-        super().__init__("")
+        super().__init__("", settings.get("control_token"))
         options = {"host": "127.0.0.1", "port": 0, **settings}
         options["scenario_paths"] = tuple(str(p) for p in scenarios)
         config = Settings(**options)
