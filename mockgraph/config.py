@@ -69,6 +69,17 @@ def parse_readable_file(text: str) -> str:
     return text
 
 
+def parse_appendable_file(text: str) -> str:
+    """A file mockgraph can append to (created if missing), so that a bad path fails at
+    start, not when the first entry is final."""
+    try:
+        with open(text, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot append to {text!r}: {error.strerror or error}") from None
+    return text
+
+
 def parse_bot(text: str) -> tuple[str, str]:
     identity, separator, url = text.partition("=")
     if not separator or not identity.strip() or not url.strip():
@@ -110,6 +121,7 @@ class Settings:
     random_seed: int | None = None
     recording: str | None = None  # the audio every recording downloads as
     control_token: str | None = None  # what /_mock asks of its callers, if anything
+    journal_file: str | None = None  # where every final journal entry is appended
     # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
     connections: int = 256  # open connections to bots at most, all bots together
 
@@ -307,6 +319,14 @@ OPTIONS = (
         "/_mock requires 'Authorization: Bearer TOKEN' (health, OpenID configuration and keys "
         "stay open)",
         metavar="TOKEN",
+    ),
+    Option(
+        "journal_file",
+        "--journal-file",
+        "MOCKGRAPH_JOURNAL_FILE",
+        "append every journal entry to PATH as a JSON line once it is final, flushed at once",
+        parse_appendable_file,
+        metavar="PATH",
     ),
     Option(
         "journal_limit",

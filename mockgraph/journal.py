@@ -8,8 +8,10 @@ entries so a long run does not grow without end; it drops the oldest and counts 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,6 +57,13 @@ class RequestRecord:
     status: int
     call_id: str | None
     request_id: str
+    on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
+
+    def answered(self, status: int, body: Any) -> None:
+        """mockgraph answered it: the record is final."""
+        self.status, self.body = status, body
+        if self.on_final is not None:
+            self.on_final(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +96,17 @@ class NotificationRecord:
     chain_id: str = ""  # X-Microsoft-Skype-Chain-ID: the call's callChainId
     scenario_id: str = ""  # Scenario-Id: one per operation played
     late_ms: float | None = None  # how long after its scheduled time the step went out
+    on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
+
+    def settle(self, outcome: Outcome, note: str | None = None) -> None:
+        """Its final outcome (delivered, failed, rejected, cancelled, skipped or dropped), once."""
+        if self.outcome != "pending":
+            return
+        self.outcome = outcome
+        if note is not None:
+            self.note = note
+        if self.on_final is not None:
+            self.on_final(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,11 +130,24 @@ Entry = RequestRecord | NotificationRecord
 
 
 class Journal:
-    def __init__(self, limit: int) -> None:
+    """The last ``limit`` entries in memory; with ``file``, every entry also appended to it as
+    a JSON line once it is final, and flushed, so the record outlives a ``kill -9``."""
+
+    def __init__(self, limit: int, file: str | None = None) -> None:
         self.limit = limit
         self.dropped = 0
         self._entries: deque[Entry] = deque()
         self._seq = itertools.count(1)
+        # Line-buffered text: each write of a whole line reaches the OS at once.
+        self._file = open(file, "a", encoding="utf-8", buffering=1) if file else None  # noqa: SIM115
+
+    def _final(self, entry: Entry) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.write(json.dumps(entry.to_json(), default=str) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
     def _append(self, entry: Entry) -> None:
         if len(self._entries) >= self.limit:
@@ -134,7 +167,16 @@ class Journal:
         request_id: str,
     ) -> RequestRecord:
         record = RequestRecord(
-            next(self._seq), time.time(), method, path, headers, body, status, call_id, request_id
+            next(self._seq),
+            time.time(),
+            method,
+            path,
+            headers,
+            body,
+            status,
+            call_id,
+            request_id,
+            on_final=self._final,
         )
         self._append(record)
         return record
@@ -162,6 +204,7 @@ class Journal:
             tenant_id=tenant_id,
             chain_id=chain_id,
             scenario_id=scenario_id,
+            on_final=self._final,
         )
         self._append(record)
         return record

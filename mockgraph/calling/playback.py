@@ -335,7 +335,7 @@ class Player:
             return
         playback.cancel_journaled = True
         for record in playback.held:
-            record.outcome, record.note = "cancelled", playback.cancel_reason
+            record.settle("cancelled", playback.cancel_reason)
         self._journal_unplayed(playback)
 
     def _end(self, playback: Playback) -> None:
@@ -362,7 +362,7 @@ class Player:
                 step=index + 1,
                 scenario_id=playback.id,
             )
-            record.outcome, record.note = "cancelled", playback.cancel_reason
+            record.settle("cancelled", playback.cancel_reason)
 
     def _emit(self, playback: Playback, index: int, step: Step) -> list[NotificationRecord]:
         """Apply the step to its call and journal what the bot is to receive (not sent yet)."""
@@ -388,9 +388,9 @@ class Player:
                 step=index + 1,
                 scenario_id=playback.id,
             )
-            record.outcome = "skipped"
-            record.note = f"step names call {step.call!r}, which mockgraph does not know"
-            log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, record.note)
+            note = f"step names call {step.call!r}, which mockgraph does not know"
+            record.settle("skipped", note)
+            log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, note)
             self._changes.notify()
             return []
         skipped = self._unplayable(playback, step, target)
@@ -403,7 +403,7 @@ class Player:
                 step=index + 1,
                 scenario_id=playback.id,
             )
-            record.outcome, record.note = "skipped", skipped
+            record.settle("skipped", skipped)
             log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, skipped)
             self._changes.notify()
             return []
@@ -429,7 +429,7 @@ class Player:
             if copies == 2:
                 sent[1].note = "duplicate, as the scenario asks"
             if step.fault == "drop":
-                sent[0].outcome, sent[0].note = "dropped", "dropped, as the scenario asks"
+                sent[0].settle("dropped", "dropped, as the scenario asks")
                 continue
             records += sent
         return records

@@ -39,7 +39,7 @@ class CallingService:
         self.settings = settings = settings or Settings()
         self.clock = clock = clock or Clock(seed=settings.random_seed)
         calls = CallRegistry(settings.calls_limit)
-        self.journal = journal = Journal(settings.journal_limit)
+        self.journal = journal = Journal(settings.journal_limit, settings.journal_file)
         self._changes = changes = Changes(clock)
         self.signing = signing = SigningService(
             key_file=settings.signing_key,
@@ -103,6 +103,7 @@ class CallingService:
         cancelled = self.journal.count_cancelled("mockgraph stopped")
         if cancelled:
             log.warning("%d notification(s) not delivered: cancelled at shutdown", cancelled)
+        self.journal.close()
 
     async def reset(self) -> None:
         await self.control.reset()

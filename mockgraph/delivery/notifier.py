@@ -155,27 +155,27 @@ class Notifier:
             if attempt.redirected_to is not None:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
-                    record.outcome, record.note = "failed", "too many redirects"
+                    record.settle("failed", "too many redirects")
                     break
                 url = attempt.redirected_to
                 self._on_redirect(record.call_id, url)
                 continue
             status = attempt.status
             if status is not None and 200 <= status < 300:
-                record.outcome = "delivered"
-                if status == 204:
-                    record.note = "204: acknowledged as on Graph's legacy protocol"
+                note = "204: acknowledged as on Graph's legacy protocol" if status == 204 else None
+                record.settle("delivered", note)
                 return
             if status == 403:
-                record.outcome = "rejected"
-                record.note = "403: the bot rejected the notification (its token, most likely)"
+                record.settle(
+                    "rejected", "403: the bot rejected the notification (its token, most likely)"
+                )
                 break
             failures += 1
             retryable = status is None or status >= 500 or status == 429
             if retryable and failures < self.policy.attempts:
                 await self._clock.sleep(self.policy.backoff * 2 ** (failures - 1))
                 continue
-            record.outcome = "failed"
+            record.settle("failed")
             break
         last = record.attempts[-1]
         log.warning(
@@ -222,5 +222,4 @@ class Notifier:
 
 
 def _cancel(record: NotificationRecord, reason: str) -> None:
-    if record.outcome == "pending":
-        record.outcome, record.note = "cancelled", reason
+    record.settle("cancelled", reason)

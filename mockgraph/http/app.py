@@ -135,8 +135,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
     if record is not None:
-        record.status = response.status
-        record.body = await _journal_body(request)
+        record.answered(response.status, await _journal_body(request))
     return response
 
 
