@@ -49,7 +49,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # one line each, whatever a library's message held
+        return f"{self.file}:{self.line}:{self.column}: {' '.join(self.message.split())}"
 
 
 class ScenarioError(Exception):
@@ -124,6 +125,10 @@ def load_text(
                 )
             )
         names[scenario.name] = scenario
+    if not scenarios and not problems and not trusted:
+        problems.append(
+            Problem(filename, 1, 1, "the file holds no scenario (it is empty, or only comments)")
+        )
     return (scenarios, []) if not problems else ([], problems)
 
 
@@ -135,14 +140,44 @@ def load_paths(
     problems: list[Problem] = []
     for path in scenario_files(paths):
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Problem(str(path), 1, 1, f"cannot read: {error}"))
+            text = _read(path)
+        except _Unreadable as error:
+            problems.append(Problem(str(path), error.line, error.column, str(error)))
             continue
         found, file_problems = load_text(text, str(path), trusted=trusted)
         scenarios.extend(found)
         problems.extend(file_problems)
     return scenarios, problems
+
+
+MAX_FILE_BYTES = 1024 * 1024  # as a request body: a scenario is a few hundred bytes
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def _read(path: Path) -> str:
+    """A scenario file's text: UTF-8 (a BOM is allowed), at most ``MAX_FILE_BYTES``."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _Unreadable(f"the file is {size / 1e6:.1f} MB; a scenario file is at most 1 MiB")
+        data = path.read_bytes()
+    except OSError as error:
+        raise _Unreadable(f"cannot read: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise _Unreadable(
+            f"not UTF-8: byte 0x{data[error.start]:02x} cannot start or continue a character",
+            line,
+            column,
+        ) from None
 
 
 def builtin_paths() -> list[Path]:

@@ -63,8 +63,14 @@ def load_documents(text: str) -> list[Document]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise YamlProblem(Position.of(mark), _yaml_message(error)) from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow
+        before = text[: error.position]
+        where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        raise YamlProblem(
+            where, f"YAML: the character U+{_code(error.character):04X} is not allowed in YAML text"
+        ) from None
     except yaml.YAMLError as error:
-        raise YamlProblem(Position(1, 1), str(error)) from None
+        raise YamlProblem(Position(1, 1), str(error).splitlines()[0]) from None
     documents = []
     try:
         for node in nodes:
@@ -82,6 +88,14 @@ def load_documents(text: str) -> list[Document]:
 # aliases fan out could otherwise expand to millions of values (and `&x [*x]` never ends).
 ALIASES = "aliases (*name) and the merge keys that use them are not supported; write the value out"
 NESTING = "a scenario file nests a few levels deep, not hundreds"
+
+
+def _code(character: int | str) -> int:
+    return character if isinstance(character, int) else ord(character)
+
+
+PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+PLAIN_VALUES = (str, int, float, bool)
 
 
 class _Alias(Exception):
@@ -120,9 +134,20 @@ def _build(
     document.values[path] = Position.of(node.start_mark)
     if isinstance(node, ScalarNode):
         try:
-            return loader.construct_object(node)
+            value = loader.construct_object(node)
         except yaml.constructor.ConstructorError as error:
             raise YamlProblem(Position.of(node.start_mark), _yaml_message(error)) from None
+        if value is not None and not isinstance(value, PLAIN_VALUES):
+            # a date, bytes (!!binary): YAML's, not JSON's, so no scenario can mean one
+            raise YamlProblem(
+                Position.of(node.start_mark),
+                f"{node.value!r} reads as a {type(value).__name__}, not text or a number; quote it",
+            )
+        return value
+    if not isinstance(node, ScalarNode) and node.tag not in PLAIN_TAGS:
+        raise YamlProblem(
+            Position.of(node.start_mark), f"the tag {node.tag} is not supported; write plain YAML"
+        )
     if isinstance(node, SequenceNode):
         return [
             _build(item, (*path, i), document, loader, seen) for i, item in enumerate(node.value)

@@ -1,0 +1,489 @@
+"""Writes tests/corpus: bad scenario files, each wrong in its own way."""
+
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "tests" / "corpus"
+for old in OUT.glob("*"):
+    old.unlink()
+
+BASE = """name: c
+operation: transfer
+steps:
+  - after: 50ms
+    notify:
+      changeType: updated
+      resourceData: {state: transferring}
+"""
+files: dict[str, bytes | str] = {}
+
+
+def add(name: str, text: bytes | str, why: str = "") -> None:
+    assert name not in files, name
+    if isinstance(text, str) and why:
+        text = f"# {why}\n" + text
+    files[name] = text
+
+
+def sub(name: str, old: str, new: str, why: str) -> None:
+    assert old in BASE, old
+    add(name, BASE.replace(old, new, 1), why)
+
+
+# --- syntax ---------------------------------------------------------------------------------
+add(
+    "syntax-unclosed-flow-map",
+    "name: c\noperation: transfer\nsteps:\n  - notify: {changeType: updated\n",
+    "a flow mapping never closed",
+)
+add(
+    "syntax-unclosed-flow-seq",
+    "name: c\noperation: transfer\nsteps: [\n",
+    "a flow sequence never closed",
+)
+add(
+    "syntax-unclosed-double-quote",
+    'name: "c\noperation: transfer\nsteps: []\n',
+    "a double quote never closed",
+)
+add(
+    "syntax-unclosed-single-quote",
+    "name: 'c\noperation: transfer\nsteps: []\n",
+    "a single quote never closed",
+)
+add(
+    "syntax-bad-indent",
+    "name: c\n operation: transfer\nsteps: []\n",
+    "a key indented under a scalar",
+)
+add(
+    "syntax-mapping-in-scalar",
+    "name: c: d\noperation: transfer\nsteps: []\n",
+    "a mapping value where a scalar stands",
+)
+add(
+    "syntax-stray-bracket",
+    "name: c\noperation: transfer]\nsteps: []\n",
+    "a closing bracket with no opening one",
+)
+add(
+    "syntax-sequence-after-mapping",
+    "name: c\n- operation\nsteps: []\n",
+    "a sequence item inside a mapping",
+)
+add(
+    "syntax-bad-escape",
+    'name: "c\\q"\noperation: transfer\nsteps: []\n',
+    "an escape YAML does not know",
+)
+add(
+    "syntax-reserved-at",
+    "name: @c\noperation: transfer\nsteps: []\n",
+    "@ cannot start a plain scalar",
+)
+add(
+    "syntax-reserved-backtick",
+    "name: `c`\noperation: transfer\nsteps: []\n",
+    "a backtick cannot start a plain scalar",
+)
+add(
+    "syntax-bad-directive",
+    "%YAML 3.0\n---\nname: c\noperation: transfer\nsteps: []\n",
+    "a YAML version nobody reads",
+)
+add(
+    "syntax-anchor-without-value",
+    "name: &\noperation: transfer\nsteps: []\n",
+    "an anchor with no name",
+)
+add(
+    "syntax-tab-indent",
+    "name: c\noperation: transfer\nsteps:\n\t- after: 50ms\n",
+    "a tab where indentation goes",
+)
+add(
+    "syntax-tab-in-flow",
+    "name: c\noperation: transfer\nsteps:\n  - notify:\n\t\tchangeType: updated\n",
+    "tabs indenting a block mapping",
+)
+add(
+    "syntax-key-without-colon",
+    "name c\noperation: transfer\nsteps: []\n",
+    "a key with no colon, then mappings",
+)
+add(
+    "syntax-unclosed-block-quote",
+    'name: c\noperation: transfer\ndescription: "line one\n  line two\nsteps: []\n',
+    "a quoted scalar that runs to the end",
+)
+add(
+    "syntax-document-end-in-mapping",
+    "name: c\n...\noperation: transfer\n",
+    "a document end marker, then more content",
+)
+# --- encoding -------------------------------------------------------------------------------
+add(
+    "encoding-bom-then-unknown-key",
+    b"\xef\xbb\xbf" + (BASE + "colour: red\n").encode(),
+)
+add("encoding-latin1", "name: café\noperation: transfer\nsteps: []\n".encode("latin-1"))
+add("encoding-utf16", "name: c\noperation: transfer\nsteps: []\n".encode("utf-16"))
+add("encoding-nul-byte", b"name: c\x00\noperation: transfer\nsteps: []\n")
+add(
+    "encoding-lone-surrogate",
+    'name: "c\\ud800"\noperation: transfer\nsteps: []\n',
+    "an escaped lone surrogate",
+)
+add("encoding-control-char", b"name: c\x07\noperation: transfer\nsteps: []\n")
+add("encoding-binary", bytes(range(256)) * 4)
+# --- empty ----------------------------------------------------------------------------------
+add("empty-file", b"")
+add("empty-whitespace", b"   \n\n   \n")
+add("empty-comments-only", "# nothing here\n# at all\n")
+add("empty-separators-only", "---\n---\n...\n")
+add("empty-null-document", "~\n")
+# --- structure ------------------------------------------------------------------------------
+add("structure-top-list", "- name: c\n- operation: transfer\n", "a list, not a scenario")
+add("structure-top-scalar", "just words\n", "a scalar, not a scenario")
+add("structure-top-number", "42\n", "a number, not a scenario")
+sub(
+    "structure-steps-mapping",
+    "steps:\n  - after: 50ms",
+    "steps:\n  first:\n    after: 50ms",
+    "steps as a mapping",
+)
+add(
+    "structure-steps-string",
+    "name: c\noperation: transfer\nsteps: all of them\n",
+    "steps as a string",
+)
+sub(
+    "structure-notify-string",
+    "    notify:\n      changeType: updated\n      resourceData: {state: transferring}",
+    "    notify: transferring",
+    "notify as a string",
+)
+sub(
+    "structure-resource-data-list",
+    "resourceData: {state: transferring}",
+    "resourceData: [transferring]",
+    "resourceData as a list",
+)
+add("structure-when-list", BASE + "when: [transferTarget]\n", "when as a list")
+sub(
+    "structure-notify-empty-list",
+    "    notify:\n      changeType: updated\n      resourceData: {state: transferring}",
+    "    notify: []",
+    "notify as an empty list",
+)
+add(
+    "structure-steps-of-strings",
+    "name: c\noperation: transfer\nsteps: [a, b]\n",
+    "steps that are strings",
+)
+# --- nesting --------------------------------------------------------------------------------
+add(
+    "nesting-10000-flow",
+    "name: c\noperation: transfer\nsteps: " + "[" * 10_000 + "]" * 10_000 + "\n",
+)
+add(
+    "nesting-1100-block",
+    "name: c\noperation: transfer\nsteps:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(1100)),
+)
+add(
+    "nesting-900-flow",
+    "name: c\noperation: transfer\nsteps: " + "[" * 900 + "]" * 900 + "\n",
+    "deep, below libyaml's limit",
+)
+add(
+    "nesting-deep-description",
+    "name: c\noperation: transfer\ndescription: "
+    + "{a: " * 500
+    + "1"
+    + "}" * 500
+    + "\nsteps: []\n",
+)
+# --- duplicates -----------------------------------------------------------------------------
+add("duplicate-top-key", BASE + "name: d\n", "name twice")
+sub(
+    "duplicate-resource-data-key",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: transferring, state: established}",
+    "state twice",
+)
+add("duplicate-scenario-name", BASE + "---\n" + BASE, "the same name in two documents")
+sub("duplicate-step-key", "  - after: 50ms", "  - after: 50ms\n    after: 60ms", "after twice")
+# --- aliases, merges, tags ------------------------------------------------------------------
+add("alias-recursive", "name: c\noperation: transfer\nsteps: &x [1, *x]\n")
+add(
+    "alias-merge-key",
+    "base: &b {changeType: updated}\nname: c\noperation: transfer\nsteps:\n"
+    "  - notify: {<<: *b, resourceData: {}}\n",
+)
+add(
+    "alias-fan-out",
+    "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    + "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
+    ),
+)
+add("alias-scalar", "name: &n c\noperation: transfer\ndescription: *n\nsteps: []\n")
+add("tag-python-object", "!!python/object:os.system\nname: c\n")
+add("tag-python-name", "name: !!python/name:os.system c\noperation: transfer\nsteps: []\n")
+add("tag-custom-scalar", "name: !secret c\noperation: transfer\nsteps: []\n")
+add("tag-set", "name: c\noperation: transfer\nsteps: !!set {a, b}\n")
+add("tag-binary-name", "name: !!binary aGVsbG8=\noperation: transfer\nsteps: []\n")
+add(
+    "tag-timestamp-name", "name: 2026-12-01\noperation: transfer\nsteps: []\n", "a date, not a name"
+)
+# --- wrong types ----------------------------------------------------------------------------
+sub("type-name-number", "name: c", "name: 5", "name as a number")
+sub("type-name-list", "name: c", "name: [c]", "name as a list")
+sub("type-name-spaces", "name: c", "name: has space", "a name with a space")
+sub("type-name-empty", "name: c", "name: ''", "an empty name")
+sub("type-operation-number", "operation: transfer", "operation: 5", "operation as a number")
+add("type-default-string", BASE + "default: yes please\n", "default as a string")
+sub("type-after-bool", "after: 50ms", "after: true", "a pause of true")
+sub("type-after-negative", "after: 50ms", "after: -5", "a negative pause")
+sub("type-after-words", "after: 50ms", "after: 5 minutes", "a pause in words")
+sub("type-after-minutes", "after: 50ms", "after: 5m", "minutes are not a unit")
+add("type-jitter-mapping", BASE + "jitter: {}\n", "jitter as a mapping")
+add("type-quirks-string", BASE + "quirks: subCode\n", "quirks as a string")
+add("type-quirks-repeated", BASE + "quirks: [subCode, subCode]\n", "a quirk twice")
+sub(
+    "type-fault-unknown",
+    "  - after: 50ms",
+    "  - after: 50ms\n    fault: crash",
+    "a fault there is none of",
+)
+sub(
+    "type-fault-out-of-order-last",
+    "  - after: 50ms",
+    "  - after: 50ms\n    fault: outOfOrder",
+    "outOfOrder on the last step",
+)
+add(
+    "type-when-list-value",
+    BASE + "when: {transferTarget.identity: [1]}\n",
+    "a when value that is a list",
+)
+add(
+    "type-when-exists-string",
+    BASE + "when: {transferTarget: {exists: maybe}}\n",
+    "exists as a string",
+)
+add("type-when-bad-path", BASE + "when: {'transferTarget..identity': 1}\n", "an empty path segment")
+add("type-description-number", BASE + "description: 5\n", "description as a number")
+sub("type-state-number", "state: transferring", "state: 5", "a state that is a number")
+sub(
+    "type-result-info-string",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: failed}",
+    "resultInfo as a string",
+)
+sub(
+    "type-code-string",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: five, subcode: 1}}",
+    "a code in words",
+)
+sub("type-change-type-number", "changeType: updated", "changeType: 1", "changeType as a number")
+sub("type-call-number", "  - after: 50ms", "  - after: 50ms\n    call: 5", "call as a number")
+sub(
+    "type-step-quirk-unknown",
+    "  - after: 50ms",
+    "  - after: 50ms\n    quirks: [loud]",
+    "a step quirk there is none of",
+)
+add(
+    "type-recording-missing",
+    BASE.replace("operation: transfer", "operation: recordResponse")
+    + "recording: no-such-file.wav\n",
+    "a recording file that is not there",
+)
+add("type-recording-number", BASE + "recording: 5\n", "recording as a number")
+# --- unknown keys ---------------------------------------------------------------------------
+add("unknown-top-key", BASE + "colour: red\n")
+add("unknown-top-key-case", BASE.replace("steps:", "Steps:"), "Steps for steps")
+add("unknown-operations-key", BASE.replace("operation:", "operations:"), "operations for operation")
+sub(
+    "unknown-step-key",
+    "  - after: 50ms",
+    "  - after: 50ms\n    colour: red",
+    "a step key there is none of",
+)
+sub("unknown-step-after-case", "  - after: 50ms", "  - After: 50ms", "After for after")
+sub("unknown-notify-typo", "    notify:", "    notfy:", "notfy for notify")
+sub(
+    "unknown-result-info-key",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: 500, subcode: 1, msg: x}}",
+    "msg for message",
+)
+sub(
+    "unknown-result-info-subcode-case",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: 500, subCode: 7000}}",
+    "subCode for subcode",
+)
+sub(
+    "type-identity-string",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, source: {identity: caller}}",
+    "an identity that is a string",
+)
+add(
+    "unknown-when-exists-extra",
+    BASE + "when: {transferTarget: {exists: true, really: true}}\n",
+    "a when rule with more than exists",
+)
+# --- unknown values -------------------------------------------------------------------------
+sub("value-state-typo", "state: transferring", "state: transfering", "a state there is none of")
+sub("value-state-case", "state: transferring", "state: Transferring", "a state in the wrong case")
+sub(
+    "value-change-type",
+    "changeType: updated",
+    "changeType: changed",
+    "a changeType there is none of",
+)
+sub(
+    "value-operation-typo",
+    "operation: transfer",
+    "operation: transfr",
+    "an operation there is none of",
+)
+sub(
+    "value-operation-case",
+    "operation: transfer",
+    "operation: Transfer",
+    "an operation in the wrong case",
+)
+sub(
+    "value-about",
+    "  - after: 50ms",
+    "  - after: 50ms\n    about: everyone",
+    "about what there is nothing",
+)
+sub(
+    "value-roster",
+    "  - after: 50ms",
+    "  - after: 50ms\n    roster: all",
+    "a roster kind there is none of",
+)
+sub("value-tone", "  - after: 50ms", "  - after: 50ms\n    tones: '1x'", "a key that is no tone")
+sub(
+    "value-tone-name",
+    "  - after: 50ms",
+    "  - after: 50ms\n    tones: [tone1, beep]",
+    "a tone name there is none of",
+)
+sub(
+    "value-media-state",
+    "resourceData: {state: transferring}",
+    "resourceData: {mediaState: {audio: muted}}",
+    "a media state there is none of",
+)
+files["value-operation-status"] = "# an operation status there is none of\n" + BASE.replace(
+    "operation: transfer", "operation: playPrompt"
+).replace("  - after: 50ms", "  - after: 50ms\n    about: operation").replace(
+    "resourceData: {state: transferring}", "resourceData: {status: done}"
+)
+# --- NaN and huge numbers -------------------------------------------------------------------
+sub("number-after-nan", "after: 50ms", "after: .nan", "a pause that is not a number")
+sub("number-after-inf", "after: 50ms", "after: .inf", "an endless pause")
+sub("number-after-float", "after: 50ms", "after: 1.5", "milliseconds must be whole")
+sub(
+    "number-code-huge",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: 1e400, subcode: 1}}",
+    "a code past any integer",
+)
+sub(
+    "number-subcode-past-int32",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: 500, subcode: 99999999999999999999}}",
+    "a subcode past Int32",
+)
+sub(
+    "number-code-nan",
+    "resourceData: {state: transferring}",
+    "resourceData: {state: established, resultInfo: {code: .nan, subcode: 1}}",
+    "a code that is not a number",
+)
+sub(
+    "number-jitter-negative",
+    "  - after: 50ms",
+    "  - after: 50ms\n    jitter: -1",
+    "a negative jitter",
+)
+# --- templates ------------------------------------------------------------------------------
+sub(
+    "template-names-nothing",
+    "state: transferring",
+    "state: '{{ nothing.x }}'",
+    "a root there is none of",
+)
+sub("template-empty", "state: transferring", "state: '{{ }}'", "an empty placeholder")
+sub(
+    "template-expression",
+    "state: transferring",
+    "state: '{{ call.id + 1 }}'",
+    "an expression, not a path",
+)
+sub(
+    "template-filter",
+    "state: transferring",
+    "state: '{{ call.id | upper }}'",
+    "a filter, not a path",
+)
+sub("template-os", "state: transferring", "state: '{{ os.environ }}'", "the process's environment")
+sub(
+    "template-in-call",
+    "  - after: 50ms",
+    "  - after: 50ms\n    call: '{{ everything }}'",
+    "a step call naming nothing",
+)
+sub(
+    "template-spaces-in-path",
+    "state: transferring",
+    "state: '{{ request.a b }}'",
+    "a path with a space",
+)
+# --- steps without notify -------------------------------------------------------------------
+add(
+    "step-only-after",
+    "name: c\noperation: transfer\nsteps:\n  - after: 50ms\n",
+    "a step with nothing to send",
+)
+add("step-empty", "name: c\noperation: transfer\nsteps:\n  - {}\n", "an empty step")
+add(
+    "step-notify-null",
+    "name: c\noperation: transfer\nsteps:\n  - notify: null\n",
+    "notify of nothing",
+)
+add(
+    "step-notify-missing-change-type",
+    "name: c\noperation: transfer\nsteps:\n  - notify: {resourceData: {state: transferring}}\n",
+    "a notification with no changeType",
+)
+add(
+    "step-notify-missing-resource-data",
+    "name: c\noperation: transfer\nsteps:\n  - notify: {changeType: updated}\n",
+    "a notification with no resourceData",
+)
+add("step-null", "name: c\noperation: transfer\nsteps:\n  - \n", "a step that is null")
+# --- missing --------------------------------------------------------------------------------
+add("missing-name", BASE.replace("name: c\n", ""), "no name")
+add("missing-operation", BASE.replace("operation: transfer\n", ""), "no operation")
+add("missing-steps", "name: c\noperation: transfer\n", "no steps")
+add("missing-everything", "description: only this\n", "nothing but a description")
+# --- one bad among good ---------------------------------------------------------------------
+add(
+    "second-document-bad",
+    BASE + "---\n" + BASE.replace("name: c", "name: d").replace("transferring", "transfering"),
+    "the second document's state",
+)
+
+for name, text in files.items():
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    (OUT / f"{name}.yaml").write_bytes(data)
+print(f"{len(files)} files in {OUT}")
