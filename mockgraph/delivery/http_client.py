@@ -41,6 +41,11 @@ class ProtocolError(Exception):
     """The other side did not answer in HTTP/1.1."""
 
 
+class StaleConnection(ConnectionResetError):
+    """The connection ended before a byte of the reply came: on a kept-alive connection, the
+    bot most likely closed it as it was taken from the pool, before the request reached it."""
+
+
 class ConnectError(OSError):
     """No connection to the bot (refused, unreachable, no such host, TLS failed)."""
 
@@ -91,11 +96,13 @@ class ReplyParser:
         self._buffer = bytearray()
         self._state = "head"
         self._remaining = 0  # body bytes still to come (length, chunk data)
+        self.started = False  # a byte of the reply has come
         self._reply: Reply | None = None
         self.keep_alive = True
 
     def feed(self, data: bytes) -> Reply | None:
         """The reply once it is complete, else None. ProtocolError if it is not HTTP."""
+        self.started = self.started or bool(data)
         self._buffer += data
         while True:
             if self._state == "head":
@@ -244,6 +251,10 @@ class Connection(asyncio.Protocol):
             reply = self._parser.eof()
             if reply is not None:
                 waiter.set_result(reply)
+            elif not self._parser.started:
+                waiter.set_exception(
+                    StaleConnection("the bot closed the connection before any reply")
+                )
             else:
                 waiter.set_exception(
                     ConnectionResetError("the bot closed the connection before a full reply")
@@ -308,8 +319,17 @@ class HttpClient:
             connection: Connection | None = None
             try:
                 async with asyncio.timeout(timeout):
-                    connection = await self._connection(target.origin)
-                    reply = await connection.exchange(request)
+                    connection, reused = await self._connection(target.origin)
+                    try:
+                        reply = await connection.exchange(request)
+                    except StaleConnection:
+                        if not reused:
+                            raise
+                        # Once, on a new connection, as HTTP clients do with a pooled one
+                        # (RFC 9112, 9.3.1): the bot never saw this request.
+                        connection.abort()
+                        connection = await self._new_connection(target.origin)
+                        reply = await connection.exchange(request)
             except BaseException:
                 if connection is not None:
                     connection.abort()  # in an unknown state: never reused
@@ -327,7 +347,8 @@ class HttpClient:
         self._idle.clear()
         self._idle_count = 0
 
-    async def _connection(self, origin: Origin) -> Connection:
+    async def _connection(self, origin: Origin) -> tuple[Connection, bool]:
+        """A connection to ``origin``, and whether it was kept alive from an earlier request."""
         loop = asyncio.get_running_loop()
         idle = self._idle.get(origin)
         while idle:
@@ -336,8 +357,12 @@ class HttpClient:
             if not idle:
                 del self._idle[origin]
             if connection.reusable and loop.time() - connection.idle_since < self.idle_timeout:
-                return connection
+                return connection, True
             connection.close()
+        return await self._new_connection(origin), False
+
+    async def _new_connection(self, origin: Origin) -> Connection:
+        loop = asyncio.get_running_loop()
         if self.open_connections > self.limit:
             self._evict_one()
         context = self._ssl_context() if origin.scheme == "https" else None
