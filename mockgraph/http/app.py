@@ -33,6 +33,7 @@ OPEN_CONTROL_PATHS = frozenset(
         "/_mock/.well-known/openid-configuration",
         "/_mock/v1/.well-known/OpenIdConfiguration",
         "/_mock/keys",
+        "/_mock/openapi.json",
     }
 )
 

@@ -6,11 +6,17 @@ returns; the service checks the bodies.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
 from aiohttp import web
 
+from mockgraph.calling.control import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
 from mockgraph.errors import BadRequest
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
 from mockgraph.http.requests import read_json_object
+from mockgraph.schema.validation import Shape
 
 MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
 
@@ -206,39 +212,101 @@ async def openid_configuration(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIGNING].openid_configuration(origin))
 
 
+async def openapi_description(request: web.Request) -> web.Response:
+    """An OpenAPI 3.1 description of everything mockgraph serves, for HTTP tools."""
+    from mockgraph.http.openapi import description
+
+    return web.json_response(description(f"{request.scheme}://{request.host}"))
+
+
 async def signing_keys(request: web.Request) -> web.Response:
     """The JWKS: the public key that signs notification tokens."""
     return web.json_response(request.app[SIGNING].jwks())
 
 
+@dataclass(frozen=True)
+class ControlRoute:
+    """One control-plane endpoint: the router and the OpenAPI description both read these."""
+
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    summary: str
+    status: int = 200
+    body: Shape | Literal["yaml", "json"] | None = None  # its request body, if it takes one
+    query: tuple[str, ...] = ()  # query parameters
+
+
+CONTROL_ROUTES = (
+    ControlRoute("GET", "/_mock/health", health, "Is mockgraph up?"),
+    ControlRoute(
+        "GET", "/_mock/.well-known/openid-configuration", openid_configuration, "OpenID config"
+    ),
+    ControlRoute(
+        "GET", "/_mock/v1/.well-known/OpenIdConfiguration", openid_configuration, "The same"
+    ),
+    ControlRoute("GET", "/_mock/keys", signing_keys, "The JWKS that verifies tokens"),
+    ControlRoute("POST", "/_mock/calls", seed_call, "Seed a call", 201, SEED.shape),
+    ControlRoute("POST", "/_mock/calls/incoming", ring, "Ring the bot", 201, RING.shape),
+    ControlRoute("GET", "/_mock/bots", list_bots, "Bots that transfers ring"),
+    ControlRoute("PUT", "/_mock/bots/{identity_id}", register_bot, "Add a bot", body=BOT),
+    ControlRoute("GET", "/_mock/calls", list_calls, "Every call"),
+    ControlRoute("GET", "/_mock/calls/{call_id}", get_call, "One call"),
+    ControlRoute(
+        "PUT", "/_mock/calls/{call_id}/scenario", pin_scenario, "Pin a scenario", body=PIN
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/calls/{call_id}/wait",
+        wait_for_call,
+        "Wait for a state, or a held step",
+        query=("state", "waitingStep", "timeout"),
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/calls/{call_id}/notifications",
+        wait_for_notifications,
+        "Wait for notifications",
+        query=("count", "timeout"),
+    ),
+    ControlRoute("POST", "/_mock/calls/{call_id}/advance", advance, "Release steps", body=ADVANCE),
+    ControlRoute("POST", "/_mock/calls/{call_id}/tones", press_tones, "Press keys", body=PRESS),
+    ControlRoute("POST", "/_mock/calls/{call_id}/participants", add_participant, "Join", 201, JOIN),
+    ControlRoute(
+        "DELETE",
+        "/_mock/calls/{call_id}/participants/{participant_id}",
+        remove_participant,
+        "Leave",
+        204,
+    ),
+    ControlRoute(
+        "POST",
+        "/_mock/calls/{call_id}/contentSharingSessions",
+        share_content,
+        "Share content",
+        201,
+        SHARE,
+    ),
+    ControlRoute("GET", "/_mock/calls/{call_id}/operations", list_operations, "Operations"),
+    ControlRoute("GET", "/_mock/calls/{call_id}/operations/{op_id}", get_operation, "One"),
+    ControlRoute(
+        "GET",
+        "/_mock/calls/{call_id}/operations/{op_id}/wait",
+        wait_for_operation,
+        "Wait for an operation's outcome",
+        query=("timeout",),
+    ),
+    ControlRoute("GET", "/_mock/idle", wait_idle, "Wait until idle", query=("timeout",)),
+    ControlRoute("GET", "/_mock/time", get_time, "Time settings"),
+    ControlRoute("PUT", "/_mock/time", set_time, "Set time", body=TIME),
+    ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
+    ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
+    ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
+    ControlRoute("POST", "/_mock/reset", reset, "Reset"),
+    ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description"),
+)
+
+
 def add_control_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/health", health)
-    app.router.add_get("/_mock/.well-known/openid-configuration", openid_configuration)
-    app.router.add_get("/_mock/v1/.well-known/OpenIdConfiguration", openid_configuration)
-    app.router.add_get("/_mock/keys", signing_keys)
-    app.router.add_post("/_mock/calls", seed_call)
-    app.router.add_post("/_mock/calls/incoming", ring)
-    app.router.add_get("/_mock/bots", list_bots)
-    app.router.add_put("/_mock/bots/{identity_id}", register_bot)
-    app.router.add_get("/_mock/calls", list_calls)
-    app.router.add_get("/_mock/calls/{call_id}", get_call)
-    app.router.add_put("/_mock/calls/{call_id}/scenario", pin_scenario)
-    app.router.add_get("/_mock/calls/{call_id}/wait", wait_for_call)
-    app.router.add_get("/_mock/calls/{call_id}/notifications", wait_for_notifications)
-    app.router.add_post("/_mock/calls/{call_id}/advance", advance)
-    app.router.add_post("/_mock/calls/{call_id}/tones", press_tones)
-    app.router.add_post("/_mock/calls/{call_id}/participants", add_participant)
-    app.router.add_delete(
-        "/_mock/calls/{call_id}/participants/{participant_id}", remove_participant
-    )
-    app.router.add_post("/_mock/calls/{call_id}/contentSharingSessions", share_content)
-    app.router.add_get("/_mock/calls/{call_id}/operations", list_operations)
-    app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}", get_operation)
-    app.router.add_get("/_mock/calls/{call_id}/operations/{op_id}/wait", wait_for_operation)
-    app.router.add_get("/_mock/idle", wait_idle)
-    app.router.add_get("/_mock/time", get_time)
-    app.router.add_put("/_mock/time", set_time)
-    app.router.add_get("/_mock/scenarios", list_scenarios)
-    app.router.add_post("/_mock/scenarios", load_scenarios)
-    app.router.add_get("/_mock/journal", journal)
-    app.router.add_post("/_mock/reset", reset)
+    for route in CONTROL_ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)

@@ -1,0 +1,177 @@
+"""An OpenAPI 3.1 description of everything mockgraph serves, derived from the operation
+declarations (the Graph surface, both versions) and the control routes: ``GET
+/_mock/openapi.json``. Request bodies are the Graph JSON Schemas themselves (OpenAPI 3.1 speaks
+JSON Schema 2020-12), so a tool that reads it checks bodies as mockgraph does."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from mockgraph.calling.operations import OPERATIONS, Operation
+from mockgraph.http.control import CONTROL_ROUTES, ControlRoute
+from mockgraph.schema.validation import API_VERSIONS, graph_schema
+
+JSON = dict[str, Any]
+ERROR = {"$ref": "#/components/schemas/graphError"}
+# What any Graph path may answer besides its own status (the checking order).
+GRAPH_ERRORS = {
+    "400": "the body breaks the schema or a rule",
+    "401": "no bearer token",
+    "404": "no such call (or operation, participant, group)",
+    "405": "another method",
+    "409": "the call's state does not allow it",
+    "413": "a body over 1 MiB",
+    "415": "a body that is not JSON",
+}
+ANSWERS = {  # Answer.body -> the Graph type its body is
+    "call": "microsoft.graph.call",
+    "operation": "microsoft.graph.commsOperation",
+    "participant": "microsoft.graph.participant",
+    "routingGroup": "microsoft.graph.audioRoutingGroup",
+}
+
+
+def description(origin: str) -> JSON:
+    return {**_document(), "servers": [{"url": origin}]}
+
+
+@cache
+def _document() -> JSON:
+    paths: dict[str, JSON] = {}
+    for operation in OPERATIONS:
+        for route in operation.routes:
+            for version in API_VERSIONS:
+                if "{version}" not in route.path and not route.path.startswith(f"/{version}/"):
+                    continue
+                path = route.path.replace("{version}", version).replace("{id}", "{callId}")
+                paths.setdefault(path, {})[route.method.lower()] = _graph(operation, version, path)
+    for control in CONTROL_ROUTES:
+        paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mockgraph",
+            "version": "1",
+            "description": "A local fake of Microsoft Graph's calling API, and its control "
+            "plane under /_mock. Graph paths need a bearer token; /_mock needs the "
+            "--control-token, if the server has one.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _parameters(path: str) -> list[JSON]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{(\w+)\}", path)
+    ]
+
+
+def _graph(operation: Operation, version: str, path: str) -> JSON:
+    answer = operation.answer
+    success: JSON = {"description": f"{operation.name} accepted"}
+    body_type = ANSWERS.get(answer.body)
+    if body_type is not None:
+        schema = {"$ref": f"#/components/schemas/{version}.{body_type}"}
+        success["content"] = {"application/json": {"schema": schema}}
+    elif answer.body != "none":
+        success["content"] = {"application/json": {"schema": {"type": "object"}}}
+    responses: JSON = {str(answer.status): success}
+    for status, why in GRAPH_ERRORS.items():
+        responses[status] = {
+            "description": why,
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    described: JSON = {
+        "operationId": f"{operation.name}.{version}.{path}",
+        "summary": operation.name,
+        "parameters": _parameters(path),
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+    if operation.request is not None:
+        schema = {"$ref": f"#/components/schemas/{version}.{operation.request.type}"}
+        described["requestBody"] = {
+            "required": not operation.request.may_be_empty,
+            "content": {"application/json": {"schema": schema}},
+        }
+    return described
+
+
+def _control(route: ControlRoute) -> JSON:
+    responses: JSON = {str(route.status): {"description": route.summary}}
+    if route.status != 204:
+        responses[str(route.status)]["content"] = {"application/json": {"schema": {}}}
+    for status in ("400", "401", "404", "408"):
+        responses[status] = {
+            "description": "an error",
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    described: JSON = {
+        "operationId": f"control.{route.method.lower()}.{route.path}",
+        "summary": route.summary,
+        "parameters": [
+            *_parameters(route.path),
+            *({"name": name, "in": "query", "schema": {"type": "string"}} for name in route.query),
+        ],
+        "responses": responses,
+    }
+    if route.body == "yaml":
+        described["requestBody"] = {
+            "required": True,
+            "content": {"application/yaml": {"schema": {"type": "string"}}},
+        }
+    elif route.body is not None and route.body != "json":
+        described["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": route.body.schema}},
+        }
+    return described
+
+
+def _schemas() -> JSON:
+    """Both versions' Graph schemas, each definition named ``{version}.{name}``, and Graph's
+    error body."""
+    schemas: JSON = {
+        "graphError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "innerError": {"type": "object"},
+                    },
+                }
+            },
+        }
+    }
+    for version in API_VERSIONS:
+        for name, schema in graph_schema(version)["$defs"].items():
+            schemas[f"{version}.{name}"] = _rebased(schema, version)
+    return schemas
+
+
+def _rebased(value: Any, version: str) -> Any:
+    """``#/$defs/x`` as ``#/components/schemas/{version}.x``."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                item.replace("#/$defs/", f"#/components/schemas/{version}.")
+                if key == "$ref" and isinstance(item, str)
+                else _rebased(item, version)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rebased(item, version) for item in value]
+    return value
