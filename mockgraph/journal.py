@@ -140,10 +140,18 @@ class Journal:
         self._seq = itertools.count(1)
         # Line-buffered text: each write of a whole line reaches the OS at once.
         self._file = open(file, "a", encoding="utf-8", buffering=1) if file else None  # noqa: SIM115
+        self._listeners: list[Callable[[Entry], None]] = []
+
+    def subscribe(self, listener: Callable[[Entry], None]) -> Callable[[], None]:
+        """Call ``listener`` with each entry once it is final; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def _final(self, entry: Entry) -> None:
         if self._file is not None and not self._file.closed:
             self._file.write(json.dumps(entry.to_json(), default=str) + "\n")
+        for listener in list(self._listeners):
+            listener(entry)
 
     def close(self) -> None:
         if self._file is not None:

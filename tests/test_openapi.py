@@ -35,7 +35,7 @@ async def test_every_route_is_described_and_every_reference_resolves() -> None:
             path = path.replace("{id}", "{callId}")
             assert route.method.lower() in paths[path or route.path], (route.method, path)
     for control in CONTROL_ROUTES:
-        assert control.method.lower() in paths[control.path]
+        assert (control.method.lower() in paths.get(control.path, {})) != control.streams
     schemas = document["components"]["schemas"]
 
     def refs(value: Any) -> list[str]:

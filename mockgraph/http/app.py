@@ -17,8 +17,9 @@ from mockgraph.clock import Clock, graph_date
 from mockgraph.config import Settings
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.http.control import add_control_routes
+from mockgraph.http.events import close_streams
 from mockgraph.http.graph import add_graph_routes
-from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING
+from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
 from mockgraph.http.listening import AppServer
 from mockgraph.http.requests import PARSED_BODY, require_bearer_token
 from mockgraph.ids import new_id
@@ -151,6 +152,8 @@ def build_app(
     app[SIGNING] = service.signing
     app[JOURNAL] = service.journal
     app[CONTROL_TOKEN] = settings.control_token or ""
+    app[STREAMS] = set()
+    app.on_shutdown.append(close_streams)
 
     async def lifecycle(app: web.Application) -> Any:
         await service.start()

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from mockgraph.calling.control import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
 from mockgraph.errors import BadRequest
+from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
 from mockgraph.http.requests import read_json_object
 from mockgraph.schema.validation import Shape
@@ -235,6 +236,7 @@ class ControlRoute:
     status: int = 200
     body: Shape | Literal["yaml", "json"] | None = None  # its request body, if it takes one
     query: tuple[str, ...] = ()  # query parameters
+    streams: bool = False  # it answers a stream that does not end (not in the description)
 
 
 CONTROL_ROUTES = (
@@ -304,6 +306,7 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
     ControlRoute("POST", "/_mock/reset", reset, "Reset"),
     ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description"),
+    ControlRoute("GET", "/_mock/events", events, "The journal as it happens", streams=True),
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from mockgraph.calling.control import ControlService
@@ -16,3 +18,4 @@ CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
 SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
+STREAMS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("streams", set)  # open /_mock/events

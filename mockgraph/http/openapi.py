@@ -48,7 +48,8 @@ def _document() -> JSON:
                 path = route.path.replace("{version}", version).replace("{id}", "{callId}")
                 paths.setdefault(path, {})[route.method.lower()] = _graph(operation, version, path)
     for control in CONTROL_ROUTES:
-        paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
+        if not control.streams:  # a fuzzer or client generator would wait on it for ever
+            paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
     return {
         "openapi": "3.1.0",
         "info": {

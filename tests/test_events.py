@@ -1,0 +1,60 @@
+"""GET /_mock/events: the journal as it happens, as server-sent events, batched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from mockgraph.testing import BotReceiver, MockGraph
+from tests.conftest import AUTH, BLIND
+
+
+async def entries(response: aiohttp.ClientResponse, count: int) -> list[list[dict[str, Any]]]:
+    """The batches of the next messages, until ``count`` entries have come."""
+    batches: list[list[dict[str, Any]]] = []
+    async with asyncio.timeout(10):
+        event = None
+        while sum(len(batch) for batch in batches) < count:
+            line = (await response.content.readline()).decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                assert event == "entries"
+                batches.append(json.loads(line.removeprefix("data: ")))
+    return batches
+
+
+async def test_a_transfer_streams_its_request_and_notifications(bot: BotReceiver) -> None:
+    async with (
+        MockGraph(time_scale=0) as graph,
+        aiohttp.ClientSession() as http,
+        http.get(f"{graph.url}/_mock/events") as stream,
+    ):
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        assert await stream.content.readline() == b": mockgraph events\n"  # open: go
+        call = await graph.seed_call(callback_uri=bot.callback_url)
+        url = f"{graph.graph_url()}/communications/calls/{call['id']}/transfer"
+        async with http.post(url, json=BLIND, headers=AUTH) as response:
+            assert response.status == 202
+        batches = await entries(stream, 4)
+    flat = [entry for batch in batches for entry in batch]
+    assert [(e["kind"], e.get("status") or e.get("outcome")) for e in flat] == [
+        ("request", 202),
+        ("notification", "delivered"),
+        ("notification", "delivered"),
+        ("notification", "delivered"),
+    ]
+    states = [e["body"]["value"][0]["resourceData"]["state"] for e in flat[1:]]
+    assert states == ["transferring", "transferAccepted", "terminated"]
+
+
+async def test_a_stream_does_not_hold_up_the_server_stopping() -> None:
+    graph = MockGraph()
+    await graph.start()
+    async with aiohttp.ClientSession() as http, http.get(f"{graph.url}/_mock/events") as stream:
+        await stream.content.readline()
+        await graph.close()  # the stream ends with the server, at once
+        assert (await stream.content.read()).strip() == b""  # it ended: read() returned
