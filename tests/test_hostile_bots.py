@@ -131,9 +131,10 @@ async def closes_after_each(
 async def mockgraph(**settings: Any) -> AsyncIterator[MockGraph]:
     options = {
         "time_scale": 0,
-        "delivery_timeout": 0.5,
+        "delivery_timeout": 0.2,
         "delivery_attempts": 2,
         "retry_backoff": 0.01,
+        "grace_period": 0,  # a hung delivery does not hold up the server stopping
     }
     async with MockGraph(**{**options, **settings}) as graph:
         yield graph
@@ -153,8 +154,8 @@ def errors(record: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     "behaviour, expected",
     [
-        (silent, "no answer within 0.5 s"),
-        (trickle, "no answer within 0.5 s"),
+        (silent, "no answer within 0.2 s"),
+        (trickle, "no answer within 0.2 s"),
         (garbage, "ProtocolError"),
         (reset, "Connection"),
     ],
