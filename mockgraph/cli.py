@@ -12,6 +12,8 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 
 from mockgraph.config import Settings, add_arguments, from_arguments
 from mockgraph.delivery.tokens import KeyFileError
@@ -34,7 +36,37 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario file or folder")
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    imports = commands.add_parser(
+        "import", help="write a scenario from traces of notifications real Graph sent"
+    )
+    imports.add_argument(
+        "traces", nargs="+", metavar="TRACE", help="JSON Lines file, folder of .json, or .har"
+    )
+    imports.add_argument("--name", required=True, help="the scenario's name")
+    imports.add_argument("--operation", required=True, help="the operation it plays for")
+    imports.add_argument("--out", metavar="FILE", help="write it there (default: stdout)")
     return parser
+
+
+def import_traces(traces: Sequence[str], name: str, operation: str, out: str | None) -> int:
+    from mockgraph.scenarios.importer import ImportProblem, read_trace, scenario_from
+
+    try:
+        posts = [post for trace in traces for post in read_trace(Path(trace))]
+        text = scenario_from(
+            posts,
+            name=name,
+            operation=operation,
+            description=f"Imported from {', '.join(traces)} on {date.today().isoformat()}.",
+        )
+    except (ImportProblem, OSError) as error:
+        print(f"mockgraph import: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return EXIT_OK
 
 
 def tune_garbage_collector() -> None:
@@ -109,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(env).parse_args(argv)
     if args.command == "validate":
         return validate(args.paths)
+    if args.command == "import":
+        return import_traces(args.traces, args.name, args.operation, args.out)
     if args.command == "schema":
         print(json.dumps(scenario_schema(), indent=2))
         return EXIT_OK

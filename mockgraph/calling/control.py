@@ -15,6 +15,7 @@ from typing import Any
 from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.playback import Player
+from mockgraph.clock import iso
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
 from mockgraph.journal import Journal, NotificationRecord
@@ -366,6 +367,17 @@ class ControlService:
             raise BadRequest("The body holds no scenario; send the YAML of one or more scenarios.")
         self._library.add(scenarios)
         return scenarios
+
+    def trace(self, call_id: str) -> list[dict[str, Any]]:
+        """The call's notifications that went out, as ``{time, body}``: what ``mockgraph
+        import`` reads back."""
+        self._calls.get(call_id)
+        return [
+            {"time": iso(entry.time), "body": entry.body}
+            for entry in self._journal.entries(call_id)
+            if isinstance(entry, NotificationRecord)
+            and entry.outcome in ("delivered", "failed", "rejected")
+        ]
 
     def journal(self, call_id: str | None = None) -> dict[str, Any]:
         entries = [entry.to_json() for entry in self._journal.entries(call_id)]

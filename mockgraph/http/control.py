@@ -6,6 +6,7 @@ returns; the service checks the bodies.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -141,6 +142,15 @@ async def share_content(request: web.Request) -> web.Response:
     )
 
 
+TRACE_TYPE = "application/x-ndjson"
+
+
+async def trace(request: web.Request) -> web.Response:
+    """The call's notifications as JSON Lines of ``{time, body}``, for ``mockgraph import``."""
+    lines = [json.dumps(line) + "\n" for line in request.app[CONTROL].trace(_call_id(request))]
+    return web.Response(text="".join(lines), content_type=TRACE_TYPE)
+
+
 async def list_operations(request: web.Request) -> web.Response:
     return web.json_response({"value": request.app[CONTROL].operations(_call_id(request))})
 
@@ -237,6 +247,7 @@ class ControlRoute:
     body: Shape | Literal["yaml", "json"] | None = None  # its request body, if it takes one
     query: tuple[str, ...] = ()  # query parameters
     streams: bool = False  # it answers a stream that does not end (not in the description)
+    content_type: str = "application/json"  # of what it answers
 
 
 CONTROL_ROUTES = (
@@ -288,6 +299,13 @@ CONTROL_ROUTES = (
         "Share content",
         201,
         SHARE,
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/calls/{call_id}/trace",
+        trace,
+        "The call's notifications",
+        content_type=TRACE_TYPE,
     ),
     ControlRoute("GET", "/_mock/calls/{call_id}/operations", list_operations, "Operations"),
     ControlRoute("GET", "/_mock/calls/{call_id}/operations/{op_id}", get_operation, "One"),

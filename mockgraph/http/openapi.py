@@ -108,7 +108,7 @@ def _graph(operation: Operation, version: str, path: str) -> JSON:
 def _control(route: ControlRoute) -> JSON:
     responses: JSON = {str(route.status): {"description": route.summary}}
     if route.status != 204:
-        responses[str(route.status)]["content"] = {"application/json": {"schema": {}}}
+        responses[str(route.status)]["content"] = {route.content_type: {"schema": {}}}
     for status in ("400", "401", "404", "408"):
         responses[status] = {
             "description": "an error",

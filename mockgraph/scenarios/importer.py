@@ -1,0 +1,209 @@
+"""Scenarios from traces of real Graph notifications: ``mockgraph import``.
+
+A trace is a JSON Lines file (each line a commsNotifications body, or ``{"time", "body"}`` as
+``GET /_mock/calls/{id}/trace`` writes them), a folder of ``.json`` notification files, or a
+HAR file. Each POST becomes a step; the pauses come from the timestamps; the call's id, and an
+operation's, become the placeholders mockgraph fills in; Microsoft's spellings (``resource``,
+``subCode``, capitalised change types) become quirks; the result is checked like any file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockgraph.scenarios.loader import Problem, load_text
+
+CALL_TYPE = "#microsoft.graph.call"
+
+
+class ImportProblem(ValueError):
+    """A trace mockgraph cannot read, or a notification a scenario cannot express."""
+
+
+@dataclass(frozen=True)
+class Post:
+    """One POST of a trace: when (seconds, if the trace says) and its body."""
+
+    time: float | None
+    body: dict[str, Any]
+    source: str  # where it came from, for messages
+
+
+def read_trace(path: Path) -> list[Post]:
+    """The POSTs in a JSON Lines file, a folder of .json files or a HAR file, in order."""
+    if path.is_dir():
+        return [post for file in sorted(path.glob("*.json")) for post in _json_file(file)]
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix == ".har":
+        return _har(text, str(path))
+    posts = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            posts.append(_post(_parse(line, f"{path}:{number}"), f"{path}:{number}"))
+    return posts
+
+
+def _parse(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ImportProblem(f"{source}: not JSON ({error})") from None
+
+
+def _json_file(file: Path) -> list[Post]:
+    return [_post(_parse(file.read_text(encoding="utf-8-sig"), str(file)), str(file))]
+
+
+def _post(value: Any, source: str) -> Post:
+    if isinstance(value, dict) and isinstance(value.get("body"), dict):
+        return Post(_seconds(value.get("time"), source), value["body"], source)
+    if isinstance(value, dict) and isinstance(value.get("value"), list):
+        return Post(None, value, source)
+    raise ImportProblem(f"{source}: neither a commsNotifications body nor {{time, body}}")
+
+
+def _seconds(time: Any, source: str) -> float | None:
+    if time is None:
+        return None
+    if isinstance(time, int | float):
+        return float(time)
+    try:
+        return datetime.fromisoformat(str(time).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ImportProblem(f"{source}: {time!r} is not an ISO 8601 time") from None
+
+
+def _har(text: str, source: str) -> list[Post]:
+    """The POSTs of a HAR whose bodies are commsNotifications (what Graph sent the bot)."""
+    try:
+        entries = json.loads(text)["log"]["entries"]
+    except (ValueError, KeyError, TypeError):
+        raise ImportProblem(f"{source}: not a HAR file (no log.entries)") from None
+    posts = []
+    for index, entry in enumerate(entries):
+        request = entry.get("request", {})
+        body = (request.get("postData") or {}).get("text")
+        if request.get("method") != "POST" or not body:
+            continue
+        value = _parse(body, f"{source} entry {index}")
+        if isinstance(value, dict) and isinstance(value.get("value"), list):
+            when = _seconds(entry.get("startedDateTime"), f"{source} entry {index}")
+            posts.append(Post(when, value, f"{source} entry {index}"))
+    return posts
+
+
+def scenario_from(posts: list[Post], *, name: str, operation: str, description: str) -> str:
+    """The scenario YAML that plays ``posts`` back; ImportProblem names what it cannot say."""
+    if not posts:
+        raise ImportProblem("the trace holds no notification")
+    call_id = _call_of(posts[0])
+    steps = []
+    step_quirks: list[set[str]] = []
+    previous = posts[0].time
+    for post in posts:
+        quirks: set[str] = set()
+        step_quirks.append(quirks)
+        items = [_item(item, call_id, post.source, quirks) for item in post.body["value"]]
+        step: dict[str, Any] = {}
+        if post.time is not None and previous is not None and post.time > previous:
+            step["after"] = f"{round((post.time - previous) * 1000)}ms"
+        previous = post.time if post.time is not None else previous
+        about = {about for about, _ in items}
+        if len(about) > 1:
+            raise ImportProblem(f"{post.source}: one POST about the call and an operation both")
+        if about == {"operation"}:
+            step["about"] = "operation"
+        notify = [notification for _, notification in items]
+        step["notify"] = notify[0] if len(notify) == 1 else notify
+        steps.append(step)
+    # A spelling every POST had is the scenario's; one that only some had is theirs.
+    common = set.intersection(*step_quirks)
+    for step, quirks in zip(steps, step_quirks, strict=True):
+        if quirks - common:
+            step["quirks"] = sorted(quirks - common)
+    document: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "operation": operation,
+        "steps": steps,
+    }
+    if common:
+        document["quirks"] = sorted(common)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    _, problems = load_text(text, f"<{name}>")
+    if problems:
+        raise ImportProblem("the scenario would not load: " + "; ".join(map(_plain, problems)))
+    return text
+
+
+def _plain(problem: Problem) -> str:
+    return problem.message
+
+
+def _call_of(post: Post) -> str:
+    url = str(post.body["value"][0].get("resourceUrl", ""))
+    parts = url.strip("/").split("/")
+    if "calls" not in parts[:-1]:
+        raise ImportProblem(f"{post.source}: resourceUrl {url!r} names no call")
+    return parts[parts.index("calls") + 1]
+
+
+def _item(
+    item: dict[str, Any], call_id: str, source: str, quirks: set[str]
+) -> tuple[str, dict[str, Any]]:
+    """(what it is about, the step's notification) for one commsNotification."""
+    rest = {key: value for key, value in item.items() if key != "@odata.type"}
+    url = str(rest.pop("resourceUrl", ""))
+    if "resource" in rest:
+        quirks.add("legacyResource")
+        rest.pop("resource")
+    change = str(rest.pop("changeType", ""))
+    if change[:1].isupper():
+        quirks.add("capitalChangeType")
+    parts = url.strip("/").split("/")
+    if "calls" not in parts[:-1] or parts[parts.index("calls") + 1] != call_id:
+        raise ImportProblem(
+            f"{source}: a notification about {url!r}, not call {call_id!r}: a scenario plays "
+            "one call's notifications (write a step with 'call:' by hand)"
+        )
+    tail = parts[parts.index("calls") + 2 :]
+    about = "call"
+    operation_id = None
+    if tail[:1] == ["operations"] and len(tail) == 2:
+        about, operation_id = "operation", tail[1]
+    elif tail:
+        raise ImportProblem(f"{source}: {url!r} is neither the call nor one of its operations")
+    data = rest.pop("resourceData", {})
+    if not isinstance(data, dict):
+        raise ImportProblem(f"{source}: resourceData is a list (a roster); write it by hand")
+    if data.get("@odata.type") == CALL_TYPE or about == "operation":
+        data = {key: value for key, value in data.items() if key != "@odata.type"}
+    if about == "operation":  # mockgraph fills these in for the operation it plays for
+        data = {k: v for k, v in data.items() if k not in ("id", "@odata.id", "clientContext")}
+    data = _templated(data, call_id, operation_id, quirks)
+    notification = {"changeType": change.lower(), "resourceData": data, **rest}
+    return about, notification
+
+
+def _templated(value: Any, call_id: str, operation_id: str | None, quirks: set[str]) -> Any:
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if key == "subCode":
+                quirks.add("subCode")
+                key = "subcode"
+            result[key] = _templated(item, call_id, operation_id, quirks)
+        return result
+    if isinstance(value, list):
+        return [_templated(item, call_id, operation_id, quirks) for item in value]
+    if isinstance(value, str):
+        if operation_id:
+            value = value.replace(operation_id, "{{ operation.id }}")
+        return value.replace(call_id, "{{ call.id }}")
+    return value
