@@ -16,3 +16,13 @@ _random = random.Random()
 def new_id() -> str:
     """A random GUID such as ``6c2f0b1e-...``: unique, but not a secret."""
     return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+
+
+def named_call(resource_url: str) -> tuple[str, list[str]] | None:
+    """The call a resourceUrl names, and what of it: ``/communications/calls/c1/operations/o1``
+    is ``("c1", ["operations", "o1"])``; None if it names no call."""
+    parts = resource_url.strip("/").split("/")
+    if "calls" not in parts[:-1]:
+        return None
+    at = parts.index("calls") + 1
+    return parts[at], parts[at + 1 :]

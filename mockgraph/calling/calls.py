@@ -16,8 +16,6 @@ from typing import Any
 from mockgraph.clock import iso
 from mockgraph.errors import BadRequest, CallNotFound, Conflict, ItemNotFound
 from mockgraph.ids import new_id
-from mockgraph.tones import TONES as TONES
-from mockgraph.tones import tone_names as tone_names
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CALL_STATES = (

@@ -64,6 +64,10 @@ class Outcome:
 NOTHING = Outcome()
 
 
+def _nothing() -> None:
+    """What follows a scenario that holds nothing (a roster change, a cancelled prompt)."""
+
+
 def outcome(view: str, call: Call, comms: CommsOperation | None, named: Any) -> Outcome:
     """The answer's body of kind ``view`` (an ``Answer.body``)."""
     if view == "none":  # most answers (a transfer's 202): first, as the request path is hot
@@ -160,7 +164,7 @@ class GraphService:
         if operation.beside_call:  # a roster change: it holds nothing
             assert operation.scenario is not None
             queued = Queued(None, operation.scenario, None, body, {})
-            self._play_for(queued, operation.scenario, call, None)
+            self._play_for(queued, operation.scenario, call, _nothing)
             return accepted
         if operation.interrupts:  # whatever plays for the call, its prompts included
             self._player.stop(call.id, operation.interrupts)
@@ -195,7 +199,7 @@ class GraphService:
         if operation.queued:
             self._media.add(queued, call)
         else:
-            self._start_media(queued, call, None)
+            self._start_media(queued, call, _nothing)
         return accepted
 
     @staticmethod
@@ -218,7 +222,7 @@ class GraphService:
     def _cancelled(self, queued: Queued, call: Call) -> None:
         """A cancelled media operation gets its own scenario's failure, if it declares one."""
         if queued.cancelled_scenario is not None:
-            self._play_for(queued, queued.cancelled_scenario, call, lambda: None)
+            self._play_for(queued, queued.cancelled_scenario, call, _nothing)
 
     def _play_for(
         self,
@@ -227,6 +231,8 @@ class GraphService:
         call: Call,
         on_end: Callable[[], None] | None,
     ) -> bool:
+        """Play the scenario for ``scenario_operation``; whether there is one. ``on_end``:
+        what follows its last step (None: the call, which the operation holds, is released)."""
         scenario = self._library.select(scenario_operation, queued.request, call.pinned_scenario)
         if scenario is None:
             log.warning(
@@ -236,7 +242,7 @@ class GraphService:
             )
             return False
         if scenario.name == call.pinned_scenario:
-            call.pinned_scenario = None
+            call.pinned_scenario = None  # a pin is for the next operation only
         if scenario.recording is not None and queued.operation is not None:
             self._recordings.use(queued.operation.id, scenario.recording)
         self._player.play(
@@ -245,25 +251,18 @@ class GraphService:
             queued.request,
             operation=queued.operation,
             values=queued.values,
-            on_end=on_end or (lambda: None),
+            on_end=on_end,
         )
         return True
 
     def _play(
         self, operation: Operation, scenario_operation: str | None, call: Call, body: Any
     ) -> None:
-        pinned = call.pinned_scenario
-        scenario = self._library.select(scenario_operation or operation.name, body, pinned)
+        """Play an operation that holds the call until its scenario's last step."""
+        name = scenario_operation or operation.name
         call.begin(operation.name)
-        if scenario is not None and scenario.name == pinned:
-            call.pinned_scenario = None  # a pin is for the next operation only
-        if scenario is None:
-            log.warning(
-                "no scenario for %s of call %s: nothing will be notified", operation.name, call.id
-            )
+        if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
             call.finish()
-            return
-        self._player.play(scenario, call, body)
 
     def recording(self, recording_id: str, bearer: str) -> bytes:
         """A finished recording's audio, for the bearer of its access token."""

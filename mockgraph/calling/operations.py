@@ -89,6 +89,10 @@ class Returns:
     status: Literal["running", "completed"]
 
 
+# What an action that returns a commsOperation answers: 200, the operation, its Location.
+RETURNS_OPERATION = Answer(200, body="operation", location=True)
+
+
 class CallLookup(Protocol):
     def find(self, call_id: str) -> Call | None: ...
 
@@ -553,7 +557,7 @@ PLAY_PROMPT = Operation(
     request=Request("action.playPrompt"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _some_prompts, _prompts(20)),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("playPromptOperation", "running"),
     scenario="playPrompt",
     default_scenario="play-prompt-completed",
@@ -569,7 +573,7 @@ RECORD_RESPONSE = Operation(
     request=Request("action.recordResponse"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _prompts(1), _record_timers),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("recordOperation", "running"),
     scenario="recordResponse",
     default_scenario="record-max-duration",
@@ -585,7 +589,7 @@ SUBSCRIBE_TO_TONE = Operation(
     request=Request("action.subscribeToTone", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media,),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("subscribeToToneOperation", "completed"),
     subscribes_to_tones=True,
 )
@@ -601,7 +605,7 @@ CANCEL_MEDIA_PROCESSING = Operation(
     ),
     request=Request("action.cancelMediaProcessing", may_be_empty=True),
     allowed_from=ESTABLISHED,
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("cancelMediaProcessingOperation", "completed"),
     cancels_media=True,
 )
@@ -615,7 +619,7 @@ SEND_DTMF_TONES = Operation(
     request=Request("action.sendDtmfTones"),
     allowed_from=ESTABLISHED,
     rules=(_some_tones,),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("sendDtmfTonesOperation", "running"),
     scenario="sendDtmfTones",
     default_scenario="send-dtmf-completed",
@@ -625,7 +629,7 @@ UPDATE_RECORDING_STATUS = Operation(
     routes=(Route("POST", CALL + "/updateRecordingStatus"),),
     request=Request("action.updateRecordingStatus"),
     allowed_from=ESTABLISHED,
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("updateRecordingStatusOperation", "completed"),
 )
 CHANGE_SCREEN_SHARING_ROLE = Operation(
@@ -652,7 +656,7 @@ MUTE = Operation(
     allowed_from=ESTABLISHED,
     rules=(_group_call("mute"),),
     effects=(_muting(True),),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
     scenario="mute",
     default_scenario="mute-roster",
@@ -664,7 +668,7 @@ UNMUTE = Operation(
     allowed_from=ESTABLISHED,
     rules=(_group_call("unmute"),),
     effects=(_muting(False),),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("unmuteParticipantOperation", "completed"),
     scenario="unmute",
     default_scenario="unmute-roster",
@@ -691,7 +695,7 @@ INVITE = Operation(
     request=Request("action.participants.invite"),
     allowed_from=ESTABLISHED,
     rules=(_invitees,),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("inviteParticipantsOperation", "running"),
     scenario="invite",
     default_scenario="invite-completed",
@@ -705,7 +709,7 @@ MUTE_PARTICIPANT = Operation(
     names="participant",
     rules=(_group_call("Muting a participant"),),
     effects=(_muting(True),),
-    answer=Answer(200, body="operation", location=True),
+    answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
     scenario="muteParticipant",
     default_scenario="mute-participant-roster",

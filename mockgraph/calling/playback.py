@@ -380,32 +380,13 @@ class Player:
             # the only thing that changes nested ones, work on a copy (below).
             notifications = [dict(n) for n in step.notify]
         if target is None:
-            record = self._journal.record_notification(
-                call_id=str(target_id),
-                url="",
-                body={"value": notifications},
-                scenario=scenario.name,
-                step=index + 1,
-                scenario_id=playback.id,
-            )
             note = f"step names call {step.call!r}, which mockgraph does not know"
-            record.settle("skipped", note)
-            log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, note)
-            self._changes.notify()
+            self._skip(playback, index, str(target_id), "", {"value": notifications}, note)
             return []
         skipped = self._unplayable(playback, step, target)
         if skipped:
-            record = self._journal.record_notification(
-                call_id=target.id,
-                url=target.callback_uri,
-                body={"value": notifications, "tones": list(step.tones), "roster": step.roster},
-                scenario=scenario.name,
-                step=index + 1,
-                scenario_id=playback.id,
-            )
-            record.settle("skipped", skipped)
-            log.warning("scenario %s step %d skipped: %s", scenario.name, index + 1, skipped)
-            self._changes.notify()
+            body = {"value": notifications, "tones": list(step.tones), "roster": step.roster}
+            self._skip(playback, index, target.id, target.callback_uri, body, skipped)
             return []
         cause = f"scenario {scenario.name} step {index + 1}"
         if step.about == "operation" and playback.operation is not None:
@@ -433,6 +414,28 @@ class Player:
                 continue
             records += sent
         return records
+
+    def _skip(
+        self,
+        playback: Playback,
+        index: int,
+        call_id: str,
+        url: str,
+        body: dict[str, Any],
+        note: str,
+    ) -> None:
+        """Journal a step that cannot go out as skipped, and say why."""
+        record = self._journal.record_notification(
+            call_id=call_id,
+            url=url,
+            body=body,
+            scenario=playback.scenario.name,
+            step=index + 1,
+            scenario_id=playback.id,
+        )
+        record.settle("skipped", note)
+        log.warning("scenario %s step %d skipped: %s", playback.scenario.name, index + 1, note)
+        self._changes.notify()
 
     @staticmethod
     def _unplayable(playback: Playback, step: Step, target: Call) -> str | None:

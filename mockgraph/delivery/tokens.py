@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,10 @@ class SigningKey:
             raise KeyFileError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
         return key
 
-    @property
+    @cached_property
     def kid(self) -> str:
-        """A key id derived from the public key: its RFC 7638 thumbprint."""
+        """A key id derived from the public key: its RFC 7638 thumbprint (once: every token's
+        header names it)."""
         public = self.public_numbers()
         members = json.dumps(
             {"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":")

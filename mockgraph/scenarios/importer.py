@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from mockgraph.scenarios.loader import Problem, load_text
+from mockgraph.ids import named_call
+from mockgraph.scenarios.loader import load_text
 
 CALL_TYPE = "#microsoft.graph.call"
 
@@ -138,20 +139,18 @@ def scenario_from(posts: list[Post], *, name: str, operation: str, description: 
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     _, problems = load_text(text, f"<{name}>")
     if problems:
-        raise ImportProblem("the scenario would not load: " + "; ".join(map(_plain, problems)))
+        raise ImportProblem(
+            "the scenario would not load: " + "; ".join(p.message for p in problems)
+        )
     return text
-
-
-def _plain(problem: Problem) -> str:
-    return problem.message
 
 
 def _call_of(post: Post) -> str:
     url = str(post.body["value"][0].get("resourceUrl", ""))
-    parts = url.strip("/").split("/")
-    if "calls" not in parts[:-1]:
+    named = named_call(url)
+    if named is None:
         raise ImportProblem(f"{post.source}: resourceUrl {url!r} names no call")
-    return parts[parts.index("calls") + 1]
+    return named[0]
 
 
 def _item(
@@ -166,13 +165,13 @@ def _item(
     change = str(rest.pop("changeType", ""))
     if change[:1].isupper():
         quirks.add("capitalChangeType")
-    parts = url.strip("/").split("/")
-    if "calls" not in parts[:-1] or parts[parts.index("calls") + 1] != call_id:
+    named = named_call(url)
+    if named is None or named[0] != call_id:
         raise ImportProblem(
             f"{source}: a notification about {url!r}, not call {call_id!r}: a scenario plays "
             "one call's notifications (write a step with 'call:' by hand)"
         )
-    tail = parts[parts.index("calls") + 2 :]
+    tail = named[1]
     about = "call"
     operation_id = None
     if tail[:1] == ["operations"] and len(tail) == 2:

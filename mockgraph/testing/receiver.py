@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from mockgraph.http.listening import AppServer
+from mockgraph.ids import named_call
 
 POLL_INTERVAL = 0.005  # seconds
 
@@ -43,9 +44,9 @@ class Received:
     def call_id(self) -> str:
         """The call the first notification is about (from its ``resourceUrl``, which may
         name one of the call's operations or its participants)."""
-        parts = str(self.notifications[0]["resourceUrl"]).strip("/").split("/")
-        after = parts.index("calls") + 1 if "calls" in parts[:-1] else len(parts) - 1
-        return parts[after]
+        url = str(self.notifications[0]["resourceUrl"])
+        named = named_call(url)
+        return named[0] if named else url.rsplit("/", 1)[-1]
 
 
 class BotReceiver(AppServer):
