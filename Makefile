@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest schemas bench soak fuzz clean
+.PHONY: run test lint typecheck pytest browser schemas bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# The inspector's tests drive Debian's Chromium through Playwright (a test tool's download of
+# its own browser cannot work here), so it comes from Debian's packages, as wrk does.
+browser:
+	@test -n "$$MOCKGRAPH_CHROMIUM" || command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Benchmarks (never part of `make test`): mockgraph against naive aiohttp baselines, one table.
 # wrk comes from Debian's packages.

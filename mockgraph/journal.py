@@ -59,9 +59,11 @@ class RequestRecord:
     request_id: str
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
 
-    def answered(self, status: int, body: Any) -> None:
-        """mockgraph answered it: the record is final."""
+    def answered(self, status: int, body: Any, created_call: str | None = None) -> None:
+        """mockgraph answered it: the record is final. A request that created a call belongs
+        to it from now on."""
         self.status, self.body = status, body
+        self.call_id = self.call_id or created_call
         if self.on_final is not None:
             self.on_final(self)
 

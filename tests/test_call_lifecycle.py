@@ -171,6 +171,9 @@ async def test_create_answers_201_with_location_then_establishes(bot: Bot) -> No
     assert call["id"] and call["callChainId"] and call["myParticipantId"]
     assert call["@odata.context"].endswith("/v1.0/$metadata#communications/calls/$entity")
     assert await bot.states(call["id"], 2) == ["establishing", "established"]
+    # The request that created it is the first entry of its journal (and its timeline).
+    first = (await bot.graph.journal(call["id"]))[0]
+    assert (first["kind"], first["method"], first["status"]) == ("request", "POST", 201)
 
 
 async def test_create_declined_by_the_callee(bot: Bot) -> None:

@@ -119,3 +119,10 @@ async def test_token_validation_snippet_accepts_mockgraphs_tokens(
 def _camel(name: str) -> str:
     first, *rest = name.split("_")
     return first + "".join(part.title() for part in rest)
+
+
+def test_the_inspector_screenshot_is_a_real_run() -> None:
+    """tests/test_inspector.py takes it (MOCKGRAPH_UPDATE_SCREENSHOT=1 writes it here)."""
+    screenshot = Path(__file__).parents[1] / "docs" / "inspector.png"
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](docs/inspector.png)" in README

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mockgraph.clock import iso
 from mockgraph.errors import BadRequest, CallNotFound, Conflict, ItemNotFound
@@ -161,6 +161,7 @@ class Call:
     properties: dict[str, Any]  # Graph call properties other than id
     history: list[StateChange] = field(default_factory=list)
     pinned_scenario: str | None = None
+    last_scenario: str | None = None  # the scenario it played last
     running_operation: str | None = None
     application_instance: bool = True  # whether the bot has a phone number (PSTN transfers)
     waiting_step: int | None = None  # step mode: the step that waits for advance()
@@ -170,6 +171,8 @@ class Call:
     participants: dict[str, Participant] = field(default_factory=dict)  # the roster, by id
     routing_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
     sharing_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    # Called when what the control plane shows of it changes (its registry's watchers).
+    on_change: Callable[[Call], None] = field(default=lambda call: None, repr=False, compare=False)
 
     @property
     def state(self) -> str:
@@ -196,6 +199,7 @@ class Call:
             "call": self.to_graph(),
             "history": [change.to_json() for change in self.history],
             "scenario": self.pinned_scenario,
+            "lastScenario": self.last_scenario,
             "runningOperation": self.running_operation,
             "waitingStep": self.waiting_step,
             "operations": [operation.to_json() for operation in self.operations.values()],
@@ -235,6 +239,7 @@ class Call:
             self.properties["state"] = "terminated"
         if self.state != before:
             self.history.append(StateChange(self.state, time.time(), cause))
+            self.on_change(self)
 
     def keep(self, properties: Mapping[str, Any]) -> None:
         """Take on Graph properties an operation's body set (answer's mediaConfig)."""
@@ -280,6 +285,7 @@ class Call:
 
     def join(self, participant: Participant) -> Participant:
         self.participants[participant.id] = participant
+        self.on_change(self)
         return participant
 
     def participant(self, participant_id: str) -> Participant:
@@ -290,7 +296,9 @@ class Call:
 
     def leave(self, participant_id: str) -> Participant:
         """Take ``participant_id`` off the roster (404 if it is not on it)."""
-        return self.participants.pop(self.participant(participant_id).id)
+        left = self.participants.pop(self.participant(participant_id).id)
+        self.on_change(self)
+        return left
 
     # --- audio routing groups -----------------------------------------------------------------
 
@@ -346,9 +354,26 @@ class Call:
     def begin(self, operation: str) -> None:
         """Claim the call for ``operation`` (checked first, by its declaration)."""
         self.running_operation = operation
+        self.on_change(self)
 
     def finish(self) -> None:
         self.running_operation = None
+        self.on_change(self)
+
+    def pin(self, scenario: str | None) -> None:
+        """The scenario its next operation plays (``None``: the one its request selects)."""
+        self.pinned_scenario = scenario
+        self.on_change(self)
+
+    def plays(self, scenario: str) -> None:
+        self.last_scenario = scenario
+        self.on_change(self)
+
+    def hold(self, step: int | None) -> None:
+        """Step mode: step ``step`` (1-based) waits for a release; ``None``: none waits."""
+        if step != self.waiting_step:
+            self.waiting_step = step
+            self.on_change(self)
 
 
 def _first_roster(properties: Mapping[str, Any], bot: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -367,6 +392,14 @@ def _first_roster(properties: Mapping[str, Any], bot: Mapping[str, Any]) -> list
     return found
 
 
+class CallWatcher(Protocol):
+    """Told of every change the control plane shows (the inspector's event stream)."""
+
+    def call_changed(self, call: Call) -> None: ...
+
+    def calls_cleared(self) -> None: ...
+
+
 class CallRegistry:
     """The calls mockgraph knows, by id. Beyond ``limit`` calls, the oldest ended ones are
     forgotten (a long run must not grow without end); calls that are not over never are."""
@@ -375,6 +408,16 @@ class CallRegistry:
         self.limit = limit
         self.forgotten = 0
         self._calls: dict[str, Call] = {}
+        self._watchers: list[CallWatcher] = []
+
+    def watch(self, watcher: CallWatcher) -> Callable[[], None]:
+        """Tell ``watcher`` of each change from now on; returns the unwatch."""
+        self._watchers.append(watcher)
+        return lambda: self._watchers.remove(watcher)
+
+    def _changed(self, call: Call) -> None:
+        for watcher in self._watchers:
+            watcher.call_changed(call)
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self._calls.values())
@@ -438,7 +481,9 @@ class CallRegistry:
         call.history.append(StateChange(state, time.time(), cause))
         for identity in _first_roster(graph_properties, bot):
             call.join(Participant.joining(identity))
+        call.on_change = self._changed
         self._calls[call_id] = call
+        self._changed(call)
         if len(self._calls) > self.limit:
             self._forget_ended()
         return call
@@ -454,3 +499,5 @@ class CallRegistry:
     def clear(self) -> None:
         self._calls.clear()
         self.forgotten = 0
+        for watcher in self._watchers:
+            watcher.calls_cleared()

@@ -274,7 +274,7 @@ class ControlService:
         if name is not None and self._library.get(name) is None:
             loaded = ", ".join(self._library.names()) or "none"
             raise BadRequest(f"No scenario named '{name}' is loaded (loaded: {loaded}).")
-        call.pinned_scenario = name
+        call.pin(name)
         return call
 
     # --- media -------------------------------------------------------------------------------

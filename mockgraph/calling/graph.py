@@ -242,7 +242,7 @@ class GraphService:
             )
             return False
         if scenario.name == call.pinned_scenario:
-            call.pinned_scenario = None  # a pin is for the next operation only
+            call.pin(None)  # a pin is for the next operation only
         if scenario.recording is not None and queued.operation is not None:
             self._recordings.use(queued.operation.id, scenario.recording)
         self._player.play(

@@ -166,6 +166,7 @@ class Player:
         """Play ``scenario`` for ``call`` (and ``operation``, if it is for one): the steps due
         now at once, the rest in a task. When the last step has gone out, ``on_end`` runs,
         or, without one, the call is released."""
+        call.plays(scenario.name)
         if not scenario.steps:  # nothing to play: no bookkeeping either
             if on_end is not None:
                 on_end()
@@ -289,10 +290,10 @@ class Player:
             if delay > 0:
                 yield delay
             if self.step_mode:
-                call.waiting_step = index + 1
+                call.hold(index + 1)
                 self._changes.notify()
                 yield self._releases.setdefault(call.id, asyncio.Semaphore(0))
-                call.waiting_step = None
+                call.hold(None)
                 due = max(due, clock.monotonic())  # the next pause counts from the release
             late_ms = (clock.monotonic() - due) * 1000
             records = self._emit(playback, index, step)
@@ -340,7 +341,7 @@ class Player:
 
     def _end(self, playback: Playback) -> None:
         playback.settled = True
-        playback.call.waiting_step = None
+        playback.call.hold(None)
         self._release(playback)
         self._changes.notify()
 

@@ -8,9 +8,11 @@ signing, and offers two faces: ``graph`` (the Graph operations a bot calls) and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-from mockgraph.calling.calls import CallRegistry
+from mockgraph.calling.calls import CallRegistry, CallWatcher
 from mockgraph.calling.control import ControlService, TimeSettings
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.media import Recordings
@@ -21,11 +23,17 @@ from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
 from mockgraph.delivery.signing import SigningService
 from mockgraph.delivery.tokens import TokenIssuer
 from mockgraph.errors import WaitTimedOut
-from mockgraph.journal import Journal
+from mockgraph.journal import Entry, Journal
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
 
 log = logging.getLogger("mockgraph")
+
+
+class Watcher(CallWatcher, Protocol):
+    """Told of every change a test or a person may watch: calls, and final journal entries."""
+
+    def entry_final(self, entry: Entry) -> None: ...
 
 
 class CallingService:
@@ -38,7 +46,7 @@ class CallingService:
     ) -> None:
         self.settings = settings = settings or Settings()
         self.clock = clock = clock or Clock(seed=settings.random_seed)
-        calls = CallRegistry(settings.calls_limit)
+        self._calls = calls = CallRegistry(settings.calls_limit)
         self.journal = journal = Journal(settings.journal_limit, settings.journal_file)
         self._changes = changes = Changes(clock)
         self.signing = signing = SigningService(
@@ -90,6 +98,17 @@ class CallingService:
 
     async def start(self) -> None:
         await self._notifier.start()
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Tell ``watcher`` of every change from now on; returns the unwatch."""
+        unwatch_calls = self._calls.watch(watcher)
+        unsubscribe = self.journal.subscribe(watcher.entry_final)
+
+        def unwatch() -> None:
+            unwatch_calls()
+            unsubscribe()
+
+        return unwatch
 
     @property
     def issuer(self) -> TokenIssuer:

@@ -16,27 +16,17 @@ from mockgraph.calling.service import CallingService
 from mockgraph.clock import Clock, graph_date
 from mockgraph.config import Settings
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
-from mockgraph.http.control import add_control_routes
+from mockgraph.http.control import OPEN_CONTROL_PATHS, add_control_routes
 from mockgraph.http.events import close_streams
 from mockgraph.http.graph import add_graph_routes
 from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
 from mockgraph.http.listening import AppServer
-from mockgraph.http.requests import PARSED_BODY, require_bearer_token
+from mockgraph.http.requests import CREATED_CALL, PARSED_BODY, require_bearer_token
 from mockgraph.ids import new_id
 from mockgraph.scenarios.library import ScenarioLibrary
 
 log = logging.getLogger("mockgraph")
 CONTROL_PREFIX = "/_mock/"
-# What bots and health checks read: open even when the control plane needs a token.
-OPEN_CONTROL_PATHS = frozenset(
-    {
-        "/_mock/health",
-        "/_mock/.well-known/openid-configuration",
-        "/_mock/v1/.well-known/OpenIdConfiguration",
-        "/_mock/keys",
-        "/_mock/openapi.json",
-    }
-)
 
 
 def error_response(error: GraphError, request_id: str, client_request_id: str) -> web.Response:
@@ -86,10 +76,16 @@ async def _journal_body(request: web.Request) -> Any:
         return raw.decode("utf-8", errors="replace")
 
 
+def _route_path(request: web.Request) -> str:
+    """The path of the route that matched (``/_mock/ui/{file}``), else the request's own."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
+
+
 def require_control_token(request: web.Request) -> None:
     """With --control-token, /_mock answers only its bearer (bots' own paths stay open)."""
     expected = request.app[CONTROL_TOKEN]
-    if not expected or request.path in OPEN_CONTROL_PATHS:
+    if not expected or _route_path(request) in OPEN_CONTROL_PATHS:
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), expected):
@@ -137,7 +133,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
     if record is not None:
-        record.answered(response.status, await _journal_body(request))
+        record.answered(response.status, await _journal_body(request), request.get(CREATED_CALL))
     return response
 
 

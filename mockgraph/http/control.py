@@ -6,15 +6,17 @@ returns; the service checks the bodies.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Literal
 
 from aiohttp import web
 
 from mockgraph.calling.control import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
-from mockgraph.errors import BadRequest
+from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
 from mockgraph.http.requests import read_json_object
@@ -235,6 +237,48 @@ async def signing_keys(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIGNING].jwks())
 
 
+# The inspector's files, served as they are: no build step, nothing from the internet.
+UI_FILES = {
+    "index.html": "text/html",
+    "inspector.js": "text/javascript",
+    "inspector.css": "text/css",
+}
+# The page may load only its own files and speak only to this server, so nothing a bot or a
+# scenario wrote (which the page shows) can run or fetch anything.
+UI_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@functools.cache
+def _ui_text(name: str) -> str:
+    return (resources.files("mockgraph.http") / "ui" / name).read_text(encoding="utf-8")
+
+
+def _ui_response(name: str) -> web.Response:
+    return web.Response(
+        text=_ui_text(name),
+        content_type=UI_FILES[name],
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache", "Content-Security-Policy": UI_POLICY},
+    )
+
+
+async def inspector(request: web.Request) -> web.Response:
+    """The inspector page (README, "The inspector")."""
+    return _ui_response("index.html")
+
+
+async def inspector_file(request: web.Request) -> web.Response:
+    name = request.match_info["file"]
+    if name not in UI_FILES:
+        raise ResourceNotFound(
+            f"The inspector has no file '{name}' (it has: {', '.join(UI_FILES)})."
+        )
+    return _ui_response(name)
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     """One control-plane endpoint: the router and the OpenAPI description both read these."""
@@ -248,17 +292,26 @@ class ControlRoute:
     query: tuple[str, ...] = ()  # query parameters
     streams: bool = False  # it answers a stream that does not end (not in the description)
     content_type: str = "application/json"  # of what it answers
+    open: bool = False  # answered without the --control-token (bots and browsers read it)
 
 
 CONTROL_ROUTES = (
-    ControlRoute("GET", "/_mock/health", health, "Is mockgraph up?"),
+    ControlRoute("GET", "/_mock/health", health, "Is mockgraph up?", open=True),
     ControlRoute(
-        "GET", "/_mock/.well-known/openid-configuration", openid_configuration, "OpenID config"
+        "GET",
+        "/_mock/.well-known/openid-configuration",
+        openid_configuration,
+        "OpenID config",
+        open=True,
     ),
     ControlRoute(
-        "GET", "/_mock/v1/.well-known/OpenIdConfiguration", openid_configuration, "The same"
+        "GET",
+        "/_mock/v1/.well-known/OpenIdConfiguration",
+        openid_configuration,
+        "The same",
+        open=True,
     ),
-    ControlRoute("GET", "/_mock/keys", signing_keys, "The JWKS that verifies tokens"),
+    ControlRoute("GET", "/_mock/keys", signing_keys, "The JWKS that verifies tokens", open=True),
     ControlRoute("POST", "/_mock/calls", seed_call, "Seed a call", 201, SEED.shape),
     ControlRoute("POST", "/_mock/calls/incoming", ring, "Ring the bot", 201, RING.shape),
     ControlRoute("GET", "/_mock/bots", list_bots, "Bots that transfers ring"),
@@ -323,9 +376,25 @@ CONTROL_ROUTES = (
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
     ControlRoute("POST", "/_mock/reset", reset, "Reset"),
-    ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description"),
-    ControlRoute("GET", "/_mock/events", events, "The journal as it happens", streams=True),
+    ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description", open=True),
+    ControlRoute(
+        "GET", "/_mock/events", events, "Calls and the journal as they happen", streams=True
+    ),
+    # The page holds no secret: it asks for the token and sends it with each request.
+    ControlRoute(
+        "GET", "/_mock/ui", inspector, "The inspector", content_type="text/html", open=True
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/ui/{file}",
+        inspector_file,
+        "The inspector's script and styles",
+        content_type="text/javascript",
+        open=True,
+    ),
 )
+# What bots, health checks and browsers read: open even when the control plane needs a token.
+OPEN_CONTROL_PATHS = frozenset(route.path for route in CONTROL_ROUTES if route.open)
 
 
 def add_control_routes(app: web.Application) -> None:

@@ -15,7 +15,7 @@ from mockgraph.calling.graph import Outcome
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import OPERATIONS, Operation
 from mockgraph.http.keys import GRAPH
-from mockgraph.http.requests import read_json_object, require_bearer_token
+from mockgraph.http.requests import CREATED_CALL, read_json_object, require_bearer_token
 
 VERSION = r"v1\.0|beta"
 
@@ -73,6 +73,8 @@ def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.Strea
             item_id=request.match_info.get("item_id"),
             origin=_origin(request),
         )
+        if operation.creates_call and outcome.body is not None:
+            request[CREATED_CALL] = str(outcome.body["id"])
         return _answer(request, operation, outcome)
 
     serve.__name__ = serve.__qualname__ = operation.name

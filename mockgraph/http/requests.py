@@ -10,6 +10,8 @@ from aiohttp import web
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
 
 PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
+# The call a request created (POST /communications/calls), for its journal entry.
+CREATED_CALL: web.RequestKey[str] = web.RequestKey("created_call", str)
 
 
 def require_bearer_token(request: web.Request) -> str:

@@ -1,0 +1,560 @@
+// The mockgraph inspector. No build step and nothing from the internet: plain modules that
+// the browser runs as served. Every control is one request to the same /_mock endpoint that a
+// test would make, and the page shows that request, so that the page teaches the API.
+//
+// Text from the journal is the bot's and the scenario's, so it only ever reaches the page as
+// textContent, never as markup.
+
+const CALLS_PER_PAGE = 50;
+const ROWS_PER_PAGE = 200;
+const RECONNECT_MS = [500, 1000, 2000, 5000];
+
+const state = {
+  calls: new Map(), // id -> the call as GET /_mock/calls/{id} shows it
+  selected: null, // the id of the call shown
+  entries: new Map(), // seq -> journal entry, for the selected call only
+  scenarios: [],
+  time: { scale: 1, step: false },
+  callsPage: 0,
+  rowsPage: null, // null follows the last page
+  detail: null, // the seq of the entry whose details are shown
+};
+
+// --- requests ------------------------------------------------------------------------------
+
+function token() {
+  return document.getElementById("token").value.trim();
+}
+
+function headers(extra = {}) {
+  const given = token();
+  return given ? { ...extra, Authorization: `Bearer ${given}` } : extra;
+}
+
+class ControlError extends Error {}
+
+// One request to the control plane; with `shown`, it is also the one the page shows.
+async function control(method, path, body, { shown = true } = {}) {
+  const init = { method, headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }) };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const answer = text ? JSON.parse(text) : null;
+  if (shown) showRequest(method, path, body, response.status, answer);
+  if (!response.ok) {
+    const message = answer && answer.error ? answer.error.message : `${response.status}`;
+    if (response.status === 401) setLive(false, "needs the control token");
+    throw new ControlError(message);
+  }
+  return answer;
+}
+
+function showRequest(method, path, body, status, answer) {
+  const line = document.getElementById("api");
+  const data = body === undefined ? "" : ` -d '${JSON.stringify(body)}'`;
+  const auth = token() ? " -H 'Authorization: Bearer …'" : "";
+  const parts = [h("code", {}, `curl -X ${method}${auth} ${location.origin}${path}${data}`), ` → ${status}`];
+  if (status >= 400 && answer && answer.error) {
+    parts.push(" ", h("span", { class: "error" }, `${answer.error.code}: ${answer.error.message}`));
+  }
+  line.replaceChildren(...parts);
+}
+
+// Reports what a control could not do, where its request is shown.
+function guarded(action) {
+  return async (event) => {
+    if (event) event.preventDefault();
+    try {
+      await action(event);
+    } catch (error) {
+      if (!(error instanceof ControlError)) throw error;
+    }
+  };
+}
+
+// --- the event stream ----------------------------------------------------------------------
+
+// The stream is read with fetch, not EventSource, so that it can carry the control token in
+// a header (a token in the URL would end up in logs and the browser's history).
+async function follow() {
+  for (let failures = 0; ; failures += 1) {
+    try {
+      const response = await fetch("/_mock/events", { headers: headers(), cache: "no-store" });
+      if (response.status === 401) {
+        setLive(false, "needs the control token");
+        await tokenChanged();
+        failures = -1;
+        continue;
+      }
+      if (!response.ok || !response.body) throw new Error(`${response.status}`);
+      await read(response.body, () => { failures = 0; });
+    } catch (error) {
+      // The server went away or restarted: say so, and try again below.
+    }
+    setLive(false, "reconnecting…");
+    await pause(RECONNECT_MS[Math.min(Math.max(failures, 0), RECONNECT_MS.length - 1)]);
+  }
+}
+
+let tokenWaiter = null;
+
+function tokenChanged() {
+  return new Promise((resolve) => { tokenWaiter = resolve; });
+}
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function read(body, opened) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let open = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll("\r\n", "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!open) {
+        // The stream is open, so nothing from now on is missed: load what happened before.
+        open = true;
+        opened();
+        await load();
+        setLive(true, "live");
+      }
+      dispatch(block);
+    }
+  }
+}
+
+function dispatch(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  if (!data.length) return; // a comment: the opening line or a heartbeat
+  const payload = JSON.parse(data.join("\n"));
+  if (name === "calls") payload.forEach(keepCall);
+  else if (name === "entries") payload.forEach(keepEntry);
+  else if (name === "reset") forgetAll();
+  render();
+}
+
+function setLive(on, text) {
+  const badge = document.getElementById("live");
+  badge.textContent = text;
+  badge.className = on ? "live-on" : "live-off";
+}
+
+// --- the model -----------------------------------------------------------------------------
+
+async function load() {
+  const [calls, scenarios, time] = await Promise.all([
+    control("GET", "/_mock/calls", undefined, { shown: false }),
+    control("GET", "/_mock/scenarios", undefined, { shown: false }),
+    control("GET", "/_mock/time", undefined, { shown: false }),
+  ]);
+  calls.value.forEach(keepCall);
+  state.scenarios = scenarios.value.map((scenario) => scenario.name);
+  state.time = time;
+  showTime();
+  if (state.selected) await loadEntries(state.selected);
+  render();
+}
+
+async function loadEntries(callId) {
+  const journal = await control("GET", `/_mock/journal?callId=${encodeURIComponent(callId)}`, undefined, { shown: false });
+  if (state.selected === callId) journal.value.forEach(keepEntry);
+}
+
+function keepCall(call) {
+  state.calls.set(call.id, call);
+}
+
+function isFinal(entry) {
+  return entry.kind === "request" ? entry.status !== 0 : entry.outcome !== "pending";
+}
+
+// The snapshot and the stream overlap: an entry may come twice, and a final one wins.
+function keepEntry(entry) {
+  if (entry.callId !== state.selected) return;
+  const known = state.entries.get(entry.seq);
+  if (known && isFinal(known) && !isFinal(entry)) return;
+  state.entries.set(entry.seq, entry);
+}
+
+function forgetAll() {
+  state.calls.clear();
+  state.entries.clear();
+  state.selected = null;
+  state.detail = null;
+  state.callsPage = 0;
+  // The time settings went back to their start-up values.
+  control("GET", "/_mock/time", undefined, { shown: false }).then((time) => { state.time = time; showTime(); }, () => {});
+}
+
+function select(callId) {
+  if (state.selected === callId) return;
+  state.selected = callId;
+  state.entries.clear();
+  state.detail = null;
+  state.rowsPage = null;
+  render();
+  loadEntries(callId).then(render, () => {});
+}
+
+// --- rendering -----------------------------------------------------------------------------
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (key === "style") Object.assign(element.style, value); // not an attribute: the policy forbids those
+    else element.setAttribute(key, value === true ? "" : value);
+  }
+  element.append(...children.filter((child) => child !== null && child !== undefined));
+  return element;
+}
+
+let scheduled = false;
+
+// Batches of events come faster than frames: draw once per frame.
+function render() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    renderCalls();
+    renderCall();
+  });
+}
+
+function filteredCalls() {
+  const text = document.getElementById("filter-id").value.trim().toLowerCase();
+  const wanted = document.getElementById("filter-state").value;
+  const newestFirst = [...state.calls.values()].reverse();
+  return newestFirst.filter((call) => (!text || call.id.toLowerCase().includes(text)) && (!wanted || call.state === wanted));
+}
+
+function renderCalls() {
+  const chooser = document.getElementById("filter-state");
+  const states = new Set([...state.calls.values()].map((call) => call.state));
+  if (chooser.value) states.add(chooser.value);
+  const options = [...states].sort();
+  const shown = [...chooser.options].slice(1).map((option) => option.value);
+  if (options.join() !== shown.join()) {
+    const keep = chooser.value;
+    chooser.replaceChildren(h("option", { value: "" }, "every state"), ...options.map((name) => h("option", { value: name }, name)));
+    chooser.value = keep;
+  }
+  const calls = filteredCalls();
+  const pages = Math.max(1, Math.ceil(calls.length / CALLS_PER_PAGE));
+  state.callsPage = Math.min(state.callsPage, pages - 1);
+  const first = state.callsPage * CALLS_PER_PAGE;
+  const rows = calls.slice(first, first + CALLS_PER_PAGE).map((call) => {
+    const direction = call.call.direction || "";
+    return h("tr", { class: call.id === state.selected ? "selected" : null, "data-call": call.id },
+      h("td", { title: call.id }, h("button", { type: "button", onclick: () => select(call.id), "aria-label": `Show call ${call.id}` }, call.id)),
+      h("td", {}, call.state),
+      h("td", {}, direction),
+      h("td", { title: scenarioOf(call) }, scenarioOf(call)));
+  });
+  document.querySelector("#calls tbody").replaceChildren(...rows);
+  document.getElementById("calls-count").textContent = `(${state.calls.size})`;
+  document.getElementById("calls-page").textContent = calls.length
+    ? `${first + 1}-${Math.min(first + CALLS_PER_PAGE, calls.length)} of ${calls.length}`
+    : "none";
+  document.getElementById("calls-prev").disabled = state.callsPage === 0;
+  document.getElementById("calls-next").disabled = state.callsPage >= pages - 1;
+}
+
+function scenarioOf(call) {
+  return call.scenario ? `${call.scenario} (pinned)` : call.lastScenario || "";
+}
+
+function renderCall() {
+  const call = state.calls.get(state.selected);
+  const pane = document.getElementById("call");
+  if (!call) {
+    pane.hidden = true;
+    document.getElementById("call-heading").textContent = state.selected ? `Call ${state.selected} is gone` : "Pick a call";
+    return;
+  }
+  pane.hidden = false;
+  document.getElementById("call-heading").textContent = `Call ${call.id}`;
+  const facts = [
+    ["state", call.state],
+    ["direction", call.call.direction || ""],
+    ["callback", call.call.callbackUri || ""],
+    ["pinned scenario", call.scenario || "none"],
+    ["last scenario", call.lastScenario || "none"],
+    ["running", call.runningOperation || "nothing"],
+    ["waiting step", call.waitingStep === null ? "none" : String(call.waitingStep)],
+    ["participants", String(call.participants.length)],
+  ];
+  document.getElementById("call-facts").replaceChildren(...facts.flatMap(([name, value]) => [h("dt", {}, name), h("dd", { "data-fact": name }, value)]));
+  renderControls(call);
+  renderTimeline(call);
+}
+
+function renderControls(call) {
+  const chooser = document.getElementById("pin-name");
+  const names = ["", ...state.scenarios];
+  if ([...chooser.options].map((option) => option.value).join() !== names.join()) {
+    const keep = chooser.value;
+    chooser.replaceChildren(...names.map((name) => h("option", { value: name }, name || "(none: unpin)")));
+    chooser.value = keep;
+  }
+  const advance = document.getElementById("advance");
+  advance.disabled = !state.time.step;
+  advance.textContent = call.waitingStep === null ? "Release next step" : `Release step ${call.waitingStep}`;
+}
+
+function lanesOf(call, rows) {
+  const lanes = ["bot", "mockgraph"];
+  const urls = new Map([[originOf(call.call.callbackUri), "bot"]]);
+  for (const row of rows) {
+    if (row.kind !== "notification") continue;
+    const origin = originOf(row.url);
+    if (!urls.has(origin)) {
+      const name = `bot ${origin}`;
+      urls.set(origin, name);
+      lanes.push(name);
+    }
+  }
+  // The bot at the left edge and the others spread to the right edge, so that each arrow has
+  // the room for its label.
+  const centre = (lane) => 8 + (82 * lanes.indexOf(lane)) / (lanes.length - 1);
+  return { lanes, centre, laneOf: (url) => urls.get(originOf(url)) || "bot" };
+}
+
+function originOf(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.host;
+  } catch {
+    return String(url || "");
+  }
+}
+
+function stateOf(entry) {
+  const data = resourceOf(entry).resourceData || {};
+  return data.state;
+}
+
+// Entries in journal order, and the call's state changes among them: each change goes just
+// after the notification that told the bot of it (their times are the same to the
+// millisecond), and a change no notification told (a seeded call) goes by its time.
+function timelineRows(call) {
+  const entries = [...state.entries.values()].sort((a, b) => a.seq - b.seq);
+  const after = new Map();
+  const byTime = [];
+  let from = 0;
+  for (const change of call.history) {
+    const row = { kind: "state", time: change.time, state: change.state, cause: change.cause };
+    let anchor = -1;
+    for (let i = from; i < entries.length && entries[i].time <= change.time; i += 1) {
+      if (entries[i].kind === "notification" && stateOf(entries[i]) === change.state) { anchor = i; break; }
+    }
+    if (anchor < 0) {
+      byTime.push(row);
+      continue;
+    }
+    after.set(anchor, [...(after.get(anchor) || []), row]);
+    from = anchor + 1;
+  }
+  const rows = [];
+  let next = 0;
+  entries.forEach((entry, index) => {
+    while (next < byTime.length && byTime[next].time < entry.time) rows.push(byTime[next++]);
+    rows.push(entry, ...(after.get(index) || []));
+  });
+  return rows.concat(byTime.slice(next));
+}
+
+function renderTimeline(call) {
+  const rows = timelineRows(call);
+  const { lanes, centre, laneOf } = lanesOf(call, rows);
+  const laneHeader = document.getElementById("lanes");
+  laneHeader.replaceChildren(...lanes.map((lane) => h("div", { title: lane, style: { left: `${centre(lane)}%` } }, lane)));
+  const timeline = document.getElementById("timeline");
+  timeline.style.setProperty("--lifelines", lanes.map((lane) => `linear-gradient(#d0d7de, #d0d7de) ${centre(lane)}% 0 / 1px 100% no-repeat`).join(", "));
+
+  const pages = Math.max(1, Math.ceil(rows.length / ROWS_PER_PAGE));
+  const page = state.rowsPage === null ? pages - 1 : Math.min(state.rowsPage, pages - 1);
+  const first = page * ROWS_PER_PAGE;
+  const start = call.history.length ? Date.parse(call.history[0].time) : 0;
+  const items = rows.slice(first, first + ROWS_PER_PAGE).map((row) => {
+    const when = h("span", { class: "when", title: row.time }, relative(row.time, start));
+    const track = h("div", { class: "track" });
+    if (row.kind === "state") {
+      // It ends at mockgraph's lifeline, in the room an arrow would take.
+      track.append(h("span", { class: "state-mark", style: { right: `calc(${100 - centre("mockgraph")}% - 10px)`, maxWidth: `${centre("mockgraph")}%` }, title: row.cause }, `state → ${row.state}`, row.cause ? h("small", {}, ` (${row.cause})`) : null));
+      return h("li", { class: "state-row", "data-state": row.state }, when, track);
+    }
+    const [from, to] = row.kind === "request" ? ["bot", "mockgraph"] : ["mockgraph", laneOf(row.url)];
+    const left = Math.min(centre(from), centre(to));
+    const span = Math.abs(centre(to) - centre(from));
+    const classes = ["arrow", centre(to) > centre(from) ? "right" : "left", ...rowClasses(row)];
+    if (state.detail === row.seq) classes.push("selected");
+    track.append(h("button", {
+      type: "button",
+      class: classes.join(" "),
+      style: { left: `${left}%`, width: `${span}%` },
+      onclick: () => { state.detail = row.seq; renderCall(); },
+      "aria-label": `${describe(row)}; details`,
+      "data-seq": row.seq,
+    }, ...arrowText(row)));
+    return h("li", { class: `${row.kind}-row`, "data-kind": row.kind, "data-outcome": row.outcome || null }, when, track);
+  });
+  document.getElementById("rows").replaceChildren(...items);
+  document.getElementById("rows-page").textContent = rows.length ? `rows ${first + 1}-${Math.min(first + ROWS_PER_PAGE, rows.length)} of ${rows.length}` : "nothing yet";
+  document.getElementById("rows-prev").disabled = page === 0;
+  document.getElementById("rows-next").disabled = page >= pages - 1;
+  renderDetail();
+}
+
+function relative(time, start) {
+  const ms = Date.parse(time) - start;
+  return Number.isFinite(ms) ? `+${(ms / 1000).toFixed(3)} s` : time;
+}
+
+function rowClasses(row) {
+  if (row.kind === "request") return ["request", row.status >= 400 ? "status-error" : "status-ok"];
+  return ["notification", `outcome-${row.outcome}`];
+}
+
+function resourceOf(row) {
+  const value = row.body && Array.isArray(row.body.value) ? row.body.value[0] : null;
+  return value || {};
+}
+
+function describe(row) {
+  if (row.kind === "request") return `${row.method} ${row.path} → ${row.status || "…"}`;
+  const resource = resourceOf(row);
+  const data = resource.resourceData || {};
+  const result = data.resultInfo ? ` ${data.resultInfo.code}/${data.resultInfo.subcode}` : "";
+  const what = data.state || data.status || (data["@odata.type"] || "").replace("#microsoft.graph.", "");
+  return `${resource.changeType || "?"} ${what}${result}`.trim();
+}
+
+function arrowText(row) {
+  if (row.kind === "request") {
+    return [h("span", { class: "label" }, describe(row)), h("span", { class: "line" })];
+  }
+  // Under a millisecond is on time; the details give the exact figure.
+  const late = row.lateMs >= 1 ? ` · late ${Math.round(row.lateMs)} ms` : "";
+  const attempts = row.attempts.map((attempt) => attempt.error ? `✗ ${attempt.error}` : `${attempt.status < 300 ? "✓" : "✗"} ${attempt.status}`);
+  return [
+    h("span", { class: "label" }, `${describe(row)}${late}`, h("span", { class: "badge" }, row.outcome)),
+    h("span", { class: "line" }),
+    h("span", { class: "attempts" }, attempts.length ? attempts.join(" · ") : (row.note || "no attempt")),
+  ];
+}
+
+function renderDetail() {
+  const section = document.getElementById("detail");
+  const row = state.entries.get(state.detail);
+  if (!row) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  document.getElementById("detail-title").textContent = describe(row);
+  const parts = [];
+  if (row.kind === "request") {
+    parts.push(h("p", {}, `request-id ${row.requestId} at ${row.time}`));
+    parts.push(h("h4", {}, "Body"), h("pre", { class: "body" }, pretty(row.body)));
+    parts.push(h("h4", {}, "Headers"), h("pre", {}, pretty(row.headers)));
+  } else {
+    const facts = [`outcome ${row.outcome}`, `to ${row.url}`, `scenario ${row.scenario || "none"}, step ${row.step ?? "–"}`];
+    if (row.lateMs !== null) facts.push(`late ${row.lateMs} ms`);
+    if (row.note) facts.push(`note: ${row.note}`);
+    parts.push(h("p", { class: "facts" }, facts.join(" · ")));
+    parts.push(h("h4", {}, "Attempts"), attemptsTable(row.attempts));
+    parts.push(h("h4", {}, "Body"), h("pre", { class: "body" }, pretty(row.body)));
+  }
+  document.getElementById("detail-body").replaceChildren(...parts);
+}
+
+function attemptsTable(attempts) {
+  if (!attempts.length) return h("p", {}, "none");
+  const head = h("tr", {}, ...["time", "answer", "took", "message id"].map((name) => h("th", { scope: "col" }, name)));
+  const rows = attempts.map((attempt) => h("tr", { class: attempt.error || attempt.status >= 300 ? "outcome-failed" : "outcome-delivered" },
+    h("td", {}, attempt.time),
+    h("td", { class: "answer" }, attempt.error ? attempt.error : String(attempt.status) + (attempt.redirectedTo ? ` → ${attempt.redirectedTo}` : "")),
+    h("td", {}, `${attempt.durationMs} ms`),
+    h("td", { class: "mono" }, attempt.messageId)));
+  return h("table", { class: "attempts" }, h("thead", {}, head), h("tbody", {}, ...rows));
+}
+
+function pretty(value) {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+function showTime() {
+  document.getElementById("time-scale").value = String(state.time.scale);
+  document.getElementById("time-step").checked = state.time.step;
+}
+
+// --- controls ------------------------------------------------------------------------------
+
+function selectedPath(rest) {
+  return `/_mock/calls/${encodeURIComponent(state.selected)}${rest}`;
+}
+
+function wire() {
+  const on = (id, event, action) => document.getElementById(id).addEventListener(event, guarded(action));
+  on("time-form", "submit", async () => {
+    const scale = Number(document.getElementById("time-scale").value);
+    const step = document.getElementById("time-step").checked;
+    state.time = await control("PUT", "/_mock/time", { scale, step });
+    showTime();
+    render();
+  });
+  on("reset", "click", async () => { await control("POST", "/_mock/reset"); });
+  on("pin-form", "submit", async () => {
+    const name = document.getElementById("pin-name").value || null;
+    await control("PUT", selectedPath("/scenario"), { name });
+  });
+  // What a control changed comes back over the event stream, in order with everything else;
+  // an answer read here could be older than what the stream has already shown.
+  on("advance", "click", async () => { await control("POST", selectedPath("/advance"), { steps: 1 }); });
+  on("tones-form", "submit", async () => { await control("POST", selectedPath("/tones"), { tones: document.getElementById("tones").value }); });
+  on("join-form", "submit", async () => {
+    const user = { id: document.getElementById("join-id").value };
+    const name = document.getElementById("join-name").value;
+    if (name) user.displayName = name;
+    await control("POST", selectedPath("/participants"), { identity: { user } });
+  });
+  document.getElementById("filter-id").addEventListener("input", () => { state.callsPage = 0; render(); });
+  document.getElementById("filter-state").addEventListener("change", () => { state.callsPage = 0; render(); });
+  document.getElementById("calls-prev").addEventListener("click", () => { state.callsPage -= 1; render(); });
+  document.getElementById("calls-next").addEventListener("click", () => { state.callsPage += 1; render(); });
+  const rowsPage = (delta) => () => {
+    const pages = Math.max(1, Math.ceil(timelineRows(state.calls.get(state.selected)).length / ROWS_PER_PAGE));
+    const current = state.rowsPage === null ? pages - 1 : state.rowsPage;
+    const page = Math.min(Math.max(current + delta, 0), pages - 1);
+    state.rowsPage = page === pages - 1 ? null : page;
+    render();
+  };
+  document.getElementById("rows-prev").addEventListener("click", rowsPage(-1));
+  document.getElementById("rows-next").addEventListener("click", rowsPage(1));
+  const tokenInput = document.getElementById("token");
+  const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
+  tokenInput.value = fromFragment || sessionStorage.getItem("mockgraph-token") || "";
+  if (fromFragment) history.replaceState(null, "", location.pathname); // out of the address bar
+  tokenInput.addEventListener("change", () => {
+    sessionStorage.setItem("mockgraph-token", tokenInput.value);
+    if (tokenWaiter) { tokenWaiter(); tokenWaiter = null; }
+  });
+}
+
+wire();
+follow();
