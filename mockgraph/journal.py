@@ -11,7 +11,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,7 +52,7 @@ class RequestRecord:
     time: float  # time.time()
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # as received (read-only), made a dict only when shown
     body: Any
     status: int
     call_id: str | None
@@ -75,7 +75,7 @@ class RequestRecord:
             "callId": self.call_id,
             "method": self.method,
             "path": self.path,
-            "headers": self.headers,
+            "headers": dict(self.headers),
             "body": self.body,
             "status": self.status,
             "requestId": self.request_id,
@@ -170,7 +170,7 @@ class Journal:
         *,
         method: str,
         path: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         body: Any,
         status: int,
         call_id: str | None,

@@ -109,7 +109,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
         record = request.app[JOURNAL].record_request(
             method=request.method,
             path=request.path_qs,
-            headers=dict(request.headers),
+            headers=request.headers,
             body=None,
             status=0,
             call_id=request.match_info.get("call_id"),
@@ -133,7 +133,9 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
     if record is not None:
-        record.answered(response.status, await _journal_body(request), request.get(CREATED_CALL))
+        # The parsed body is there for nearly every request: no coroutine for it.
+        body = request[PARSED_BODY] if PARSED_BODY in request else await _journal_body(request)
+        record.answered(response.status, body, request.get(CREATED_CALL))
     return response
 
 

@@ -57,7 +57,10 @@ class Scenario:
         return self.default or bool(self.when)
 
     def matches(self, request: Mapping[str, Any]) -> bool:
-        return all(_holds(lookup(request, path), rule) for path, rule in self.when.items())
+        for path, rule in self.when.items():  # noqa: SIM110 (all() and its generator cost more on every request)
+            if not _holds(lookup(request, path), rule):
+                return False
+        return True
 
     def summary(self) -> dict[str, Any]:
         return {
