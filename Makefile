@@ -33,11 +33,11 @@ browser:
 	@test -n "$$MOCKGRAPH_CHROMIUM" || command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Benchmarks (never part of `make test`): mockgraph against naive aiohttp baselines, one table.
-# wrk comes from Debian's packages.
+# wrk and valgrind come from Debian's packages.
 # mockgraph's modules are compiled first, as pip does when it installs a wheel: an editable
 # checkout under PYTHONDONTWRITEBYTECODE (set on this machine) would compile them at every start.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@command -v wrk >/dev/null && command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk valgrind >/dev/null; }
 	$(BIN)/python -m compileall -q mockgraph
 	$(BIN)/python bench/run.py
 
