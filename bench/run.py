@@ -8,7 +8,7 @@ after a warm-up run. Timings are for the table only: nothing here is a test.
 
 Environment: BENCH_SECONDS (default 10), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
 BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too), BENCH_ONLY (some of
-request,instructions,e2e,ivr,scale,startup,first,memory).
+request,instructions,suite,e2e,ivr,scale,startup,first,memory).
 """
 
 from __future__ import annotations
@@ -346,6 +346,56 @@ async def callgrind(
     if match is None:
         raise RuntimeError(f"callgrind said:\n{err.decode()[-2000:]}")
     return int(match.group(1))
+
+
+async def bot_suite() -> list[Figure]:
+    """A bot's generated pytest suite, three ways (bench/suite.py): wall time, and the ratio
+    to the hand-made stub; and the in-process server's start and stop against AppRunner."""
+    import suite
+
+    rounds = max(REPEATS, 3)
+    async with serve(mockgraph("--time-scale", "0")) as server:
+        times = await suite.suite_times(rounds, server.url)
+    median = {who: statistics.median(values) for who, values in times.items()}
+    for who, values in times.items():
+        log(f"bot suite {who}: {[round(v, 2) for v in values]} s")
+    stub = median["stub"]
+    figures = [
+        Figure(
+            f"bot suite ({suite.SUITE_TESTS} tests): {name}",
+            "s",
+            median[who],
+            stub,
+            "<= 1.2",
+            median[who] <= 1.2 * stub,
+        )
+        for who, name in (("plugin", "the plugin"), ("serve", "mockgraph serve"))
+    ]
+    figures[0].notes.append(
+        f"each test seeds a call, the bot under test transfers it and waits for the "
+        f"terminated notification; baseline: the same suite against a hand-made aiohttp "
+        f"stub fixture (202, then the three notifications); median of {rounds} fresh pytest "
+        "processes each, taking turns; the external server runs on the other core"
+    )
+    start_stop = await suite.start_stop_times(31)
+    mine, base = start_stop["mockgraph"], start_stop["aiohttp"]
+    figures.append(
+        Figure(
+            "in-process MockGraph() start and stop",
+            "ms",
+            mine * 1000,
+            base * 1000,
+            "<= 1.5",
+            mine <= 1.5 * base,
+            [
+                "against a bare aiohttp AppRunner on port 0 (no routes), median of 31, taking "
+                f"turns; an AppRunner whose app has mockgraph's {start_stop['route_count']:.0f} "
+                f"routes takes {start_stop['routes'] * 1000:.1f} ms "
+                f"(mockgraph: {mine / start_stop['routes']:.2f} x that)"
+            ],
+        )
+    )
+    return figures
 
 
 async def end_to_end(http: aiohttp.ClientSession) -> Figure:
@@ -782,6 +832,8 @@ async def main() -> int:
         only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
         if not only or "request" in only:
             figures.append(await request_path(http))
+        if not only or "suite" in only:
+            figures.extend(await bot_suite())
         if not only or "instructions" in only:
             figures.append(await instructions(http, signing_key()))
         if not only or "e2e" in only:

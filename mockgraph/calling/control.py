@@ -7,14 +7,26 @@ small ones below), worded as Graph bodies are; the HTTP layer only parses and re
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import CALL_STATES, Call, CallRegistry, CommsOperation, Participant
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.playback import Player
+from mockgraph.calling.shapes import (
+    ADVANCE,
+    BOT,
+    JOIN,
+    PIN,
+    PRESS,
+    RING,
+    SEED,
+    SHARE,
+    TIME,
+    WAIT,
+    checked,
+)
 from mockgraph.clock import iso
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
@@ -22,165 +34,8 @@ from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load_text
 from mockgraph.scenarios.model import Scenario
-from mockgraph.schema.validation import Shape
 from mockgraph.signals import Changes
 from mockgraph.tones import tone_names
-
-STRING: dict[str, Any] = {"type": "string"}
-ANY: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class SpecKey:
-    """One key of a seeded or rung call's spec."""
-
-    name: str
-    schema: Mapping[str, Any]
-    graph: bool = True  # a Graph call property (else mockgraph's own, e.g. callbackUri)
-    seed: bool = True  # POST /_mock/calls takes it
-    ring: bool = True  # POST /_mock/calls/incoming takes it
-
-    @property
-    def argument(self) -> str:
-        """The Python client's keyword for it: ``callback_uri`` for ``callbackUri``."""
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
-
-
-SPEC_KEYS = (
-    SpecKey("id", STRING, graph=False),
-    SpecKey("callbackUri", STRING, graph=False),
-    SpecKey("state", {"enum": list(CALL_STATES)}, graph=False, ring=False),
-    SpecKey("applicationInstance", {"type": "boolean"}, graph=False),
-    SpecKey("timeout", {"type": "number", "exclusiveMinimum": 0}, graph=False, seed=False),
-    SpecKey("tenantId", STRING),
-    SpecKey("source", ANY),
-    SpecKey("targets", ANY),
-    SpecKey("direction", {"enum": ["incoming", "outgoing"]}, ring=False),
-    SpecKey("requestedModalities", ANY),
-    SpecKey("meetingInfo", ANY),
-    SpecKey("chatInfo", ANY),
-    SpecKey("incomingContext", ANY),
-    SpecKey("subject", STRING),
-    SpecKey("mediaConfig", {"type": "object"}),
-)
-
-
-class CallSpec:
-    """The body of ``POST /_mock/calls`` (seed) or ``/_mock/calls/incoming`` (ring)."""
-
-    def __init__(self, title: str, keys: tuple[SpecKey, ...]) -> None:
-        self.keys = keys
-        self.shape = Shape(
-            {
-                "title": title,
-                "type": "object",
-                "properties": {key.name: dict(key.schema) for key in keys},
-                "additionalProperties": False,
-            }
-        )
-        self._by_argument = {key.argument: key.name for key in keys}
-
-    def check(self, body: Mapping[str, Any]) -> None:
-        checked(self.shape, body)
-
-    def graph_properties(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {key.name: body[key.name] for key in self.keys if key.graph and key.name in body}
-
-    def body(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The JSON body from a client's keyword arguments (``None`` means not given)."""
-        unknown = sorted(set(arguments) - set(self._by_argument))
-        if unknown:
-            raise TypeError(
-                f"unexpected argument(s) {unknown}; known: {', '.join(self._by_argument)}"
-            )
-        return {
-            self._by_argument[name]: value for name, value in arguments.items() if value is not None
-        }
-
-
-SEED = CallSpec("a seeded call", tuple(key for key in SPEC_KEYS if key.seed))
-RING = CallSpec("an incoming call", tuple(key for key in SPEC_KEYS if key.ring))
-PIN = Shape(
-    {
-        "title": "a scenario pin",
-        "type": "object",
-        "required": ["name"],
-        "properties": {"name": {"type": ["string", "null"]}},
-        "additionalProperties": False,
-    }
-)
-BOT = Shape(
-    {
-        "title": "a bot",
-        "type": "object",
-        "required": ["callbackUri"],
-        "properties": {"callbackUri": {"type": "string", "minLength": 1}},
-        "additionalProperties": False,
-    }
-)
-ADVANCE = Shape(
-    {
-        "title": "an advance",
-        "type": "object",
-        "properties": {"steps": {"type": "integer"}},
-        "additionalProperties": False,
-    }
-)
-PRESS = Shape(
-    {
-        "title": "key presses",
-        "type": "object",
-        "required": ["tones"],
-        "properties": {
-            "tones": {
-                "type": ["string", "array"],
-                "items": {"type": "string"},
-                "minLength": 1,
-                "minItems": 1,
-            }
-        },
-        "additionalProperties": False,
-    }
-)
-JOIN = Shape(
-    {
-        "title": "a participant",
-        "type": "object",
-        "required": ["identity"],
-        "properties": {
-            "identity": {"type": "object", "minProperties": 1},
-            "isMuted": {"type": "boolean"},
-        },
-        "additionalProperties": False,
-    }
-)
-SHARE = Shape(
-    {
-        "title": "a content sharing session",
-        "type": "object",
-        "properties": {"id": {"type": "string", "minLength": 1}},
-        "additionalProperties": False,
-    }
-)
-WAIT = Shape({"type": "object", "properties": {"state": {"enum": list(CALL_STATES)}}})
-TIME = Shape(
-    {
-        "title": "the time settings",
-        "type": "object",
-        "properties": {
-            "scale": {"type": ["number", "null"]},
-            "step": {"type": ["boolean", "null"]},
-        },
-        "additionalProperties": False,
-    }
-)
-
-
-def checked(shape: Shape, body: Mapping[str, Any]) -> Mapping[str, Any]:
-    wrong = shape.problem(body)
-    if wrong is not None:
-        raise BadRequest(f"{wrong}.")
-    return body
 
 
 @dataclass(frozen=True)
@@ -391,11 +246,8 @@ class ControlService:
     def set_time(self, body: Mapping[str, Any]) -> TimeSettings:
         """``{"scale": 0}`` collapses every pause, ``{"step": true}`` holds each notification
         until released; until the next reset."""
-        checked(TIME, body)
-        scale, step = body.get("scale"), body.get("step")
+        scale, step = self._checked_time(body)
         if scale is not None:
-            if not 0 <= scale < math.inf:  # NaN fails too (JSON parsers accept NaN)
-                raise BadRequest("'scale' must be 0 or more (0 collapses every pause).")
             self._player.time_scale = float(scale)
         if step is not None:
             self._player.step_mode = step
@@ -404,6 +256,14 @@ class ControlService:
                     if call.waiting_step is not None:
                         self._player.advance(call.id)
         return self.time()
+
+    @staticmethod
+    def _checked_time(body: Mapping[str, Any]) -> tuple[float | None, bool | None]:
+        checked(TIME, body)
+        scale, step = body.get("scale"), body.get("step")
+        if scale is not None and not 0 <= scale < math.inf:  # NaN fails too (JSON allows it)
+            raise BadRequest("'scale' must be 0 or more (0 collapses every pause).")
+        return scale, step
 
     def advance(self, call_id: str, body: Mapping[str, Any]) -> Call:
         """Step mode: let the call's next ``steps`` (default 1) notifications go out."""
@@ -416,9 +276,11 @@ class ControlService:
 
     # --- reset and idle ----------------------------------------------------------------------
 
-    async def reset(self) -> None:
-        """Forget calls and journal, stop what is playing, restore the start-up time settings.
-        Scenarios stay."""
+    async def reset(self, time: Mapping[str, Any] | None = None) -> None:
+        """Forget calls and journal, stop what is playing, restore the start-up time settings,
+        then apply ``time`` (``{"scale": 0}``), if given, in one step. Scenarios stay."""
+        if time:
+            self._checked_time(time)  # a bad body resets nothing
         await self._player.cancel_all("reset")
         await self._notifier.cancel_all("reset")
         self._graph.reset()
@@ -426,6 +288,8 @@ class ControlService:
         self._journal.clear()
         self._player.time_scale = self._start_time.scale
         self._player.step_mode = self._start_time.step
+        if time:
+            self.set_time(time)
         self._changes.notify()
 
     @property

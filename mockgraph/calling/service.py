@@ -8,9 +8,9 @@ signing, and offers two faces: ``graph`` (the Graph operations a bot calls) and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mockgraph.calling.calls import CallRegistry, CallWatcher
 from mockgraph.calling.control import ControlService, TimeSettings
@@ -124,8 +124,9 @@ class CallingService:
             log.warning("%d notification(s) not delivered: cancelled at shutdown", cancelled)
         self.journal.close()
 
-    async def reset(self) -> None:
-        await self.control.reset()
+    async def reset(self, time: Mapping[str, Any] | None = None) -> None:
+        """Forget calls and journal, restore the time settings, then apply ``time``."""
+        await self.control.reset(time)
 
     @property
     def idle(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from mockgraph.calling.control import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
+from mockgraph.calling.shapes import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
 from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
@@ -214,7 +214,7 @@ async def journal(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    await request.app[SERVICE].reset()
+    await request.app[SERVICE].reset(await _body(request, allow_empty=True))
     return web.json_response({"status": "reset"})
 
 
@@ -375,7 +375,7 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
-    ControlRoute("POST", "/_mock/reset", reset, "Reset"),
+    ControlRoute("POST", "/_mock/reset", reset, "Reset", body=TIME),
     ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description", open=True),
     ControlRoute(
         "GET", "/_mock/events", events, "Calls and the journal as they happen", streams=True

@@ -191,12 +191,18 @@ def builtin_paths() -> list[Path]:
 def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:
     """The built-ins, then ``paths`` (which may redefine a built-in by name); raises
     ``ScenarioError`` with every problem if any file is invalid."""
-    builtins, problems = load_paths(builtin_paths(), trusted=True)
-    extra, extra_problems = load_paths(paths)
-    problems += extra_problems
+    extra, problems = load_paths(paths)
     if problems:
         raise ScenarioError(problems)
-    return ScenarioLibrary([*builtins, *extra])
+    return ScenarioLibrary([*_builtins(), *extra])
+
+
+@cache
+def _builtins() -> tuple[Scenario, ...]:
+    """Parsed once per process: they ship with mockgraph and scenarios are immutable, and
+    parsing them was most of the in-process server's start (BENCHMARKS.md)."""
+    builtins, _ = load_paths(builtin_paths(), trusted=True)
+    return tuple(builtins)
 
 
 def parse_duration(value: int | str) -> float:

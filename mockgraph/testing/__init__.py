@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
     from mockgraph.testing.client import MockGraphError as MockGraphError
     from mockgraph.testing.client import MockGraphSyncClient as MockGraphSyncClient
     from mockgraph.testing.client import MockGraphTimeout as MockGraphTimeout
+    from mockgraph.testing.client import SharedSession as SharedSession
     from mockgraph.testing.receiver import BotReceiver as BotReceiver
     from mockgraph.testing.receiver import Received as Received
     from mockgraph.testing.receiver import Reply as Reply
@@ -30,6 +31,7 @@ _WHERE = {
     "MockGraphError": "mockgraph.testing.client",
     "MockGraphSyncClient": "mockgraph.testing.client",
     "MockGraphTimeout": "mockgraph.testing.client",
+    "SharedSession": "mockgraph.testing.client",
     "ManualClock": "mockgraph.clock",
 }
 __all__ = sorted(_WHERE)

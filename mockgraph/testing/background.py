@@ -21,7 +21,11 @@ class BackgroundLoop:
         )
         self._thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 30) -> T:
         """Run ``coroutine`` on the background loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 

@@ -1,8 +1,11 @@
 """Python clients for mockgraph's /_mock control plane: async, and a small sync wrapper.
 
 Waiting happens in the server (long polls), so a wait returns the moment its condition holds
-and a client holds no state between calls: each call opens its own HTTP session, so one client
-works from any event loop, or from none with ``MockGraphSyncClient``.
+and a client holds no state between calls: by default each call opens its own HTTP session,
+so one client works from any event loop, or from none with ``MockGraphSyncClient``. The pytest
+plugin gives its clients a ``SharedSession`` instead: one session, kept open on the plugin's
+background loop, that every test's loop borrows, so a test does not pay for a connection per
+call (BENCHMARKS.md, "bot suite").
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import aiohttp
 
-from mockgraph.calling.control import RING, SEED
+from mockgraph.calling.shapes import RING, SEED
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -39,13 +42,115 @@ class MockGraphTimeout(MockGraphError, TimeoutError):
     """A wait ended before its condition held; the message says where things stand."""
 
 
+class Answer(NamedTuple):
+    status: int
+    text: str
+
+
+class Transport(Protocol):
+    """How a client's requests reach mockgraph."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer: ...
+
+
+class OwnSession:
+    """A session of its own for each request: works from any loop, and leaves nothing open."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.request(
+                method, url, json=json_body, data=data, params=params, headers=headers
+            ) as response,
+        ):
+            return Answer(response.status, await response.text())
+
+
+class SharedSession:
+    """One session on ``loop`` (a loop that outlives the tests, in its own thread), whose
+    connections every caller shares, from whatever loop it calls. ``close()`` on that loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._session: aiohttp.ClientSession | None = None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        made = self._send(method, url, timeout, json_body, data, params, headers)
+        if asyncio.get_running_loop() is self._loop:
+            return await made
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(made, self._loop))
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        timeout: float,
+        json_body: Any,
+        data: bytes | None,
+        params: dict[str, str] | None,
+        headers: dict[str, str] | None,
+    ) -> Answer:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.request(
+            method,
+            url,
+            json=json_body,
+            data=data,
+            params=params,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            return Answer(response.status, await response.text())
+
+    async def close(self) -> None:
+        """Safe to call twice."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
 class MockGraphClient:
     """``client = MockGraphClient("http://127.0.0.1:8080")``; every method is a coroutine.
-    ``token``: the server's ``--control-token``, if it has one."""
+    ``token``: the server's ``--control-token``, if it has one. ``transport``: how requests
+    go (default: a session of their own each)."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(
+        self, url: str, token: str | None = None, *, transport: Transport | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self._transport = transport or OwnSession()
 
     def graph_url(self, version: str = "v1.0") -> str:
         """The base URL a bot's Graph client uses, e.g. ``http://127.0.0.1:8080/v1.0``."""
@@ -110,17 +215,16 @@ class MockGraphClient:
         )["value"]
         return result
 
-    async def reset(self) -> None:
-        """Forget calls and journal, stop playback, restore time settings; scenarios stay."""
-        await self._request("POST", "/_mock/reset")
+    async def reset(self, *, scale: float | None = None, step: bool | None = None) -> None:
+        """Forget calls and journal, stop playback, restore time settings (then set these, in
+        the same request); scenarios stay."""
+        body = _time(scale, step)
+        await self._request("POST", "/_mock/reset", json_body=body or None)
 
     async def set_time(self, *, scale: float | None = None, step: bool | None = None) -> JSON:
         """``scale=0`` collapses every pause; ``step=True`` holds each notification until
         ``advance``. Until the next reset."""
-        body = {
-            key: value for key, value in {"scale": scale, "step": step}.items() if value is not None
-        }
-        result: JSON = await self._request("PUT", "/_mock/time", json_body=body)
+        result: JSON = await self._request("PUT", "/_mock/time", json_body=_time(scale, step))
         return result
 
     async def advance(self, call_id: str, steps: int = 1) -> JSON:
@@ -245,33 +349,43 @@ class MockGraphClient:
         params: dict[str, str] | None = None,
         wait: float = 0,
     ) -> Any:
-        timeout = aiohttp.ClientTimeout(total=wait + HTTP_GRACE)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.request(
-                method, self.url + path, json=json_body, data=data, params=params, headers=headers
-            ) as response,
-        ):
-            text = await response.text()
-            body = json.loads(text) if text else None
-            if response.status == 408:
-                raise MockGraphTimeout(response.status, body)
-            if response.status >= 400:
-                raise MockGraphError(response.status, body)
-            return body
+        answer = await self._transport.request(
+            method,
+            self.url + path,
+            timeout=wait + HTTP_GRACE,
+            json_body=json_body,
+            data=data,
+            params=params,
+            headers=headers,
+        )
+        body = json.loads(answer.text) if answer.text else None
+        if answer.status == 408:
+            raise MockGraphTimeout(answer.status, body)
+        if answer.status >= 400:
+            raise MockGraphError(answer.status, body)
+        return body
 
 
 class MockGraphSyncClient:
     """Every method of ``MockGraphClient``, blocking, for test suites that are not async.
 
-    Each method is the async client's, run on a private event loop, so the two cannot drift;
-    inside async code, use ``MockGraphClient`` instead.
+    Each method is the async client's, run on a private event loop (or by ``runner``, e.g. on
+    the plugin's background loop), so the two cannot drift; inside async code, use
+    ``MockGraphClient`` instead.
     """
 
-    def __init__(self, url: str, token: str | None = None) -> None:
-        self.client = MockGraphClient(url, token)
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        transport: Transport | None = None,
+        runner: Callable[[Coroutine[Any, Any, Any]], Any] | None = None,
+    ) -> None:
+        self.client = MockGraphClient(url, token, transport=transport)
         self.url = self.client.url
+        self._runner = runner or _run
 
     def graph_url(self, version: str = "v1.0") -> str:
         return self.client.graph_url(version)
@@ -283,7 +397,7 @@ class MockGraphSyncClient:
 
         @functools.wraps(method)
         def blocking(*args: Any, **kwargs: Any) -> Any:
-            return _run(method(*args, **kwargs))
+            return self._runner(method(*args, **kwargs))
 
         return blocking
 
@@ -296,6 +410,12 @@ ASYNC_METHODS = tuple(
     for name, member in inspect.getmembers(MockGraphClient, inspect.iscoroutinefunction)
     if not name.startswith("_")
 )
+
+
+def _time(scale: float | None, step: bool | None) -> JSON:
+    return {
+        key: value for key, value in {"scale": scale, "step": step}.items() if value is not None
+    }
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:

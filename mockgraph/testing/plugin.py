@@ -24,10 +24,13 @@ import pytest
 
 if TYPE_CHECKING:  # pytest loads this plugin in every run: aiohttp only when a fixture is used
     from mockgraph.testing.background import BackgroundLoop
-    from mockgraph.testing.client import MockGraphClient, MockGraphSyncClient
+    from mockgraph.testing.client import MockGraphClient, MockGraphSyncClient, SharedSession
     from mockgraph.testing.receiver import BotReceiver
+    from mockgraph.testing.server import MockGraph
 
 URL_ENV = "MOCKGRAPH_URL"
+# The in-process server, when the session runs one: fixtures reset it without HTTP.
+IN_PROCESS: pytest.StashKey[MockGraph] = pytest.StashKey()
 TOKEN_ENV = "MOCKGRAPH_CONTROL_TOKEN"  # the same variable `mockgraph serve` reads
 
 
@@ -70,6 +73,16 @@ def mockgraph_background() -> Iterator[BackgroundLoop]:
 
 
 @pytest.fixture(scope="session")
+def mockgraph_transport(mockgraph_background: BackgroundLoop) -> Iterator[SharedSession]:
+    """One HTTP session for every client the fixtures make, open for the whole session."""
+    from mockgraph.testing.client import SharedSession
+
+    transport = SharedSession(mockgraph_background.loop)
+    yield transport
+    mockgraph_background.run(transport.close())
+
+
+@pytest.fixture(scope="session")
 def mockgraph_server(
     request: pytest.FixtureRequest, mockgraph_background: BackgroundLoop
 ) -> Iterator[str]:
@@ -87,7 +100,10 @@ def mockgraph_server(
 
     paths: list[Path] = request.config.getini("mockgraph_scenarios")
     server = MockGraph(scenarios=paths)
-    yield mockgraph_background.run(server.start())
+    url = mockgraph_background.run(server.start())
+    request.config.stash[IN_PROCESS] = server
+    yield url
+    del request.config.stash[IN_PROCESS]
     mockgraph_background.run(server.close())
 
 
@@ -98,13 +114,33 @@ def _token(request: pytest.FixtureRequest) -> str | None:
 
 
 def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
+    """A client over the session's shared connection, run on the background loop (no loop
+    and no connection made per call); the server reset, with the test's time settings, in
+    one step: on the in-process server itself, or in one request to an external one."""
     from mockgraph.testing.client import MockGraphSyncClient
 
-    client = MockGraphSyncClient(url, _token(request))
-    client.reset()
+    background: BackgroundLoop = request.getfixturevalue("mockgraph_background")
+    client = MockGraphSyncClient(
+        url,
+        _token(request),
+        transport=request.getfixturevalue("mockgraph_transport"),
+        runner=lambda coroutine: background.run(coroutine, timeout=None),
+    )
     marker = request.node.get_closest_marker("mockgraph")
-    if marker is not None:
-        client.set_time(scale=marker.kwargs.get("time_scale"), step=marker.kwargs.get("step"))
+    time = (
+        {}
+        if marker is None
+        else {
+            key: marker.kwargs[name]
+            for key, name in (("scale", "time_scale"), ("step", "step"))
+            if marker.kwargs.get(name) is not None
+        }
+    )
+    server = request.config.stash.get(IN_PROCESS, None)
+    if server is not None:
+        background.run(server.backend.reset(time))
+    else:
+        client.reset(**{"scale": time.get("scale"), "step": time.get("step")})
     return client
 
 
