@@ -99,7 +99,11 @@ def mockgraph_server(
     from mockgraph.testing import MockGraph
 
     paths: list[Path] = request.config.getini("mockgraph_scenarios")
-    server = MockGraph(scenarios=paths)
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    # One key per project, kept in pytest's cache: generating a 2048-bit RSA key was a tenth
+    # of a small suite's start (BENCHMARKS.md, "bot suite").
+    key = None if cache is None else str(cache.mkdir("mockgraph") / "signing-key.jwk")
+    server = MockGraph(scenarios=paths, signing_key=key)
     url = mockgraph_background.run(server.start())
     request.config.stash[IN_PROCESS] = server
     yield url
