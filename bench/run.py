@@ -8,7 +8,7 @@ after a warm-up run. Timings are for the table only: nothing here is a test.
 
 Environment: BENCH_SECONDS (default 10), BENCH_REPEATS (3), BENCH_SCALE_CALLS (10000),
 BENCH_MEMORY_CALLS (10000), BENCH_JSON (write the results there too), BENCH_ONLY (some of
-request,instructions,suite,e2e,ivr,scale,startup,first,memory).
+request,instructions,suite,e2e,ivr,ontime,scale,startup,first,memory), BENCH_ON_TIME_SECONDS (20).
 """
 
 from __future__ import annotations
@@ -132,6 +132,12 @@ def signing_key() -> Path:
 
 
 def mockgraph(*args: str) -> list[str]:
+    pre = os.environ.get("BENCH_PRE")
+    if pre:
+        code = (
+            f"import sys; {pre}; sys.argv[0] = 'mockgraph'; from mockgraph.cli import main; main()"
+        )
+        return [PYTHON, "-c", code, "serve", "--port", "0", *args]
     return [PYTHON, "-m", "mockgraph", "serve", "--port", "0", *args]
 
 
@@ -672,6 +678,111 @@ async def scale(http: aiohttp.ClientSession) -> list[Figure]:
     ]
 
 
+ON_TIME_SECONDS = float(os.environ.get("BENCH_ON_TIME_SECONDS", "20"))
+CAPACITY_CALLS = 2000
+
+
+async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
+    """What a user can hold mockgraph to: first its capacity here (CAPACITY_CALLS whole calls,
+    a transfer and 3 notifications each, as fast as they go), then half of it offered
+    as a steady stream of calls whose 3 steps are 100 ms apart, for ON_TIME_SECONDS; how
+    late each step went out (the journal's lateMs) and arrived at the sink (from the 202)."""
+    sink_port = free_port()
+    async with serve(baseline("sink.py", str(sink_port)), core=LOAD_CORE) as sink:
+        callback = f"{sink.url}/api/calls"
+        limits = ["--journal-limit", "400000", "--calls-limit", "200000"]
+        argv = mockgraph("--scenarios", str(BENCH / "scenarios" / "scale.yaml"), *limits)
+        async with serve(argv) as server:
+            await seed(http, server.url, 1, callback)
+            await transfer(http, server.url, "c0")  # warm up: the signing key, connections
+            await wait_idle(http, server.url)
+            # Capacity: whole calls (a transfer and its 3 notifications), as fast as they go,
+            # with the pauses collapsed (time scale 0), 64 transfers in flight.
+            await http.post(f"{server.url}/_mock/reset", json={"scale": 0})
+            await http.post(f"{sink.url}/reset")
+            await seed(http, server.url, CAPACITY_CALLS, callback)
+            semaphore = asyncio.Semaphore(64)
+
+            async def start(index: int) -> None:
+                async with semaphore:
+                    await transfer(http, server.url, f"c{index}")
+
+            began = time.monotonic()
+            await asyncio.gather(*(start(i) for i in range(CAPACITY_CALLS)))
+            burst = await sink_stats(
+                http, sink.url, 3 * CAPACITY_CALLS, lambda: wait_idle(http, server.url)
+            )
+            capacity = burst["count"] / (burst["last"] - began)
+            log(f"on time: capacity {capacity:,.0f} notifications/s (with their transfers)")
+            # Half of it, steadily: a call every 1/rate s, each 3 steps 100 ms apart.
+            rate = capacity / 2 / 3  # calls per second
+            total = int(rate * ON_TIME_SECONDS)
+            await http.post(f"{server.url}/_mock/reset")
+            await http.post(f"{sink.url}/reset")
+            await seed(http, server.url, total, callback)
+            accepted: dict[str, float] = {}
+            tasks = []
+
+            async def paced(call_id: str) -> None:
+                await transfer(http, server.url, call_id)
+                accepted[call_id] = time.monotonic()
+
+            began = time.monotonic()
+            for index in range(total):
+                delay = began + index / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(paced(f"c{index}")))
+            await asyncio.gather(*tasks)
+            stats = await sink_stats(
+                http, sink.url, 3 * total, lambda: wait_idle(http, server.url), arrivals=True
+            )
+            async with http.get(f"{server.url}/_mock/journal") as response:
+                journal = await response.json()
+    went_out = [
+        entry["lateMs"]
+        for entry in journal["value"]
+        if entry["kind"] == "notification" and entry["lateMs"] is not None
+    ]
+    arrived = [
+        (moment - accepted[call_id] - 0.1 * (step + 1)) * 1000
+        for call_id, moments in stats["arrivals"].items()
+        for step, moment in enumerate(moments)
+    ]
+    complete = stats["count"] == 3 * total and stats["inOrder"]
+    out_p99, arrived_p99 = percentile(went_out, 99), percentile(arrived, 99)
+    notes = [
+        f"capacity here: {capacity:,.0f} notifications/s with their transfers ({CAPACITY_CALLS} "
+        "calls as fast as they go, pauses collapsed); "
+        f"offered: {rate * 3:,.0f} notifications/s ({rate:,.0f} calls/s) for "
+        f"{ON_TIME_SECONDS:g} s, {total} calls",
+        f"{stats['count']} of {3 * total} delivered, every call in order: {stats['inOrder']}",
+        f"went out: p50 {percentile(went_out, 50):.1f} ms, p99 {out_p99:.1f} ms, max "
+        f"{max(went_out):.1f} ms; arrived: p50 {percentile(arrived, 50):.1f} ms, p99 "
+        f"{arrived_p99:.1f} ms, max {max(arrived):.1f} ms (from the 202 the bench received, "
+        "so a little under the truth)",
+    ]
+    return [
+        Figure(
+            "on time at half capacity: p99 lateness, went out",
+            "ms",
+            out_p99,
+            None,
+            "<= 20, none lost, in order",
+            complete and out_p99 <= 20,
+            notes,
+        ),
+        Figure(
+            "on time at half capacity: p99 lateness, arrived",
+            "ms",
+            arrived_p99,
+            None,
+            "<= 20",
+            complete and arrived_p99 <= 20,
+        ),
+    ]
+
+
 async def transfer(http: aiohttp.ClientSession, url: str, call_id: str) -> None:
     async with http.post(
         f"{url}/v1.0/communications/calls/{call_id}/transfer",
@@ -840,6 +951,8 @@ async def main() -> int:
             figures.append(await end_to_end(http))
         if not only or "ivr" in only:
             figures.append(await ivr(http))
+        if not only or "ontime" in only:
+            figures.extend(await on_time(http))
         if not only or "scale" in only:
             figures.extend(await scale(http))
         if not only or "startup" in only:
