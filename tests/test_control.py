@@ -134,6 +134,22 @@ async def test_journal_records_requests_and_notifications_per_call(driver: Drive
     assert note["body"]["value"][0]["resourceData"]["state"] == "transferring"
 
 
+async def test_reset_takes_time_settings_and_a_bad_one_resets_nothing(driver: Driver) -> None:
+    await driver.seed()
+    url = f"{driver.graph.url}/_mock/reset"
+    async with driver.http.post(url, json={"scale": -1}) as response:
+        assert response.status == 400
+        assert "'scale' must be 0 or more" in (await response.json())["error"]["message"]
+    assert len((await driver.get("/_mock/calls"))["value"]) == 1  # nothing was reset
+    async with driver.http.post(url, json={"scale": 0, "step": True}) as response:
+        assert response.status == 200
+    assert (await driver.get("/_mock/calls"))["value"] == []
+    assert await driver.get("/_mock/time") == {"scale": 0.0, "step": True}
+    async with driver.http.post(url) as response:  # no body: the start-up settings
+        assert response.status == 200
+    assert await driver.get("/_mock/time") == {"scale": 1.0, "step": False}
+
+
 async def test_reset_forgets_calls_and_journal_and_stops_playback(driver: Driver) -> None:
     call = await driver.seed()
     await driver.transfer(call["id"])

@@ -144,7 +144,7 @@ def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
     if server is not None:
         background.run(server.backend.reset(time))
     else:
-        client.reset(**{"scale": time.get("scale"), "step": time.get("step")})
+        client.reset(scale=time.get("scale"), step=time.get("step"))
     return client
 
 
