@@ -88,7 +88,10 @@ class NotificationRecord:
     time: float  # time.time()
     call_id: str
     url: str
-    body: dict[str, Any]
+    # The body as the JSON that is POSTed, encoded once: bytes are not tracked by the cyclic
+    # collector, where the nested dicts of a busy journal made its every pass walk hundreds
+    # of thousands of them (BENCHMARKS.md, "on time").
+    payload: bytes
     scenario: str | None
     step: int | None
     attempts: list[Attempt] = field(default_factory=list)
@@ -99,6 +102,12 @@ class NotificationRecord:
     scenario_id: str = ""  # Scenario-Id: one per operation played
     late_ms: float | None = None  # how long after its scheduled time the step went out
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body, decoded anew on each read (a copy: the record cannot be changed)."""
+        decoded: dict[str, Any] = json.loads(self.payload)
+        return decoded
 
     def settle(self, outcome: Outcome, note: str | None = None) -> None:
         """Its final outcome (delivered, failed, rejected, cancelled, skipped or dropped), once."""
@@ -208,7 +217,7 @@ class Journal:
             time.time(),
             call_id,
             url,
-            body,
+            json.dumps(body).encode(),
             scenario,
             step,
             tenant_id=tenant_id,

@@ -18,7 +18,6 @@ finally fails is logged; with ``halt_on_failure`` the call's later notifications
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -148,7 +147,7 @@ class Notifier:
                 self._changes.notify()
 
     async def _deliver(self, record: NotificationRecord) -> None:
-        payload = json.dumps(record.body).encode()
+        payload = record.payload
         url, failures, redirects = record.url, 0, 0
         while True:
             attempt = await self._attempt(record, url, payload)
