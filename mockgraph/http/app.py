@@ -59,9 +59,8 @@ def _http_error(exc: web.HTTPException, request: web.Request) -> GraphError:
 
 
 async def _journal_body(request: web.Request) -> Any:
-    """The body as JSON if it is JSON, else as text; a note if it could not be read."""
-    if PARSED_BODY in request:
-        return request[PARSED_BODY]
+    """A body that was not parsed as JSON (the caller takes a parsed one as it is): as JSON if
+    it is JSON, else as text; a note if it could not be read."""
     if not request.body_exists:
         return None
     try:

@@ -16,7 +16,7 @@ from typing import Literal
 from aiohttp import web
 
 from mockgraph.calling.shapes import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
-from mockgraph.errors import BadRequest, ResourceNotFound
+from mockgraph.errors import BadRequest
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
 from mockgraph.http.requests import read_json_object
@@ -265,18 +265,11 @@ def _ui_response(name: str) -> web.Response:
     )
 
 
-async def inspector(request: web.Request) -> web.Response:
-    """The inspector page (README, "The inspector")."""
-    return _ui_response("index.html")
+def _serving(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.Response:
+        return _ui_response(name)
 
-
-async def inspector_file(request: web.Request) -> web.Response:
-    name = request.match_info["file"]
-    if name not in UI_FILES:
-        raise ResourceNotFound(
-            f"The inspector has no file '{name}' (it has: {', '.join(UI_FILES)})."
-        )
-    return _ui_response(name)
+    return serve
 
 
 @dataclass(frozen=True)
@@ -381,16 +374,16 @@ CONTROL_ROUTES = (
         "GET", "/_mock/events", events, "Calls and the journal as they happen", streams=True
     ),
     # The page holds no secret: it asks for the token and sends it with each request.
-    ControlRoute(
-        "GET", "/_mock/ui", inspector, "The inspector", content_type="text/html", open=True
-    ),
-    ControlRoute(
-        "GET",
-        "/_mock/ui/{file}",
-        inspector_file,
-        "The inspector's script and styles",
-        content_type="text/javascript",
-        open=True,
+    *(
+        ControlRoute(
+            "GET",
+            "/_mock/ui" if name == "index.html" else f"/_mock/ui/{name}",
+            _serving(name),
+            "The inspector" if name == "index.html" else f"The inspector's {name}",
+            content_type=content_type,
+            open=True,
+        )
+        for name, content_type in UI_FILES.items()
     ),
 )
 # What bots, health checks and browsers read: open even when the control plane needs a token.

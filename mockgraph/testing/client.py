@@ -15,6 +15,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import aiohttp
@@ -47,43 +48,43 @@ class Answer(NamedTuple):
     text: str
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One request to mockgraph, as a client makes it, whichever session carries it."""
+
+    method: str
+    url: str
+    timeout: float
+    json_body: Any = None
+    data: bytes | None = None
+    params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+
+    async def over(self, session: aiohttp.ClientSession) -> Answer:
+        async with session.request(
+            self.method,
+            self.url,
+            json=self.json_body,
+            data=self.data,
+            params=self.params,
+            headers=self.headers,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        ) as response:
+            return Answer(response.status, await response.text())
+
+
 class Transport(Protocol):
     """How a client's requests reach mockgraph."""
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        timeout: float,
-        json_body: Any = None,
-        data: bytes | None = None,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Answer: ...
+    async def request(self, outgoing: Outgoing) -> Answer: ...
 
 
 class OwnSession:
     """A session of its own for each request: works from any loop, and leaves nothing open."""
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        timeout: float,
-        json_body: Any = None,
-        data: bytes | None = None,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Answer:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.request(
-                method, url, json=json_body, data=data, params=params, headers=headers
-            ) as response,
-        ):
-            return Answer(response.status, await response.text())
+    async def request(self, outgoing: Outgoing) -> Answer:
+        async with aiohttp.ClientSession() as session:
+            return await outgoing.over(session)
 
 
 class SharedSession:
@@ -94,44 +95,16 @@ class SharedSession:
         self._loop = loop
         self._session: aiohttp.ClientSession | None = None
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        timeout: float,
-        json_body: Any = None,
-        data: bytes | None = None,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Answer:
-        made = self._send(method, url, timeout, json_body, data, params, headers)
+    async def request(self, outgoing: Outgoing) -> Answer:
         if asyncio.get_running_loop() is self._loop:
-            return await made
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(made, self._loop))
+            return await self._send(outgoing)
+        future = asyncio.run_coroutine_threadsafe(self._send(outgoing), self._loop)
+        return await asyncio.wrap_future(future)
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        timeout: float,
-        json_body: Any,
-        data: bytes | None,
-        params: dict[str, str] | None,
-        headers: dict[str, str] | None,
-    ) -> Answer:
+    async def _send(self, outgoing: Outgoing) -> Answer:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        async with self._session.request(
-            method,
-            url,
-            json=json_body,
-            data=data,
-            params=params,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as response:
-            return Answer(response.status, await response.text())
+        return await outgoing.over(self._session)
 
     async def close(self) -> None:
         """Safe to call twice."""
@@ -351,13 +324,7 @@ class MockGraphClient:
     ) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         answer = await self._transport.request(
-            method,
-            self.url + path,
-            timeout=wait + HTTP_GRACE,
-            json_body=json_body,
-            data=data,
-            params=params,
-            headers=headers,
+            Outgoing(method, self.url + path, wait + HTTP_GRACE, json_body, data, params, headers)
         )
         body = json.loads(answer.text) if answer.text else None
         if answer.status == 408:
