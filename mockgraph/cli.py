@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import gc
 import ipaddress
 import json
 import logging
@@ -15,6 +14,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from mockgraph.clock import Clock
+from mockgraph.collector import Collector
 from mockgraph.config import Settings, add_arguments, from_arguments
 from mockgraph.delivery.tokens import KeyFileError
 from mockgraph.http.app import Server
@@ -69,16 +70,6 @@ def import_traces(traces: Sequence[str], name: str, operation: str, out: str | N
     return EXIT_OK
 
 
-def tune_garbage_collector() -> None:
-    """For the server's own process only (never a test process that embeds MockGraph): what
-    was loaded at start is never garbage, and a young-generation pass every 700 allocations,
-    CPython's default for scripts, cost a server handling thousands of requests a second
-    ~15% of its throughput (BENCHMARKS.md). Reference counting still frees all non-cyclic
-    garbage at once."""
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-
-
 def validate(paths: Sequence[str]) -> int:
     scenarios, problems = load_paths(paths)
     for problem in problems:
@@ -101,7 +92,8 @@ async def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
-    tune_garbage_collector()
+    collector = Collector(lambda: server.service.idle, Clock())
+    collector.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -118,6 +110,7 @@ async def serve(settings: Settings) -> int:
         await stop.wait()
     finally:
         log.info("stopping")
+        collector.close()
         await server.close()
     return EXIT_OK
 

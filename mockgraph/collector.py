@@ -1,0 +1,103 @@
+"""How ``mockgraph serve`` runs CPython's cyclic garbage collector in its own process (never
+in a test process that embeds ``MockGraph``).
+
+Reference counting frees almost everything mockgraph drops: a call, a journal entry, a
+notification hold no cycles. What the cyclic collector finds is mostly closed connections.
+CPython's passes, though, walk every live object of their generations, and a busy server's
+live objects are its calls and its journal: passes of 40-70 ms over the young generation
+and 100-180 ms over the whole heap, each a pause in which no step of any call goes out on
+time (BENCHMARKS.md, "on time"). So:
+
+- a young pass comes every ``young`` allocations, short because ``young`` is small;
+- what survives a young pass is frozen (``gc.freeze``): it is long-lived by nature, and no
+  later pass walks it again;
+- the frozen heap is given back (unfrozen and collected in full) when the server is idle
+  and the heap has grown by a quarter since the last time (CPython's own rule for full
+  passes); a server that is never idle gives it back once the heap has grown fivefold, so
+  cyclic garbage is never held for ever. The thresholds ``serve`` set before,
+  ``(100_000, 50, 100)``, reached a full pass only after 500 million allocations.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from mockgraph.clock import Clock, Timer
+
+
+class Collector:
+    """``start()`` takes the process's collector over; ``close()`` (safe twice) restores it."""
+
+    def __init__(
+        self,
+        idle: Callable[[], bool],
+        clock: Clock,
+        *,
+        young: int = 10_000,
+        check_every: float = 1.0,
+    ) -> None:
+        self._idle = idle
+        self._clock = clock
+        self._young = young
+        self._check_every = check_every
+        self._saved: tuple[int, int, int] | None = None
+        self._timer: Timer | None = None
+        self.frozen = 0  # objects frozen at the last give-back
+        self.since = 0  # objects frozen since then
+        self.given_back = 0  # how many times
+
+    def start(self) -> None:
+        if self._saved is not None:
+            return
+        self._saved = gc.get_threshold()
+        gc.callbacks.append(self._after_pass)
+        # No collection now: it would delay the ready line, and what start-up left is small.
+        gc.freeze()
+        self.frozen = gc.get_freeze_count()
+        gc.set_threshold(self._young)
+        self._schedule()
+
+    def close(self) -> None:
+        if self._saved is None:
+            return
+        gc.callbacks.remove(self._after_pass)
+        gc.set_threshold(*self._saved)
+        self._saved = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        gc.unfreeze()
+
+    def give_back(self) -> None:
+        """Collect the whole heap, frozen or not, then freeze what is left."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.frozen, self.since = gc.get_freeze_count(), 0
+        self.given_back += 1
+
+    def due(self) -> bool:
+        """Whether the frozen heap should be given back now."""
+        heap = max(self.frozen, self._young)
+        if self.since >= 4 * heap:
+            return True
+        return self.since >= heap / 4 and self._idle()
+
+    def _after_pass(self, phase: str, info: dict[str, Any]) -> None:
+        if phase != "stop" or self._saved is None:
+            return
+        # The survivors sit in the older generations (nothing else does: all is frozen).
+        self.since += len(gc.get_objects(1)) + len(gc.get_objects(2))
+        gc.freeze()
+
+    def _schedule(self) -> None:
+        self._timer = self._clock.call_later(self._check_every, self._check)
+
+    def _check(self) -> None:
+        if self._saved is None:
+            return
+        if self.due():
+            self.give_back()
+        self._schedule()
