@@ -10,13 +10,21 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from mockgraph.clock import Clock
 from mockgraph.collector import Collector
-from mockgraph.config import Settings, add_arguments, from_arguments
+from mockgraph.config import (
+    Settings,
+    add_arguments,
+    from_arguments,
+    parse_http_url,
+    parse_port,
+    parse_writable_folder,
+)
 from mockgraph.delivery.tokens import KeyFileError
 from mockgraph.http.app import Server
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
@@ -46,7 +54,101 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
     imports.add_argument("--name", required=True, help="the scenario's name")
     imports.add_argument("--operation", required=True, help="the operation it plays for")
     imports.add_argument("--out", metavar="FILE", help="write it there (default: stdout)")
+    record = commands.add_parser(
+        "record", help="proxy a bot to real Graph and write scenarios from what it sees"
+    )
+    record.add_argument(
+        "--upstream",
+        required=True,
+        type=_checked(parse_http_url),
+        metavar="URL",
+        help="the Graph to forward to, e.g. https://graph.microsoft.com",
+    )
+    record.add_argument(
+        "--bot",
+        required=True,
+        type=_checked(parse_http_url),
+        metavar="URL",
+        help="the bot's notification URL, for notifications with no callbackUri of its own",
+    )
+    record.add_argument(
+        "--out",
+        required=True,
+        type=_checked(parse_writable_folder),
+        metavar="DIR",
+        help="where the scenarios and journal.jsonl go",
+    )
+    record.add_argument(
+        "--public-url",
+        type=_checked(parse_http_url),
+        metavar="URL",
+        help="how Graph reaches this proxy, e.g. an ngrok URL (default: its own URL)",
+    )
+    record.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    record.add_argument(
+        "--port", type=_checked(parse_port), default=0, help="port; 0 picks a free one"
+    )
+    record.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="replace tenant and user ids by GUIDs, the same within one recording",
+    )
     return parser
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` with its ValueError as argparse's usage error (exit 2, the flag named)."""
+
+    def checked(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return checked
+
+
+async def record(args: argparse.Namespace) -> int:
+    from mockgraph.http.recorder import Recorder, RecordSettings
+
+    settings = RecordSettings(
+        upstream=args.upstream,
+        bot=args.bot,
+        out=Path(args.out),
+        public_url=args.public_url,
+        host=args.host,
+        port=args.port,
+        pseudonymise=args.pseudonymise,
+    )
+    recorder = Recorder(settings)
+    try:
+        url = await recorder.start()
+    except OSError as error:
+        recorder.output.close()
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        print(
+            f"mockgraph: cannot listen on {settings.host}:{settings.port}: {reason or error}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "recording: Graph requests go to %s, notifications arrive at %s and go to %s",
+        settings.upstream,
+        recorder.callback_url,
+        settings.bot,
+    )
+    print(f"mockgraph record listening on {url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        recorder.recording.flush()
+        await recorder.close()
+        log.info("recorded %d scenario file(s) in %s", len(recorder.output.files), settings.out)
+    return EXIT_OK
 
 
 def import_traces(traces: Sequence[str], name: str, operation: str, out: str | None) -> int:
@@ -136,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return validate(args.paths)
     if args.command == "import":
         return import_traces(args.traces, args.name, args.operation, args.out)
+    if args.command == "record":
+        try:
+            return asyncio.run(record(args))
+        except KeyboardInterrupt:
+            return EXIT_OK
     if args.command == "schema":
         print(json.dumps(scenario_schema(), indent=2))
         return EXIT_OK

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 QUIRKS = ("subCode", "code200", "legacyResource", "capitalChangeType")
 
@@ -77,6 +80,26 @@ def parse_appendable_file(text: str) -> str:
             pass
     except OSError as error:
         raise ValueError(f"cannot append to {text!r}: {error.strerror or error}") from None
+    return text
+
+
+def parse_http_url(text: str) -> str:
+    """An absolute http or https URL."""
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"must be an http:// or https:// URL, not {text!r}")
+    return text
+
+
+def parse_writable_folder(text: str) -> str:
+    """A folder mockgraph can write to (created if missing), so that a bad path fails at
+    start, not when the first file is due."""
+    try:
+        Path(text).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=text):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write to {text!r}: {error.strerror or error}") from None
     return text
 
 

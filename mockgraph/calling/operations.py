@@ -81,6 +81,16 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Match:
+    """A request field that tells one recorded request of an operation from another (a
+    transfer to Alice from one to the PSTN): a recorded scenario's ``when`` rule. With
+    ``presence``, only whether it is there (its value is an id that differs every run)."""
+
+    path: str
+    presence: bool = False
+
+
+@dataclass(frozen=True)
 class Returns:
     """The commsOperation an action returns: its Graph type and the status it starts in.
     ``running`` means a notification will end it; ``completed`` means none will."""
@@ -170,6 +180,12 @@ class Operation:
     beside_call: bool = False  # it plays without holding the call (a roster change)
     subscribes_to_tones: bool = False
     records: bool = False  # it makes a recording the bot can download
+    matched_by: tuple[Match, ...] = ()  # what a recorded scenario's ``when`` rules name
+
+    @property
+    def sets_callback(self) -> bool:
+        """Whether its body names the callbackUri the call's notifications go to."""
+        return self.takes_callback or self.creates_call
 
     def check_state(self, call: Call) -> None:
         """Raise the 404 or 409 Graph answers if the call's state does not allow this."""
@@ -483,6 +499,7 @@ ANSWER = Operation(
     takes_callback=True,
     # How the call's media is hosted decides whether prompts, tones and recordings work.
     keeps=frozenset({"mediaConfig", "acceptedModalities"}),
+    matched_by=(Match("acceptedModalities.0"),),
 )
 REJECT = Operation(
     "reject",
@@ -493,6 +510,7 @@ REJECT = Operation(
     scenario="reject",
     default_scenario="reject-success",
     takes_callback=True,
+    matched_by=(Match("reason"),),
 )
 REDIRECT = Operation(
     "redirect",
@@ -503,6 +521,12 @@ REDIRECT = Operation(
     scenario="redirect",
     default_scenario="redirect-success",
     takes_callback=True,
+    matched_by=(
+        Match("targets.0.identity.user.id"),
+        Match("targets.0.identity.phone.id"),
+        Match("targets.0.identity.applicationInstance.id"),
+        Match("timeout"),
+    ),
 )
 TRANSFER = Operation(
     "transfer",
@@ -519,6 +543,12 @@ TRANSFER = Operation(
     default_scenario="transfer-success",
     fallback=Fallback("onPstnWithoutInstance", _pstn_without_application_instance),
     rings_transfer_target=True,
+    matched_by=(
+        Match("transferTarget.identity.user.id"),
+        Match("transferTarget.identity.phone.id"),
+        Match("transferTarget.identity.applicationInstance.id"),
+        Match("transferTarget.replacesCallId", presence=True),
+    ),
 )
 CREATE = Operation(
     "create",
@@ -530,6 +560,12 @@ CREATE = Operation(
     scenario="create",
     default_scenario="create-success",
     creates_call=True,
+    matched_by=(
+        Match("targets.0.identity.user.id"),
+        Match("targets.0.identity.phone.id"),
+        Match("targets.0.identity.applicationInstance.id"),
+        Match("meetingInfo", presence=True),
+    ),
 )
 GET = Operation("get", routes=(Route("GET", CALL),), answer=Answer(200, body="call"))
 DELETE = Operation(
@@ -563,6 +599,7 @@ PLAY_PROMPT = Operation(
     default_scenario="play-prompt-completed",
     queued=True,
     cancelled_scenario="playPromptCancelled",
+    matched_by=(Match("prompts.0.mediaInfo.uri"),),
 )
 RECORD_RESPONSE = Operation(
     "recordResponse",
@@ -582,6 +619,7 @@ RECORD_RESPONSE = Operation(
     records=True,
     # "barge into other existing queued-up/currently-processing record/playprompt requests"
     barges_in_with="bargeInAllowed",
+    matched_by=(Match("prompts.0.mediaInfo.uri"), Match("stopTones", presence=True)),
 )
 SUBSCRIBE_TO_TONE = Operation(
     "subscribeToTone",
@@ -623,6 +661,7 @@ SEND_DTMF_TONES = Operation(
     returns=Returns("sendDtmfTonesOperation", "running"),
     scenario="sendDtmfTones",
     default_scenario="send-dtmf-completed",
+    matched_by=(Match("tones.0"),),
 )
 UPDATE_RECORDING_STATUS = Operation(
     "updateRecordingStatus",
@@ -700,6 +739,12 @@ INVITE = Operation(
     scenario="invite",
     default_scenario="invite-completed",
     echoes=("participants",),
+    matched_by=(
+        Match("participants.0.identity.user.id"),
+        Match("participants.0.identity.phone.id"),
+        Match("participants.0.identity.applicationInstance.id"),
+        Match("participants.0.replacesCallId", presence=True),
+    ),
 )
 MUTE_PARTICIPANT = Operation(
     "muteParticipant",

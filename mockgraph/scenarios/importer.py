@@ -10,6 +10,7 @@ operation's, become the placeholders mockgraph fills in; Microsoft's spellings (
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,41 +100,45 @@ def _har(text: str, source: str) -> list[Post]:
     return posts
 
 
-def scenario_from(posts: list[Post], *, name: str, operation: str, description: str) -> str:
-    """The scenario YAML that plays ``posts`` back; ImportProblem names what it cannot say."""
-    if not posts:
+def scenario_from(
+    posts: list[Post],
+    *,
+    name: str,
+    operation: str,
+    description: str,
+    started: float | None = None,
+    when: Mapping[str, Any] | None = None,
+    default: bool = False,
+) -> str:
+    """The scenario YAML that plays ``posts`` back; ImportProblem names what it cannot say.
+    ``started``: when the operation was answered (the first pause counts from it), else the
+    first POST; ``when`` and ``default`` as in any scenario file."""
+    if not posts and started is None:
         raise ImportProblem("the trace holds no notification")
-    call_id = _call_of(posts[0])
+    call_id = _call_of(posts[0]) if posts else ""
     steps = []
     step_quirks: list[set[str]] = []
-    previous = posts[0].time
+    previous = started if started is not None else posts[0].time
     for post in posts:
         quirks: set[str] = set()
         step_quirks.append(quirks)
-        items = [_item(item, call_id, post.source, quirks) for item in post.body["value"]]
         step: dict[str, Any] = {}
         if post.time is not None and previous is not None and post.time > previous:
             step["after"] = f"{round((post.time - previous) * 1000)}ms"
         previous = post.time if post.time is not None else previous
-        about = {about for about, _ in items}
-        if len(about) > 1:
-            raise ImportProblem(f"{post.source}: one POST about the call and an operation both")
-        if about == {"operation"}:
-            step["about"] = "operation"
-        notify = [notification for _, notification in items]
-        step["notify"] = notify[0] if len(notify) == 1 else notify
+        step.update(_step(post, call_id, quirks))
         steps.append(step)
     # A spelling every POST had is the scenario's; one that only some had is theirs.
-    common = set.intersection(*step_quirks)
+    common = set.intersection(*step_quirks) if step_quirks else set()
     for step, quirks in zip(steps, step_quirks, strict=True):
         if quirks - common:
             step["quirks"] = sorted(quirks - common)
-    document: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "operation": operation,
-        "steps": steps,
-    }
+    document: dict[str, Any] = {"name": name, "description": description, "operation": operation}
+    if when:
+        document["when"] = dict(when)
+    if default:
+        document["default"] = True
+    document["steps"] = steps
     if common:
         document["quirks"] = sorted(common)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
@@ -143,6 +148,44 @@ def scenario_from(posts: list[Post], *, name: str, operation: str, description: 
             "the scenario would not load: " + "; ".join(p.message for p in problems)
         )
     return text
+
+
+def _step(post: Post, call_id: str, quirks: set[str]) -> dict[str, Any]:
+    """What one POST becomes: key presses, the roster, or notifications (about the call or
+    about the operation the scenario plays for)."""
+    items = post.body["value"]
+    tones = [_tone(item) for item in items]
+    if all(tones):
+        return {"tones": tones}
+    if all(_roster(item, call_id) for item in items):
+        return {"roster": "current"}  # mockgraph sends the call's own roster
+    converted = [_item(item, call_id, post.source, quirks) for item in items]
+    step: dict[str, Any] = {}
+    about = {about for about, _ in converted}
+    if len(about) > 1:
+        raise ImportProblem(f"{post.source}: one POST about the call and an operation both")
+    if about == {"operation"}:
+        step["about"] = "operation"
+    notify = [notification for _, notification in converted]
+    step["notify"] = notify[0] if len(notify) == 1 else notify
+    return step
+
+
+def _tone(item: dict[str, Any]) -> str | None:
+    """The tone a key-press notification names (``tone1``), else None."""
+    data = item.get("resourceData")
+    info = data.get("toneInfo") if isinstance(data, dict) else None
+    tone = info.get("tone") if isinstance(info, dict) else None
+    return tone if isinstance(tone, str) else None
+
+
+def _roster(item: dict[str, Any], call_id: str) -> bool:
+    named = named_call(str(item.get("resourceUrl", "")))
+    return (
+        named is not None
+        and named == (call_id, ["participants"])
+        and isinstance(item.get("resourceData"), list)
+    )
 
 
 def _call_of(post: Post) -> str:

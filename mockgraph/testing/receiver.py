@@ -33,6 +33,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    at: float = 0.0  # time.monotonic() when it arrived
 
     @property
     def notifications(self) -> list[dict[str, Any]]:
@@ -102,7 +103,9 @@ class BotReceiver(AppServer):
             body: Any = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
-        self.received.append(Received(request.path, dict(request.headers), body))
+        self.received.append(
+            Received(request.path, dict(request.headers), body, at=time.monotonic())
+        )
         reply = self._replies.popleft() if self._replies else Reply(self.status)
         if reply.delay:
             await asyncio.sleep(reply.delay)
