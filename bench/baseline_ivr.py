@@ -116,9 +116,14 @@ async def transfer(request: web.Request) -> web.Response:
 
 async def session(app: web.Application) -> AsyncIterator[None]:
     app[SESSION] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-    print("ready", flush=True)
     yield
     await app[SESSION].close()
+
+
+def listening(_banner: str) -> None:
+    """Ready once the port is open (run_app calls this after its sites start; on_startup
+    would be before, and a client could find the port still closed)."""
+    print("ready", flush=True)
 
 
 def main() -> None:
@@ -132,7 +137,7 @@ def main() -> None:
     app.router.add_post("/_mock/calls/{call_id}/tones", tones)
     app.router.add_post(calls + "/transfer", transfer)
     app.cleanup_ctx.append(session)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=listening, access_log=None)
 
 
 if __name__ == "__main__":

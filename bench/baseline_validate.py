@@ -40,6 +40,12 @@ def validator(kind: str) -> Callable[[Any], bool]:
     return Draft202012Validator(TRANSFER).is_valid
 
 
+def listening(_banner: str) -> None:
+    """Ready once the port is open (run_app calls this after its sites start; on_startup
+    would be before, and a client could find the port still closed)."""
+    print("ready", flush=True)
+
+
 def main() -> None:
     is_valid = validator(sys.argv[2] if len(sys.argv) > 2 else "jsonschema")
 
@@ -51,11 +57,7 @@ def main() -> None:
     app = web.Application()
     app.router.add_post("/v1.0/communications/calls/{call_id}/transfer", transfer)
 
-    async def ready(app: web.Application) -> None:
-        print("ready", flush=True)
-
-    app.on_startup.append(ready)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=listening, access_log=None)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,12 @@ def _repeats(states: list[str], cycle: tuple[str, ...]) -> bool:
     )
 
 
+def listening(_banner: str) -> None:
+    """Ready once the port is open (run_app calls this after its sites start; on_startup
+    would be before, and a client could find the port still closed)."""
+    print("ready", flush=True)
+
+
 def main() -> None:
     sink = Sink()
     app = web.Application()
@@ -108,14 +114,10 @@ def main() -> None:
     app.router.add_get("/stats", sink.stats)
     app.router.add_post("/reset", sink.clear)
 
-    async def ready(app: web.Application) -> None:
-        print("ready", flush=True)
-
-    app.on_startup.append(ready)
     # The sink is the bench's instrument: a collector pass here would show as mockgraph's
     # lateness in the "arrived" figures. A bench run is short, so nothing needs collecting.
     gc.disable()
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=listening, access_log=None)
 
 
 if __name__ == "__main__":
