@@ -98,6 +98,38 @@ def test_every_flag_and_env_var_is_documented() -> None:
         assert f"`{option.env}" in README, option.env
 
 
+def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
+    import argparse
+
+    from mockgraph.cli import build_parser
+    from mockgraph.config import Settings
+    from mockgraph.http.recorder import Recorder, RecordSettings
+
+    section = README.split("## Recording real Graph", 1)[1].split("\n## ", 1)[0]
+    commands = next(
+        action
+        for action in build_parser(Settings())._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    flags = [
+        flag
+        for action in commands.choices["record"]._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    ]
+    assert len(flags) == 7
+    for flag in flags:
+        assert f"| `{flag}" in section, flag
+    recorder = Recorder(RecordSettings("http://graph", "http://bot", tmp_path))
+    try:
+        for route in recorder.app.router.routes():
+            path = route.resource.canonical if route.resource else ""
+            if route.method == "POST":
+                assert f"POST {path.replace('{index}', 'N')}" in section, path
+    finally:
+        recorder.output.close()
+
+
 async def test_token_validation_snippet_accepts_mockgraphs_tokens(
     graph: MockGraph, bot: BotReceiver
 ) -> None:
