@@ -27,6 +27,7 @@ from mockgraph.config import (
 )
 from mockgraph.delivery.tokens import KeyFileError
 from mockgraph.http.app import Server
+from mockgraph.http.listening import TlsError
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
 log = logging.getLogger("mockgraph")
@@ -184,7 +185,7 @@ def validate(paths: Sequence[str]) -> int:
 
 async def serve(settings: Settings) -> int:
     library = load_library(settings.scenario_paths)
-    server = Server(settings, library)
+    server = Server(settings, library)  # TlsError: a certificate that cannot serve
     try:
         url = await server.start()
     except OSError as error:
@@ -251,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(settings))
     except KeyFileError as error:
         print(f"mockgraph: --signing-key: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except TlsError as error:
+        print(f"mockgraph: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ScenarioError as error:
         for problem in error.problems:

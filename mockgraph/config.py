@@ -145,6 +145,8 @@ class Settings:
     recording: str | None = None  # the audio every recording downloads as
     control_token: str | None = None  # what /_mock asks of its callers, if anything
     journal_file: str | None = None  # where every final journal entry is appended
+    tls_cert: str | None = None  # PEM certificate (chain): serve https
+    tls_key: str | None = None  # PEM private key of tls_cert
     # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
     connections: int = 256  # open connections to bots at most, all bots together
 
@@ -350,6 +352,22 @@ OPTIONS = (
         "append every journal entry to PATH as a JSON line once it is final, flushed at once",
         parse_appendable_file,
         metavar="PATH",
+    ),
+    Option(
+        "tls_cert",
+        "--tls-cert",
+        "MOCKGRAPH_TLS_CERT",
+        "serve https with this PEM certificate (chain); needs --tls-key",
+        parse_readable_file,
+        metavar="FILE",
+    ),
+    Option(
+        "tls_key",
+        "--tls-key",
+        "MOCKGRAPH_TLS_KEY",
+        "the PEM private key of --tls-cert, unencrypted",
+        parse_readable_file,
+        metavar="FILE",
     ),
     Option(
         "journal_limit",

@@ -20,7 +20,7 @@ from mockgraph.http.control import OPEN_CONTROL_PATHS, add_control_routes
 from mockgraph.http.events import close_streams
 from mockgraph.http.graph import add_graph_routes
 from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
-from mockgraph.http.listening import AppServer
+from mockgraph.http.listening import AppServer, tls_context
 from mockgraph.http.requests import CREATED_CALL, PARSED_BODY, require_bearer_token
 from mockgraph.ids import new_id
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -172,7 +172,10 @@ class Server(AppServer):
     def __init__(
         self, settings: Settings, library: ScenarioLibrary, clock: Clock | None = None
     ) -> None:
-        super().__init__(build_app(settings, library, clock), settings.host, settings.port)
+        context = tls_context(settings.tls_cert, settings.tls_key)  # TlsError before anything
+        super().__init__(
+            build_app(settings, library, clock), settings.host, settings.port, ssl_context=context
+        )
         self.settings = settings
 
     @property

@@ -12,6 +12,30 @@ from typing import Self
 from aiohttp import web
 
 
+class TlsError(ValueError):
+    """A certificate and key that cannot serve https, said in one line."""
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server side of https for a PEM certificate (chain) and its key; None for http."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        given, missing = ("--tls-cert", "--tls-key") if cert else ("--tls-key", "--tls-cert")
+        raise TlsError(f"{given} needs {missing} too")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        raise TlsError(
+            f"{cert!r} and {key!r} are not a PEM certificate and its unencrypted key "
+            f"({error.reason or error})"
+        ) from None
+    except OSError as error:
+        raise TlsError(f"cannot read {error.filename!r}: {error.strerror or error}") from None
+    return context
+
+
 class Lifecycle:
     """``async with thing:`` for anything with ``start()`` and a ``close()`` safe to repeat."""
 

@@ -1,0 +1,64 @@
+"""https: ``--tls-cert`` and ``--tls-key``. Microsoft's JavaScript Graph client sends its
+bearer token only to https URLs (of Graph's hosts, or of the ``customHosts`` it is given),
+so a Node bot pointed at plain http gets 401 from a faithful Graph."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from mockgraph.http.listening import TlsError
+from mockgraph.testing import MockGraph
+
+
+async def test_https_serves_graph_and_names_itself_in_the_openid_configuration(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    trust = ssl.create_default_context(cafile=str(cert))
+    async with (
+        MockGraph(tls_cert=str(cert), tls_key=str(key)) as graph,
+        aiohttp.ClientSession() as http,
+    ):
+        assert graph.url.startswith("https://127.0.0.1:")
+        async with http.get(f"{graph.url}/_mock/.well-known/openid-configuration", ssl=trust) as r:
+            assert (await r.json())["jwks_uri"] == f"{graph.url}/_mock/keys"
+        async with http.get(f"{graph.url}/v1.0/communications/calls/nope", ssl=trust) as r:
+            assert r.status == 401  # no token: Graph's answer, over https
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await http.get(f"{graph.url}/_mock/health")  # not trusted without the certificate
+
+
+def test_a_certificate_without_its_key_is_refused(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    with pytest.raises(TlsError, match="--tls-cert needs --tls-key too"):
+        MockGraph(tls_cert=str(cert))
+    with pytest.raises(TlsError, match="not a PEM certificate and its unencrypted key"):
+        MockGraph(tls_cert=str(key), tls_key=str(cert))
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tls-key", "KEY"], "mockgraph: --tls-key needs --tls-cert too"),
+        (["--tls-cert", "KEY", "--tls-key", "KEY"], "are not a PEM certificate and its"),
+        (["--tls-cert", "/nonexistent.pem"], "--tls-cert: cannot read '/nonexistent.pem'"),
+    ],
+)
+def test_bad_tls_flags_stop_the_start(
+    flags: list[str], message: str, certificate: tuple[Path, Path]
+) -> None:
+    argv = [str(certificate[1]) if flag == "KEY" else flag for flag in flags]
+    result = subprocess.run(
+        [sys.executable, "-m", "mockgraph", "serve", "--port", "0", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
