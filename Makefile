@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest browser schemas bench soak fuzz clean
+.PHONY: run test lint typecheck pytest browser node schemas bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) browser
+pytest: $(STAMP) browser node
 	$(BIN)/pytest -q
 
 # The inspector's tests drive Debian's Chromium through Playwright (a test tool's download of
 # its own browser cannot work here), so it comes from Debian's packages, as wrk does.
 browser:
 	@test -n "$$MOCKGRAPH_CHROMIUM" || command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The Node.js bots' tests (tests/node, run by tests/test_node.py): Node from Debian's packages
+# when the machine has none, the npm packages exactly as the lockfile says.
+NODE_STAMP := tests/node/node_modules/.installed
+node: $(NODE_STAMP)
+$(NODE_STAMP): tests/node/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 # Benchmarks (never part of `make test`): mockgraph against naive aiohttp baselines, one table.
 # wrk and valgrind come from Debian's packages.
@@ -56,4 +65,4 @@ schemas: $(STAMP)
 	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/schema
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
