@@ -282,6 +282,28 @@ async def test_pseudonymised_ids(upstream: MockGraph, bot: BotReceiver, out: Pat
     assert isinstance(alias, str) and len(alias) == 36  # a GUID, the same wherever it appears
 
 
+async def test_callbacks_point_at_the_public_url_and_reach_the_bots_own(
+    upstream: MockGraph, bot: BotReceiver, out: Path
+) -> None:
+    public = "https://127.0.0.1:9"  # as an ngrok URL would be: not where the proxy listens
+    settings = RecordSettings(
+        upstream=upstream.url, bot=bot.callback_url, out=out, public_url=public
+    )
+    own = f"{bot.url}/answered"  # the callbackUri the bot gives when it answers
+    async with Recorder(settings) as recorder, aiohttp.ClientSession() as http:
+        # Graph reaches the proxy at its public URL; here, at its local one.
+        call = await upstream.ring(callback_uri=f"{recorder.url}/_record/callback")
+        await bot.wait_for(1, call_id=call["id"])
+        answer = {"callbackUri": own, "acceptedModalities": ["audio"], "mediaConfig": SERVICE_MEDIA}
+        status, _, _ = await Bot(recorder.url, bot, http).post(call["id"], "answer", answer)
+        assert status == 202
+        told = [e for e in await upstream.journal(call["id"]) if e["kind"] == "request"]
+        assert told[-1]["body"]["callbackUri"] == f"{public}/_record/callback/0"
+        async with http.post(f"{recorder.url}/_record/callback/0", json={"value": []}) as response:
+            assert response.status == 202
+    assert [post.path for post in bot.received] == ["/api/calls", "/answered"]
+
+
 async def test_an_unreachable_upstream_answers_502_and_is_journaled(
     bot: BotReceiver, out: Path, unused_tcp_port: int
 ) -> None:
