@@ -167,3 +167,36 @@ def test_pseudonyms_are_stable_within_a_recording_and_differ_between_two() -> No
     assert renamed["b"] == f"calls for {renamed['a']}"
     assert second.apply("alice") != renamed["a"]
     assert Pseudonyms(False).apply("alice") == "alice"
+
+
+def test_what_real_graph_adds_beyond_its_metadata_is_kept_and_named() -> None:
+    made, folder = recording()
+    made.request("POST", "/v1.0/communications/calls/c1/answer", {}, 202, None, 1.0)
+    extra = {"state": "established", "mediaState": {"audio": "active", "videoFrozen": False}}
+    made.notification(note(CALL, "updated", extra), 1.1)
+    made.save_changed()
+    (step,) = folder.scenario("recorded-1-answer.yaml")["steps"]
+    assert step["undeclared"] == ["resourceData.mediaState.videoFrozen"]
+    assert step["notify"]["resourceData"]["mediaState"]["videoFrozen"] is False
+
+
+def test_an_undeclared_property_that_is_not_named_is_still_a_typo() -> None:
+    text = """\
+name: typo
+operation: answer
+steps:
+  - notify:
+      changeType: updated
+      resourceData: {mediaState: {audio: active, videoFrozen: false, audo: x}}
+    undeclared: [resourceData.mediaState.videoFrozen]
+"""
+    _, problems = load_text(text, "typo.yaml")
+    assert [p.message for p in problems] == [
+        "'steps[0].notify.resourceData.mediaState': microsoft.graph.callMediaState has no "
+        "property 'audo', 'videoFrozen' (it declares: audio)"
+    ]
+    fixed, problems = load_text(text.replace(", audo: x", ""), "typo.yaml")
+    assert problems == [] and fixed[0].steps[0].notify[0]["resourceData"]["mediaState"] == {
+        "audio": "active",
+        "videoFrozen": False,
+    }

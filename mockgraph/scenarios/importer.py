@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from mockgraph.ids import named_call
-from mockgraph.scenarios.loader import load_text
+from mockgraph.scenarios.loader import load_text, undeclared_properties
 
 CALL_TYPE = "#microsoft.graph.call"
 
@@ -127,6 +127,8 @@ def scenario_from(
             step["after"] = f"{round((post.time - previous) * 1000)}ms"
         previous = post.time if post.time is not None else previous
         step.update(_step(post, call_id, quirks))
+        if undeclared := undeclared_properties(step) if "notify" in step else []:
+            step["undeclared"] = undeclared  # real Graph sent them: kept, and said so
         steps.append(step)
     # A spelling every POST had is the scenario's; one that only some had is theirs.
     common = set.intersection(*step_quirks) if step_quirks else set()

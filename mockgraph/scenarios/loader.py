@@ -261,21 +261,58 @@ def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPa
     return [((*base, "notify"), notify)]
 
 
-def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
-    """Check a step's notifications against the Graph types commsNotification and call (or,
-    for a step about an operation, commsOperation and the type its ``@odata.type`` names)."""
+def _payload_errors(
+    step: Mapping[str, Any], base: YamlPath
+) -> Iterator[tuple[YamlPath, YamlPath, ValidationError]]:
+    """Each way a step's notifications are not their Graph types (commsNotification and call,
+    or, for a step about an operation, commsOperation and the type its ``@odata.type``
+    names): (where the checked value sits, where the error sits within the notification,
+    the error)."""
     resource = OPERATION_TYPE if step.get("about") == "operation" else "microsoft.graph.call"
-    checks: list[tuple[YamlPath, str, Any]] = []
     for path, notify in _notifications(step, base):
         envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
-        checks.append((path, "microsoft.graph.commsNotification", envelope))
-        checks.append(((*path, "resourceData"), resource, notify["resourceData"]))
-    for prefix, definition, value in checks:
-        validator = validator_for(PAYLOAD_VERSION, definition)
-        for error in sorted(validator.iter_errors(value), key=_error_order):
-            if is_template(error.instance):  # a value known only at playback
-                continue
-            yield (*prefix, *error.absolute_path), describe(error, prefix)
+        checks: list[tuple[YamlPath, str, Any]] = [
+            ((), "microsoft.graph.commsNotification", envelope),
+            (("resourceData",), resource, notify["resourceData"]),
+        ]
+        for within, definition, value in checks:
+            validator = validator_for(PAYLOAD_VERSION, definition)
+            for error in sorted(validator.iter_errors(value), key=_error_order):
+                if is_template(error.instance):  # a value known only at playback
+                    continue
+                yield (*path, *within), within, error
+
+
+def _undeclared(within: YamlPath, error: ValidationError) -> list[str]:
+    """The properties an error is about when it is only that some are not declared, as
+    ``undeclared`` names them (dotted paths into the notification)."""
+    deepest = most_specific(error)  # a nullable type's error sits under its anyOf
+    if deepest.validator != "additionalProperties":
+        return []
+    at = (*within, *deepest.absolute_path)
+    return [".".join(str(part) for part in (*at, extra)) for extra in extra_properties(deepest)]
+
+
+def undeclared_properties(step: Mapping[str, Any]) -> list[str]:
+    """The properties of a step's notifications that no Graph type declares."""
+    return sorted(
+        {
+            name
+            for _, within, error in _payload_errors(step, ())
+            for name in _undeclared(within, error)
+        }
+    )
+
+
+def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
+    """What is wrong with a step's notifications, less the properties its ``undeclared``
+    names (real Graph sends some that its metadata does not declare)."""
+    allowed = set(step.get("undeclared", ()))
+    for prefix, within, error in _payload_errors(step, base):
+        names = _undeclared(within, error)
+        if names and allowed.issuperset(names):
+            continue
+        yield (*prefix, *error.absolute_path), describe(error, prefix)
 
 
 def _error_order(error: ValidationError) -> tuple[int, list[str]]:
