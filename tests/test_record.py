@@ -345,30 +345,32 @@ async def test_a_bot_that_is_down_gets_graphs_retries(
     assert all(down in e["url"] and e["error"] for e in forwarded)
 
 
-async def test_a_killed_proxy_leaves_each_complete_operation_on_disk(
-    upstream: MockGraph, bot: BotReceiver, out: Path
-) -> None:
+async def start_record(*argv: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``mockgraph record`` in its own process; its URL, read from the ready line."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "mockgraph",
         "record",
-        "--upstream",
-        upstream.url,
-        "--bot",
-        bot.callback_url,
-        "--out",
-        str(out),
+        *argv,
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    assert line.startswith("mockgraph record listening on http://127.0.0.1:"), line
+    return process, line.split()[-1]
+
+
+async def test_a_killed_proxy_leaves_each_complete_operation_on_disk(
+    upstream: MockGraph, bot: BotReceiver, out: Path
+) -> None:
+    process, url = await start_record(
+        "--upstream", upstream.url, "--bot", bot.callback_url, "--out", str(out)
     )
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        assert line.startswith("mockgraph record listening on http://127.0.0.1:"), line
-        url = line.split()[-1]
         async with aiohttp.ClientSession() as http:
             proxy = Bot(url, bot, http)
             call = await upstream.seed_call(callback_uri=f"{url}/_record/callback")
@@ -385,6 +387,23 @@ async def test_a_killed_proxy_leaves_each_complete_operation_on_disk(
         "transferAccepted",
         "terminated",
     ]
+
+
+async def test_sigterm_stops_the_proxy_cleanly_with_everything_written(
+    upstream: MockGraph, bot: BotReceiver, out: Path
+) -> None:
+    process, url = await start_record(
+        "--upstream", upstream.url, "--bot", bot.callback_url, "--out", str(out)
+    )
+    async with aiohttp.ClientSession() as http:
+        call = await upstream.seed_call(callback_uri=f"{url}/_record/callback")
+        await Bot(url, bot, http).step(call["id"], "transfer", {"transferTarget": ALICE}, 3)
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert "recorded 1 scenario file(s)" in err.decode()
+    scenarios, problems = load_paths([out])
+    assert problems == [] and [s.name for s in scenarios] == ["recorded-1-transfer"]
 
 
 @pytest.mark.parametrize(
