@@ -125,7 +125,6 @@ async def record(args: argparse.Namespace) -> int:
     try:
         url = await recorder.start()
     except OSError as error:
-        recorder.output.close()
         reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
         print(
             f"mockgraph: cannot listen on {settings.host}:{settings.port}: {reason or error}",
@@ -146,9 +145,8 @@ async def record(args: argparse.Namespace) -> int:
     try:
         await stop.wait()
     finally:
-        recorder.recording.flush()
         await recorder.close()
-        log.info("recorded %d scenario file(s) in %s", len(recorder.output.files), settings.out)
+        log.info("recorded %d scenario file(s) in %s", len(recorder.written), settings.out)
     return EXIT_OK
 
 

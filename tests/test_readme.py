@@ -121,13 +121,10 @@ def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
     for flag in flags:
         assert f"| `{flag}" in section, flag
     recorder = Recorder(RecordSettings("http://graph", "http://bot", tmp_path))
-    try:
-        for route in recorder.app.router.routes():
-            path = route.resource.canonical if route.resource else ""
-            if route.method == "POST":
-                assert f"POST {path.replace('{index}', 'N')}" in section, path
-    finally:
-        recorder.output.close()
+    for route in recorder.app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if route.method == "POST":
+            assert f"POST {path.replace('{index}', 'N')}" in section, path
 
 
 async def test_token_validation_snippet_accepts_mockgraphs_tokens(

@@ -15,11 +15,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
@@ -76,12 +76,16 @@ class Output:
     appended a line at a time."""
 
     def __init__(self, folder: Path, pseudonyms: Pseudonyms) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.pseudonyms = pseudonyms
         self.files: set[str] = set()
         self.problems: list[str] = []
-        self._journal = open(folder / "journal.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._journal: TextIO | None = None
+
+    def open(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Line-buffered: each entry reaches the OS whole, so a kill -9 loses none.
+        self._journal = open(self.folder / "journal.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def write(self, name: str, text: str) -> None:
         temporary = self.folder / f".{name}.tmp"
@@ -94,11 +98,13 @@ class Output:
         self.problems.append(message)
 
     def journal(self, entry: Mapping[str, Any]) -> None:
-        if not self._journal.closed:
+        if self._journal is not None:
             self._journal.write(json.dumps(self.pseudonyms.apply(entry), default=str) + "\n")
 
     def close(self) -> None:
-        self._journal.close()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
 
 def _headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -161,9 +167,15 @@ class Recorder(AppServer):
             raise RuntimeError("the recorder is not started")
         return self._session
 
+    @property
+    def written(self) -> list[str]:
+        """The scenario files written so far."""
+        return sorted(self.output.files)
+
     async def start(self) -> str:
         # The scenario checks compile on first use (~90 ms): not while a bot waits.
         load_text("name: warm-up\noperation: answer\nsteps: []\n", "<warm-up>")
+        self.output.open()
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
             auto_decompress=True,
@@ -171,14 +183,16 @@ class Recorder(AppServer):
         try:
             return await super().start()
         except BaseException:
-            await self._session.close()
+            await self.close()
             raise
 
     async def close(self) -> None:
+        """Stop taking requests, write every scenario once more, close the journal."""
         await super().close()
         if self._session is not None:
             await self._session.close()
             self._session = None
+            self.recording.flush()
         self.output.close()
 
     # --- bot -> Graph ---------------------------------------------------------------------
@@ -197,41 +211,14 @@ class Recorder(AppServer):
         ):
             rewritten = {**body, "callbackUri": self._callback_for(body["callbackUri"])}
             raw = json.dumps(rewritten).encode()
-        url = self.upstream + path
-        began = time.time()
-        entry: dict[str, Any] = {
-            "time": iso(began),
-            "direction": "bot to Graph",
-            "method": request.method,
-            "url": url,
-            "headers": _shown(request.headers),
-            "body": redacted(body),
-        }
-        try:
-            async with self._client.request(
-                request.method, url, headers=_headers(request.headers), data=raw or None
-            ) as answer:
-                answer_raw = await answer.read()
-                status, headers = answer.status, _headers(answer.headers)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            reason = str(error) or type(error).__name__
-            self.output.journal({**entry, "status": 502, "error": reason, **_took(began)})
-            request_id = new_id()
-            return error_response(
-                BadGateway(f"mockgraph record could not reach {self.upstream}: {reason}"),
-                request_id,
-                request.headers.get("client-request-id", request_id),
-            )
-        answered = time.time()
-        answer_body = _parsed(answer_raw)
-        self.recording.pseudonyms.learn(answer_body)
-        # Before the bot hears the answer, so that no notification can come first.
-        self.recording.request(request.method, path, body, status, answer_body, answered)
-        response = await _answered(
-            request, web.Response(status=status, headers=headers, body=answer_raw)
-        )
-        self.output.journal(
-            {**entry, "status": status, "answer": redacted(answer_body), **_took(began)}
+
+        def record(status: int, answer: Any) -> None:
+            self.recording.pseudonyms.learn(answer)
+            self.recording.request(request.method, path, body, status, answer, time.time())
+
+        # Recorded before the bot hears the answer, so that no notification can come first.
+        response = await self._pass_on(
+            request, "bot to Graph", self.upstream + path, raw, body, self.upstream, record
         )
         self.recording.save_changed()
         return response
@@ -256,39 +243,56 @@ class Recorder(AppServer):
             self.recording.notification(body, received)
             # On disk before the bot sees it: whatever the bot was told survives a kill -9.
             self.recording.save_changed()
-        return await self._forwarded(request, target, raw, body, received)
+        return await self._pass_on(
+            request, "Graph to bot", target, raw, body, f"the bot at {target}"
+        )
 
-    async def _forwarded(
-        self, request: web.Request, target: str, raw: bytes, body: Any, received: float
+    # --- both ways ------------------------------------------------------------------------
+
+    async def _pass_on(
+        self,
+        request: web.Request,
+        direction: str,
+        url: str,
+        raw: bytes,
+        body: Any,
+        other_side: str,
+        before_answer: Callable[[int, Any], None] | None = None,
     ) -> web.StreamResponse:
+        """Send ``raw`` on to ``url`` and its answer back, journaled: ``502`` in Graph's error
+        shape when ``other_side`` cannot be reached."""
+        began = time.time()
         entry: dict[str, Any] = {
-            "time": iso(received),
-            "direction": "Graph to bot",
-            "method": "POST",
-            "url": target,
+            "time": iso(began),
+            "direction": direction,
+            "method": request.method,
+            "url": url,
             "headers": _shown(request.headers),
             "body": redacted(body),
         }
         try:
-            async with self._client.post(
-                target, headers=_headers(request.headers), data=raw
+            async with self._client.request(
+                request.method, url, headers=_headers(request.headers), data=raw or None
             ) as answer:
                 answer_raw = await answer.read()
                 status, headers = answer.status, _headers(answer.headers)
         except (aiohttp.ClientError, TimeoutError) as error:
             reason = str(error) or type(error).__name__
-            self.output.journal({**entry, "status": 502, "error": reason, **_took(received)})
+            self.output.journal({**entry, "status": 502, "error": reason, **_took(began)})
             request_id = new_id()
             return error_response(
-                BadGateway(f"mockgraph record could not reach the bot at {target}: {reason}"),
+                BadGateway(f"mockgraph record could not reach {other_side}: {reason}"),
                 request_id,
-                request_id,
+                request.headers.get("client-request-id", request_id),
             )
+        answer_body = _parsed(answer_raw)
+        if before_answer is not None:
+            before_answer(status, answer_body)
         response = await _answered(
             request, web.Response(status=status, headers=headers, body=answer_raw)
         )
         self.output.journal(
-            {**entry, "status": status, "answer": _parsed(answer_raw), **_took(received)}
+            {**entry, "status": status, "answer": redacted(answer_body), **_took(began)}
         )
         return response
 
@@ -296,9 +300,7 @@ class Recorder(AppServer):
 
     async def _flush(self, request: web.Request) -> web.Response:
         self.recording.flush()
-        return web.json_response(
-            {"files": sorted(self.output.files), "problems": self.output.problems}
-        )
+        return web.json_response({"files": self.written, "problems": self.output.problems})
 
 
 async def _answered(request: web.Request, response: web.Response) -> web.Response:
