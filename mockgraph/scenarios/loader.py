@@ -262,14 +262,15 @@ def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPa
 
 
 def _payload_errors(
-    step: Mapping[str, Any], base: YamlPath
+    step: Mapping[str, Any], base: YamlPath, allowed: Iterable[str] = ()
 ) -> Iterator[tuple[YamlPath, YamlPath, ValidationError]]:
     """Each way a step's notifications are not their Graph types (commsNotification and call,
     or, for a step about an operation, commsOperation and the type its ``@odata.type``
-    names): (where the checked value sits, where the error sits within the notification,
-    the error)."""
+    names), leaving out the ``allowed`` undeclared properties: (where the checked value sits,
+    where that is within the notification, the error)."""
     resource = OPERATION_TYPE if step.get("about") == "operation" else "microsoft.graph.call"
-    for path, notify in _notifications(step, base):
+    for path, sent in _notifications(step, base):
+        notify = _without(sent, allowed)
         envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
         checks: list[tuple[YamlPath, str, Any]] = [
             ((), "microsoft.graph.commsNotification", envelope),
@@ -307,12 +308,30 @@ def undeclared_properties(step: Mapping[str, Any]) -> list[str]:
 def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
     """What is wrong with a step's notifications, less the properties its ``undeclared``
     names (real Graph sends some that its metadata does not declare)."""
-    allowed = set(step.get("undeclared", ()))
-    for prefix, within, error in _payload_errors(step, base):
-        names = _undeclared(within, error)
-        if names and allowed.issuperset(names):
-            continue
+    for prefix, _, error in _payload_errors(step, base, step.get("undeclared", ())):
         yield (*prefix, *error.absolute_path), describe(error, prefix)
+
+
+def _without(value: Any, paths: Iterable[str]) -> Any:
+    """``value`` less what each dotted path names (a number is a list index): a copy."""
+    for path in paths:
+        *parents, last = path.split(".")
+        value = _dropped(value, parents, last)
+    return value
+
+
+def _dropped(value: Any, parents: list[str], last: str) -> Any:
+    if parents:
+        head, *rest = parents
+        if isinstance(value, dict) and head in value:
+            return {**value, head: _dropped(value[head], rest, last)}
+        if isinstance(value, list) and head.isdigit() and int(head) < len(value):
+            index = int(head)
+            return [*value[:index], _dropped(value[index], rest, last), *value[index + 1 :]]
+        return value
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if key != last}
+    return value
 
 
 def _error_order(error: ValidationError) -> tuple[int, list[str]]:
