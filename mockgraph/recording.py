@@ -138,7 +138,8 @@ class RecordedOperation:
 
     @property
     def name(self) -> str:
-        return f"recorded-{self.number}-{self.scenario_operation}"
+        # Zero-padded, so that files sort (and load, and win ties) in the order recorded.
+        return f"recorded-{self.number:03d}-{self.scenario_operation}"
 
     def when(self) -> dict[str, Any]:
         """The rules that match this request again: its distinguishing fields."""

@@ -403,7 +403,7 @@ async def test_sigterm_stops_the_proxy_cleanly_with_everything_written(
     assert process.returncode == 0
     assert "recorded 1 scenario file(s)" in err.decode()
     scenarios, problems = load_paths([out])
-    assert problems == [] and [s.name for s in scenarios] == ["recorded-1-transfer"]
+    assert problems == [] and [s.name for s in scenarios] == ["recorded-001-transfer"]
 
 
 @pytest.mark.parametrize(

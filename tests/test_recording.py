@@ -67,7 +67,7 @@ def test_a_notification_about_an_operation_belongs_to_it_after_another_began() -
     made.notification(note(CALL + "/operations/op1", "deleted", {"status": "completed"}), 11.0)
     made.notification(note(CALL, "updated", {"state": "transferring"}), 11.1)
     made.save_changed()
-    played = folder.scenario("recorded-1-playPrompt.yaml")
+    played = folder.scenario("recorded-001-playPrompt.yaml")
     assert played["when"] == {"prompts.0.mediaInfo.uri": "https://bot/menu.wav"}
     assert played["steps"] == [
         {
@@ -76,7 +76,7 @@ def test_a_notification_about_an_operation_belongs_to_it_after_another_began() -
             "notify": {"changeType": "deleted", "resourceData": {"status": "completed"}},
         }
     ]
-    transfer = folder.scenario("recorded-2-transfer.yaml")
+    transfer = folder.scenario("recorded-002-transfer.yaml")
     assert transfer["default"] is True and "when" not in transfer  # nothing told it apart
     assert transfer["steps"][0]["after"] == "600ms"
 
@@ -103,7 +103,7 @@ def test_tones_and_rosters_become_their_steps() -> None:
     made.notification(note(CALL + "/participants", "updated", [{"id": "p1"}]), 1.2)
     made.notification(note(CALL, "updated", {"toneInfo": {"tone": "pound", "sequenceId": 1}}), 1.5)
     made.save_changed()
-    steps = folder.scenario("recorded-1-mute.yaml")["steps"]
+    steps = folder.scenario("recorded-001-mute.yaml")["steps"]
     assert steps == [
         {"after": "200ms", "roster": "current"},
         {"after": "300ms", "tones": ["pound"]},
@@ -115,7 +115,7 @@ def test_ids_that_change_every_run_match_by_presence() -> None:
     body = {"transferTarget": {"identity": {"user": {"id": "u1"}}, "replacesCallId": "c9"}}
     made.request("POST", "/v1.0/communications/calls/c1/transfer", body, 202, None, 1.0)
     made.save_changed()
-    assert folder.scenario("recorded-1-transfer.yaml")["when"] == {
+    assert folder.scenario("recorded-001-transfer.yaml")["when"] == {
         "transferTarget.identity.user.id": "u1",
         "transferTarget.replacesCallId": {"exists": True},
     }
@@ -138,8 +138,8 @@ def test_what_cannot_be_a_scenario_is_a_problem_not_a_file() -> None:
     )
     made.notification(both, 1.1)
     made.save_changed()
-    assert folder.problems and "recorded-1-transfer" in folder.problems[0]
-    assert folder.scenario("recorded-1-transfer.yaml")["steps"] == []  # as it was
+    assert folder.problems and "recorded-001-transfer" in folder.problems[0]
+    assert folder.scenario("recorded-001-transfer.yaml")["steps"] == []  # as it was
 
 
 def test_secrets_are_redacted_or_become_placeholders() -> None:
@@ -175,7 +175,7 @@ def test_what_real_graph_adds_beyond_its_metadata_is_kept_and_named() -> None:
     extra = {"state": "established", "mediaState": {"audio": "active", "videoFrozen": False}}
     made.notification(note(CALL, "updated", extra), 1.1)
     made.save_changed()
-    (step,) = folder.scenario("recorded-1-answer.yaml")["steps"]
+    (step,) = folder.scenario("recorded-001-answer.yaml")["steps"]
     assert step["undeclared"] == ["resourceData.mediaState.videoFrozen"]
     assert step["notify"]["resourceData"]["mediaState"]["videoFrozen"] is False
 
