@@ -10,16 +10,16 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from mockgraph.clock import Clock
 from mockgraph.collector import Collector
 from mockgraph.config import (
     Settings,
     add_arguments,
+    argument_type,
     from_arguments,
     parse_http_url,
     parse_port,
@@ -27,7 +27,7 @@ from mockgraph.config import (
 )
 from mockgraph.delivery.tokens import KeyFileError
 from mockgraph.http.app import Server
-from mockgraph.http.listening import TlsError
+from mockgraph.http.listening import Lifecycle, TlsError
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
 
 log = logging.getLogger("mockgraph")
@@ -61,33 +61,33 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
     record.add_argument(
         "--upstream",
         required=True,
-        type=_checked(parse_http_url),
+        type=argument_type(parse_http_url),
         metavar="URL",
         help="the Graph to forward to, e.g. https://graph.microsoft.com",
     )
     record.add_argument(
         "--bot",
         required=True,
-        type=_checked(parse_http_url),
+        type=argument_type(parse_http_url),
         metavar="URL",
         help="the bot's notification URL, for notifications with no callbackUri of its own",
     )
     record.add_argument(
         "--out",
         required=True,
-        type=_checked(parse_writable_folder),
+        type=argument_type(parse_writable_folder),
         metavar="DIR",
         help="where the scenarios and journal.jsonl go",
     )
     record.add_argument(
         "--public-url",
-        type=_checked(parse_http_url),
+        type=argument_type(parse_http_url),
         metavar="URL",
         help="how Graph reaches this proxy, e.g. an ngrok URL (default: its own URL)",
     )
     record.add_argument("--host", default="127.0.0.1", help="address to listen on")
     record.add_argument(
-        "--port", type=_checked(parse_port), default=0, help="port; 0 picks a free one"
+        "--port", type=argument_type(parse_port), default=0, help="port; 0 picks a free one"
     )
     record.add_argument(
         "--pseudonymise",
@@ -95,18 +95,6 @@ def build_parser(env: Settings) -> argparse.ArgumentParser:
         help="replace tenant and user ids by GUIDs, the same within one recording",
     )
     return parser
-
-
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """``parse`` with its ValueError as argparse's usage error (exit 2, the flag named)."""
-
-    def checked(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return checked
 
 
 async def record(args: argparse.Namespace) -> int:
@@ -122,19 +110,10 @@ async def record(args: argparse.Namespace) -> int:
         pseudonymise=args.pseudonymise,
     )
     recorder = Recorder(settings)
-    try:
-        url = await recorder.start()
-    except OSError as error:
-        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
-        print(
-            f"mockgraph: cannot listen on {settings.host}:{settings.port}: {reason or error}",
-            file=sys.stderr,
-        )
+    url = await _listening(recorder, settings.host, settings.port)
+    if url is None:
         return EXIT_FAILURE
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stop_on_signals()
     log.info(
         "recording: Graph requests go to %s, notifications arrive at %s and go to %s",
         settings.upstream,
@@ -184,21 +163,12 @@ def validate(paths: Sequence[str]) -> int:
 async def serve(settings: Settings) -> int:
     library = load_library(settings.scenario_paths)
     server = Server(settings, library)  # TlsError: a certificate that cannot serve
-    try:
-        url = await server.start()
-    except OSError as error:
-        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
-        print(
-            f"mockgraph: cannot listen on {settings.host}:{settings.port}: {reason or error}",
-            file=sys.stderr,
-        )
+    url = await _listening(server, settings.host, settings.port)
+    if url is None:
         return EXIT_FAILURE
     collector = Collector(lambda: server.service.idle, Clock())
     collector.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stop_on_signals()
     if not settings.control_token and not _loopback(settings.host):
         print(
             f"mockgraph: warning: listening on {settings.host} with no --control-token: "
@@ -214,6 +184,25 @@ async def serve(settings: Settings) -> int:
         collector.close()
         await server.close()
     return EXIT_OK
+
+
+async def _listening(server: Lifecycle, host: str, port: int) -> str | None:
+    """Its URL once it listens; None, said on stderr, when it cannot have the port."""
+    try:
+        return await server.start()
+    except OSError as error:
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        print(f"mockgraph: cannot listen on {host}:{port}: {reason or error}", file=sys.stderr)
+        return None
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set by SIGTERM or Ctrl-C."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def _loopback(host: str) -> bool:

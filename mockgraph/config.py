@@ -403,7 +403,7 @@ def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
                 option.flag,
                 dest=option.field,
                 action="append",
-                type=str if option.kind == "paths" else _argument_type(option),
+                type=str if option.kind == "paths" else argument_type(option.parse),
                 metavar=option.metavar,
                 help=text,
             )
@@ -411,7 +411,7 @@ def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
             parser.add_argument(
                 option.flag,
                 dest=option.field,
-                type=_argument_type(option),
+                type=argument_type(option.parse),
                 default=default,
                 metavar=option.metavar,
                 help=text,
@@ -427,11 +427,13 @@ def from_arguments(args: argparse.Namespace, base: Settings) -> Settings:
     return replace(base, **values)
 
 
-def _argument_type(option: Option) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
+def argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` with its ValueError as argparse's usage error (exit 2, the flag named)."""
+
+    def checked(text: str) -> Any:
         try:
-            return option.parse(text)
+            return parse(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
-    return parse
+    return checked
