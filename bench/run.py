@@ -340,13 +340,7 @@ async def callgrind(
                 await asyncio.sleep(0.1)
         if seed_calls:
             await seed(http, url, 200, "http://127.0.0.1:9/unused")
-        semaphore = asyncio.Semaphore(8)
-
-        async def one(index: int) -> None:
-            async with semaphore:
-                await transfer(http, url, f"c{index % 200}")
-
-        await asyncio.gather(*(one(i) for i in range(CALLGRIND_WARM_UP + extra)))
+        await transfer_all(http, url, CALLGRIND_WARM_UP + extra, 8, calls=200)
     finally:
         process.terminate()
         _, err = await process.communicate()
@@ -644,14 +638,8 @@ async def scale(http: aiohttp.ClientSession) -> list[Figure]:
             await http.post(f"{server.url}/_mock/reset")
             await seed(http, server.url, SCALE_CALLS, callback)
             await http.put(f"{server.url}/_mock/time", json={"step": True})
-            semaphore = asyncio.Semaphore(256)
-
-            async def start(index: int) -> None:
-                async with semaphore:
-                    await transfer(http, server.url, f"c{index}")
-
             fired = time.monotonic()
-            await asyncio.gather(*(start(i) for i in range(SCALE_CALLS)))
+            await transfer_all(http, server.url, SCALE_CALLS, 256)
             fired = time.monotonic() - fired
             await asyncio.sleep(0.5)  # every first step is due (100 ms) and held
             released_wall, released = time.time(), time.monotonic()
@@ -729,14 +717,8 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             await http.post(f"{server.url}/_mock/reset", json={"scale": 0})
             await http.post(f"{sink.url}/reset")
             await seed(http, server.url, CAPACITY_CALLS, callback)
-            semaphore = asyncio.Semaphore(64)
-
-            async def start(index: int) -> None:
-                async with semaphore:
-                    await transfer(http, server.url, f"c{index}")
-
             began = time.monotonic()
-            await asyncio.gather(*(start(i) for i in range(CAPACITY_CALLS)))
+            await transfer_all(http, server.url, CAPACITY_CALLS, 64)
             burst = await sink_stats(
                 http, sink.url, 3 * CAPACITY_CALLS, lambda: wait_idle(http, server.url)
             )
@@ -821,6 +803,20 @@ async def transfer(http: aiohttp.ClientSession, url: str, call_id: str) -> None:
         headers={"Authorization": "Bearer bench"},
     ) as response:
         assert response.status == 202, await response.text()
+
+
+async def transfer_all(
+    http: aiohttp.ClientSession, url: str, count: int, in_flight: int, calls: int | None = None
+) -> None:
+    """``count`` transfers of the calls ``c0``.. (``c{i % calls}`` when ``calls`` is given),
+    ``in_flight`` at a time."""
+    semaphore = asyncio.Semaphore(in_flight)
+
+    async def one(index: int) -> None:
+        async with semaphore:
+            await transfer(http, url, f"c{index % calls if calls else index}")
+
+    await asyncio.gather(*(one(i) for i in range(count)))
 
 
 def iso_seconds(text: str) -> float:
