@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,31 @@ pytest_plugins = ["pytester"]
 TESTS = Path(__file__).parent
 AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 BLIND = {"transferTarget": {"endpointType": "default", "identity": {"user": {"id": "u-target"}}}}
+
+
+async def launched(
+    command: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stderr: int = asyncio.subprocess.PIPE,
+) -> tuple[asyncio.subprocess.Process, str]:
+    """``mockgraph COMMAND --port 0 ARGS`` in its own process, once it has printed its ready
+    line: the process and that line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mockgraph",
+        command,
+        "--port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    return process, line
 
 
 @pytest.fixture(scope="session")

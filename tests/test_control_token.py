@@ -4,15 +4,13 @@ open; a server bound beyond loopback without a token says so."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from mockgraph.testing import MockGraph, MockGraphClient, MockGraphError
-from tests.conftest import AUTH, BLIND
+from tests.conftest import AUTH, BLIND, launched
 
 TOKEN = "s3cret-token"
 
@@ -78,21 +76,8 @@ async def test_graph_paths_keep_their_own_check(guarded: MockGraph) -> None:
 
 async def serve_and_stop(*args: str, env: dict[str, str] | None = None) -> str:
     """Start `mockgraph serve`, wait for its ready line, stop it; its stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mockgraph",
-        "serve",
-        "--port",
-        "0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    assert process.stdout is not None and process.stderr is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 30)
-    assert line.startswith(b"mockgraph listening on")
+    process, line = await launched("serve", *args, env=env)
+    assert line.startswith("mockgraph listening on")
     process.terminate()
     _, err = await asyncio.wait_for(process.communicate(), 30)
     return err.decode()

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from mockgraph.testing import BotReceiver, MockGraph, MockGraphClient
-from tests.conftest import AUTH, BLIND
+from tests.conftest import AUTH, BLIND, launched
 from tests.test_cli import run
 
 SLOW = """\
@@ -49,23 +47,15 @@ async def test_a_killed_server_leaves_every_notification_that_went_out(
     tmp_path: Path, bot: BotReceiver
 ) -> None:
     journal = tmp_path / "journal.jsonl"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mockgraph",
+    process, ready = await launched(
         "serve",
-        "--port",
-        "0",
         "--journal-file",
         str(journal),
         "--callback-url",
         bot.callback_url,
-        stdout=asyncio.subprocess.PIPE,
+        env={"MOCKGRAPH_TIME_SCALE": "0.1"},
         stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "MOCKGRAPH_TIME_SCALE": "0.1"},
     )
-    assert process.stdout is not None
-    ready = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     server = MockGraphClient(ready.rsplit(" ", 1)[-1].strip())
     await server.load_scenarios(SLOW)
     later = {"transferTarget": {"identity": {"user": {"id": "later"}}}}

@@ -22,6 +22,7 @@ from mockgraph.http.recorder import Recorder, RecordSettings
 from mockgraph.scenarios.loader import load_paths
 from mockgraph.testing import BotReceiver, MockGraph
 from mockgraph.testing.receiver import Received
+from tests.conftest import launched
 
 TOKEN = "Bearer secret-graph-token-0123456789"
 PSTN_FAILS = """\
@@ -347,19 +348,7 @@ async def test_a_bot_that_is_down_gets_graphs_retries(
 
 async def start_record(*argv: str) -> tuple[asyncio.subprocess.Process, str]:
     """``mockgraph record`` in its own process; its URL, read from the ready line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mockgraph",
-        "record",
-        *argv,
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    process, line = await launched("record", *argv)
     assert line.startswith("mockgraph record listening on http://127.0.0.1:"), line
     return process, line.split()[-1]
 
