@@ -59,6 +59,20 @@ def test_yaml_examples_load() -> None:
     assert problems == [] and scenarios[0].name == "vip-transfer-fails"
 
 
+def test_the_undeclared_example_loads_and_needs_its_list() -> None:
+    [example] = [block for block in blocks("yaml") if "recorded-002-answer" in block]
+    scenarios, problems = load_text(example, "README.md")
+    assert problems == [] and scenarios[0].steps[0].notify[0]["resourceData"]["mediaState"] == {
+        "audio": "active",
+        "videoFrozen": False,
+    }
+    _, problems = load_text(example.split("    undeclared:")[0], "README.md")
+    assert [p.message for p in problems] == [
+        "'steps[0].notify.resourceData.mediaState': microsoft.graph.callMediaState has no "
+        "property 'videoFrozen' (it declares: audio)"
+    ]
+
+
 def test_sample_problems_are_what_mockgraph_prints() -> None:
     [example] = [block for block in blocks("yaml") if "vip-transfer-fails" in block]
     typos = example.replace("state: established", "state: establised").replace(
