@@ -26,6 +26,7 @@ Usage: ``python tools/build_graph_schemas.py SHARED_GRAPH_SCHEMAS_DIR OUTPUT_DIR
 from __future__ import annotations
 
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 JSONSchema = dict[str, Any]
+# Each fragment's first line says which namespace it is from.
+NAMESPACE = re.compile(r"namespace ([A-Za-z.]+),")
 
 # Every action in the metadata gets a request-body schema, named by what it is bound to:
 # ``action.transfer`` (a call), ``action.participant.mute`` (one participant),
@@ -43,6 +46,18 @@ BINDINGS = {
     "graph.participant": "participant.",
     "Collection(graph.participant)": "participants.",
 }
+
+
+def binding_prefix(binding: str) -> str:
+    """How an action's schema name says what it is bound to: ``BINDINGS``, else the bound
+    type's last name (``presence.``), plural for a collection (``onlineMeetings.``)."""
+    if binding in BINDINGS:
+        return BINDINGS[binding]
+    collection = binding.startswith("Collection(")
+    name = binding.removeprefix("Collection(").removesuffix(")").rpartition(".")[2]
+    return f"{name}s." if collection else f"{name}."
+
+
 CLIENT_CONTEXT: JSONSchema = {"type": ["string", "null"], "maxLength": 256}
 EXTRA_ACTION_PARAMETERS: dict[str, dict[str, JSONSchema]] = {
     "transfer": {"clientContext": CLIENT_CONTEXT}
@@ -131,7 +146,11 @@ def read_metadata(folder: Path, version: str) -> Metadata:
     """Read every ``{version}-*.csdl.xml`` fragment in ``folder``."""
     metadata = Metadata()
     for path in sorted(folder.glob(f"{version}-*.csdl.xml")):
-        element = ET.fromstring(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        namespace = NAMESPACE.search(text)
+        if namespace is None or namespace.group(1) != "microsoft.graph":
+            continue  # another namespace's names (callRecords.participant) would shadow these
+        element = ET.fromstring(text)
         name = element.attrib["Name"]
         if element.tag in ("ComplexType", "EntityType"):
             base = element.attrib.get("BaseType")
@@ -151,12 +170,12 @@ def read_metadata(folder: Path, version: str) -> Metadata:
             metadata.types[name] = structured
         elif element.tag == "EnumType":
             metadata.enums[name] = [m.attrib["Name"] for m in element.findall("Member")]
-        elif element.tag == "Action":
+        elif element.tag in ("Action", "Function"):
             parameters = element.findall("Parameter")
             binding = next(
                 p.attrib["Type"] for p in parameters if p.attrib["Name"] == "bindingParameter"
             )
-            key = BINDINGS[binding] + name
+            key = binding_prefix(binding) + name
             metadata.actions[key] = {
                 p.attrib["Name"]: Property(
                     name=p.attrib["Name"],
