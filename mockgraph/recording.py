@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calling.operations import OPERATIONS, RING_TIMEOUT, Operation
+from mockgraph.calling.operations import NAMESPACE, OPERATIONS, RING_TIMEOUT, Operation
 from mockgraph.ids import named_call
 from mockgraph.scenarios.importer import ImportProblem, Post, scenario_from
 from mockgraph.scenarios.templating import MISSING, lookup
@@ -37,15 +37,17 @@ PLACEHOLDERS = {
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+    """A served form as a pattern: its ids as groups, its namespace (if any) in any case."""
+    escaped = re.escape(path).replace(re.escape(NAMESPACE), f"(?i:{re.escape(NAMESPACE)})")
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", escaped) + "$")
 
 
 # The routes of the operations that play a scenario, as patterns of the request path.
 ROUTES = [
-    (route.method, _pattern(route.path), operation)
+    (form.method, _pattern(form.path), operation)
     for operation in OPERATIONS
-    if operation.plays
-    for route in operation.routes
+    if operation.plays and operation.route
+    for form in operation.route.forms()
 ]
 
 

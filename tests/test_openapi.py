@@ -30,10 +30,10 @@ async def test_every_route_is_described_and_every_reference_resolves() -> None:
     assert document["openapi"].startswith("3.1")
     paths = document["paths"]
     for operation in OPERATIONS:
-        for route in operation.routes:
-            path = route.path.replace("{version}", "v1.0" if "{version}" in route.path else "")
-            path = path.replace("{id}", "{callId}")
-            assert route.method.lower() in paths[path or route.path], (route.method, path)
+        for form in operation.route.forms() if operation.route else ():
+            path = form.path.replace("{id}", "{callId}")
+            assert form.method.lower() in paths[path], (form.method, path)
+            assert paths[path][form.method.lower()]["deprecated"] == ("/app/" in path)
     for control in CONTROL_ROUTES:
         assert (control.method.lower() in paths.get(control.path, {})) != control.streams
     schemas = document["components"]["schemas"]
@@ -51,5 +51,5 @@ async def test_every_route_is_described_and_every_reference_resolves() -> None:
 
 
 async def test_a_short_fuzz_finds_nothing() -> None:
-    code, summary = await fuzz(examples=2)
+    code, summary = await fuzz(examples=2, aliases=False)
     assert code == 0, summary

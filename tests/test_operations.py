@@ -17,7 +17,13 @@ import pytest
 import pytest_asyncio
 
 from mockgraph.calling.calls import CALL_STATES, Call, Participant
-from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
+from mockgraph.calling.operations import (
+    KEEP_ALIVE,
+    OPERATIONS,
+    Form,
+    Operation,
+    scenario_operations,
+)
 from mockgraph.calling.service import CallingService
 from mockgraph.clock import ManualClock
 from mockgraph.config import Settings
@@ -27,7 +33,7 @@ from mockgraph.testing import MockGraph
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 BY_NAME = {operation.name: operation for operation in OPERATIONS}
-SERVED = [operation for operation in OPERATIONS if operation.routes]
+SERVED = [operation for operation in OPERATIONS if operation.route]
 MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 APP_HOSTED = {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "b"}
 MEETING = {"meetingInfo": {"joinMeetingId": "1"}}
@@ -63,6 +69,8 @@ CASES = {
         {"mediaConfig": MEDIA},
         state="incoming",
         schema_break={"acceptedModalities": 5},
+        rule_break={"mediaConfig": {"@odata.type": "#microsoft.graph.appHostedMediaConfig"}},
+        rule_fragment="'mediaConfig.blob' is required",
         bad_state="established",
     ),
     "reject": Case(
@@ -289,12 +297,13 @@ LAYERS = (
 
 def attempt(operation: Operation) -> Attempt:
     case = CASES[operation.name]
-    route = operation.routes[0]
+    assert operation.route is not None
+    form = operation.route.forms()[0]
     return Attempt(
         operation,
         case,
-        route.method,
-        route.path.replace("{version}", "v1.0"),
+        form.method,
+        form.path,
         {"Authorization": "Bearer t", "Content-Type": "application/json"},
         None if case.body is None else dict(case.body),
         case.state,
@@ -409,6 +418,68 @@ async def test_each_layer_alone_is_what_fails(server: MockGraph, operation: Oper
             assert (status, layer.fragment(broken.case) in message) == expected
 
 
+FORMS = [
+    pytest.param(operation, form, id=f"{form.method} {form.path}")
+    for operation in SERVED
+    if operation.route is not None
+    for form in operation.route.forms()
+]
+
+
+@ON_MODULE_LOOP
+@pytest.mark.parametrize("operation, form", FORMS)
+async def test_every_served_form_answers_as_the_documented_one(
+    server: MockGraph, operation: Operation, form: Form
+) -> None:
+    """Each form real clients send (the /app trees, the namespace-qualified actions), derived
+    from the declarations, is the operation itself: its success, then its own 404."""
+    request = replace(attempt(operation), method=form.method, path=form.path)
+    status, message = await send(server, request)
+    assert status == operation.answer.status, message
+    if operation.on_call:
+        status, message = await send(server, replace(request, call_id=UNKNOWN_CALL))
+        assert (status, message.startswith("Call not found")) == (404, True), message
+
+
+@ON_MODULE_LOOP
+async def test_the_namespace_is_read_in_any_case(server: MockGraph) -> None:
+    # microsoft-graph-comms-samples issue 81 logs Microsoft.Graph.changeScreenSharingRole.
+    for path in (
+        "/v1.0/communications/calls/{id}/Microsoft.Graph.keepAlive",
+        "/beta/app/calls/{id}/MICROSOFT.GRAPH.keepAlive",
+    ):
+        status, message = await send(server, replace(attempt(KEEP_ALIVE), path=path))
+        assert status == 200, message
+
+
+def test_the_forms_are_the_documented_ones_and_the_sdks() -> None:
+    """The v1.0 /app form only where Graph's v1.0 pages show it, the beta SDK's tree for all."""
+    v1_app = sorted(op.name for op in SERVED if op.route and op.route.v1_app)
+    assert v1_app == sorted(
+        [
+            "sendDtmfTones",
+            "addLargeGalleryView",
+            "getOperation",
+            "createAudioRoutingGroup",
+            "listAudioRoutingGroups",
+            "getAudioRoutingGroup",
+            "updateAudioRoutingGroup",
+            "deleteAudioRoutingGroup",
+        ]
+    )
+    transfer = {form.path for form in BY_NAME["transfer"].route.forms()}  # type: ignore[union-attr]
+    assert transfer == {
+        "/v1.0/communications/calls/{id}/transfer",
+        "/beta/communications/calls/{id}/transfer",
+        "/beta/app/calls/{id}/transfer",
+        "/v1.0/communications/calls/{id}/microsoft.graph.transfer",
+        "/beta/communications/calls/{id}/microsoft.graph.transfer",
+        "/beta/app/calls/{id}/microsoft.graph.transfer",
+    }
+    invite = {form.path for form in BY_NAME["invite"].route.forms()}  # type: ignore[union-attr]
+    assert "/beta/app/calls/{id}/participants/microsoft.graph.invite" in invite
+
+
 # --- the same order in the domain, without HTTP -------------------------------------------------
 
 
@@ -447,7 +518,7 @@ async def test_the_earlier_layer_wins_in_the_domain(
     [
         (op, state)
         for op in OPERATIONS
-        if op.allowed_from is not None and op.routes
+        if op.allowed_from is not None and op.route
         for state in CALL_STATES
         if state != "unknownFutureValue"
     ],
@@ -498,20 +569,17 @@ async def test_a_pstn_transfer_without_an_instance_plays_its_fallback(
 # --- the README against the table ------------------------------------------------------------
 
 
-def readme_path(path: str) -> str:
-    return path.replace("/{version}/communications/calls", "{calls}")
-
-
 @pytest.mark.parametrize("operation", SERVED, ids=lambda op: op.name)
 def test_the_readme_surface_table_matches_the_declarations(operation: Operation) -> None:
-    for route in operation.routes:
-        cell = f"| `{route.method} {readme_path(route.path)}`"
-        rows = [line for line in README.splitlines() if cell in line]
-        assert rows, f"no README row for {route.method} {route.path}"
-        [row] = rows
-        assert f"`{operation.answer.status}" in row, row
-        if operation.default_scenario:
-            assert f"`{operation.default_scenario}`" in row or route.note, row
+    route = operation.route
+    assert route is not None
+    cell = f"| `{route.method} {route.documented}`"
+    rows = [line for line in README.splitlines() if cell in line]
+    assert rows, f"no README row for {route.method} {route.documented}"
+    [row] = rows
+    assert f"`{operation.answer.status}" in row, row
+    if operation.default_scenario:
+        assert f"`{operation.default_scenario}`" in row, row
 
 
 def state_table() -> dict[str, set[str]]:
@@ -530,7 +598,7 @@ def state_table() -> dict[str, set[str]]:
 def test_the_readme_state_table_matches_the_declarations() -> None:
     table = state_table()
     for operation in OPERATIONS:
-        if operation.allowed_from is not None and operation.routes:
+        if operation.allowed_from is not None and operation.route:
             name = "DELETE" if operation.name == "delete" else operation.name
             assert table[name] == set(operation.allowed_from), name
 

@@ -37,6 +37,12 @@ CALL_STATES = (
 OWN_PROPERTIES = frozenset({"id", "callbackUri"})
 
 
+def app_hosted(media_config: Any) -> bool:
+    """Whether a mediaConfig is an appHostedMediaConfig (the bot hosts its own media)."""
+    kind = media_config.get("@odata.type", "") if isinstance(media_config, dict) else ""
+    return "appHostedMediaConfig" in str(kind)
+
+
 @dataclass
 class CommsOperation:
     """An operation a Graph action returned (a prompt playing, a recording, a mute): Graph's
@@ -219,9 +225,7 @@ class Call:
     def service_hosted_media(self) -> bool:
         """Whether Graph hosts the call's media (prompts, tones and recordings need it). A
         call that names no media config (a seeded one) counts as service-hosted."""
-        media = self.properties.get("mediaConfig")
-        kind = media.get("@odata.type", "") if isinstance(media, dict) else ""
-        return "appHostedMediaConfig" not in str(kind)
+        return not app_hosted(self.properties.get("mediaConfig"))
 
     @property
     def is_group_call(self) -> bool:

@@ -23,24 +23,96 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from mockgraph.calling.calls import CALL_STATES, Call, Participant
+from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
 from mockgraph.ids import new_id
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
-# Where an operation's routes live; {version} is v1.0 or beta, {id} the call's id.
-CALLS = "/{version}/communications/calls"
-CALL = CALLS + "/{id}"
 ACTIVE = frozenset(
     {"establishing", "ringing", "established", "hold", "transferring", "transferAccepted"}
 )
+VERSIONS = ("v1.0", "beta")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A place Graph serves the calls collection at: ``/v1.0/communications/calls``."""
+
+    version: str
+    path: str  # with the version: /v1.0/communications/calls
+
+    @property
+    def deprecated(self) -> bool:
+        return "/app/" in self.path
+
+
+# Where every call operation is served: the documented collection, in both versions, and the
+# deprecated /app/calls tree that msgraph-beta-sdk still generates for every one of them.
+COLLECTIONS = (
+    Collection("v1.0", "/v1.0/communications/calls"),
+    Collection("beta", "/beta/communications/calls"),
+    Collection("beta", "/beta/app/calls"),
+)
+# Graph's v1.0 pages show the /app form of a few operations only (Route.v1_app).
+V1_APP = Collection("v1.0", "/v1.0/app/calls")
+# How OData qualifies a bound action's name (the .NET SDK sends it; Graph answers it as the
+# plain name). Graph reads the namespace without regard to case (a real log shows
+# Microsoft.Graph.changeScreenSharingRole), so mockgraph does too.
+NAMESPACE = "microsoft.graph."
+
+
+@dataclass(frozen=True)
+class Form:
+    """One path a route is served at, under one collection."""
+
+    method: str
+    path: str  # e.g. /beta/app/calls/{id}/microsoft.graph.answer
+    version: str
+    qualified: bool = False  # the action's name with its namespace
+
+    @property
+    def deprecated(self) -> bool:
+        return "/app/" in self.path
 
 
 @dataclass(frozen=True)
 class Route:
+    """A method and a path below the calls collection (``/{id}/answer``; ``""``: the
+    collection itself). Every form it is served at derives from it (``forms``)."""
+
     method: str
     path: str
-    note: str = ""  # e.g. why a deprecated form is still served
+    action: bool = False  # its last segment is a bound action, also served qualified
+    v1_app: bool = False  # Graph's v1.0 pages show its deprecated /v1.0/app/calls form too
+
+    @property
+    def collections(self) -> tuple[Collection, ...]:
+        return (*COLLECTIONS, V1_APP) if self.v1_app else COLLECTIONS
+
+    def forms(self) -> tuple[Form, ...]:
+        """Every path it is served at: under each collection, and for an action also with its
+        namespace-qualified name (``…/{id}/microsoft.graph.answer``)."""
+        forms = [
+            Form(self.method, collection.path + self.path, collection.version)
+            for collection in self.collections
+        ]
+        if self.action:
+            head, _, name = self.path.rpartition("/")
+            forms += [
+                Form(self.method, f"{c.path}{head}/{NAMESPACE}{name}", c.version, qualified=True)
+                for c in self.collections
+            ]
+        return tuple(forms)
+
+    @property
+    def documented(self) -> str:
+        """Its form in the v1.0 docs, with ``{calls}`` for the collection."""
+        return "{calls}" + self.path
+
+
+def action(path: str, *, v1_app: bool = False) -> Route:
+    """A bound action's route: ``POST …/{id}/answer``."""
+    return Route("POST", path, action=True, v1_app=v1_app)
 
 
 @dataclass(frozen=True)
@@ -150,7 +222,7 @@ class Fallback:
 @dataclass(frozen=True)
 class Operation:
     name: str  # also the scenario operation it plays, unless ``scenario`` says otherwise
-    routes: tuple[Route, ...] = ()  # none: Graph's own event, e.g. ringTimeout
+    route: Route | None = None  # None: Graph's own event, e.g. ringTimeout
     request: Request | None = None  # None: the body is not read
     on_call: bool = True  # False: on the collection (create)
     allowed_from: frozenset[str] | None = None  # None: any state (ended calls are 404 anyway)
@@ -254,6 +326,20 @@ def _redirect_targets(context: Context) -> None:
         raise BadRequest("Invalid redirect request: 'targets' must name at least one target.")
     if len(targets) > 25:
         raise BadRequest("Invalid redirect request: at most 25 'targets' ring at once.")
+
+
+# --- answer and create ----------------------------------------------------------------------
+
+
+def _app_hosted_blob(context: Context) -> None:
+    """An app-hosted media config carries the media platform's blob; Graph refuses one without
+    it (the Kiota SDKs drop an empty blob, which real bots then meet as this 400)."""
+    media = context.body.get("mediaConfig") or {}
+    if app_hosted(media) and not media.get("blob"):
+        raise BadRequest(
+            "'mediaConfig.blob' is required with an appHostedMediaConfig: the blob your "
+            "media platform made (MediaPlatform.CreateMediaConfiguration in the .NET SDK)."
+        )
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -489,11 +575,12 @@ INCOMING = frozenset({"incoming"})
 
 ANSWER = Operation(
     "answer",
-    routes=(Route("POST", CALL + "/answer"),),
+    route=action("/{id}/answer"),
     # The CSDL makes callbackUri non-nullable, the docs call it optional: a bot that leaves it
     # out keeps the call's own.
     request=Request("action.answer", optional=frozenset({"callbackUri"})),
     allowed_from=INCOMING,
+    rules=(_app_hosted_blob,),
     scenario="answer",
     default_scenario="answer-success",
     takes_callback=True,
@@ -503,7 +590,7 @@ ANSWER = Operation(
 )
 REJECT = Operation(
     "reject",
-    routes=(Route("POST", CALL + "/reject"),),
+    route=action("/{id}/reject"),
     request=Request("action.reject", may_be_empty=True),
     allowed_from=INCOMING,
     advice={"established": "reject does not end an answered call; delete it instead"},
@@ -514,7 +601,7 @@ REJECT = Operation(
 )
 REDIRECT = Operation(
     "redirect",
-    routes=(Route("POST", CALL + "/redirect"),),
+    route=action("/{id}/redirect"),
     request=Request("action.redirect"),
     allowed_from=INCOMING,
     rules=(_redirect_timeout, _redirect_targets),
@@ -530,12 +617,7 @@ REDIRECT = Operation(
 )
 TRANSFER = Operation(
     "transfer",
-    routes=(
-        Route("POST", CALL + "/transfer"),
-        Route(
-            "POST", "/beta/app/calls/{id}/transfer", "deprecated, still generated by the beta SDK"
-        ),
-    ),
+    route=action("/{id}/transfer"),
     request=Request("action.transfer"),
     allowed_from=frozenset({"established"}),
     rules=(_replaced_call, _group_call_transferee, _pstn_is_e164),
@@ -552,10 +634,10 @@ TRANSFER = Operation(
 )
 CREATE = Operation(
     "create",
-    routes=(Route("POST", CALLS),),
+    route=Route("POST", ""),
     request=Request("microsoft.graph.call"),
     on_call=False,
-    rules=(_create_required,),
+    rules=(_create_required, _app_hosted_blob),
     answer=Answer(201, body="call", location=True),
     scenario="create",
     default_scenario="create-success",
@@ -567,10 +649,10 @@ CREATE = Operation(
         Match("meetingInfo", presence=True),
     ),
 )
-GET = Operation("get", routes=(Route("GET", CALL),), answer=Answer(200, body="call"))
+GET = Operation("get", route=Route("GET", "/{id}"), answer=Answer(200, body="call"))
 DELETE = Operation(
     "delete",
-    routes=(Route("DELETE", CALL),),
+    route=Route("DELETE", "/{id}"),
     # Hang up a call that is set up or being set up; an incoming one is rejected instead.
     allowed_from=ACTIVE | {"redirecting", "terminating"},
     advice={"incoming": "reject an incoming call instead"},
@@ -579,17 +661,11 @@ DELETE = Operation(
     default_scenario="delete-success",
     interrupts="the call was deleted",
 )
-KEEP_ALIVE = Operation(
-    "keepAlive", routes=(Route("POST", CALL + "/keepAlive"),), answer=Answer(200)
-)
+KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), answer=Answer(200))
 ESTABLISHED = frozenset({"established"})
-OPERATION = CALL + "/operations/{opId}"
 PLAY_PROMPT = Operation(
     "playPrompt",
-    routes=(
-        Route("POST", CALL + "/playPrompt"),
-        Route("POST", "/beta/app/calls/{id}/playPrompt", "deprecated, still in the beta docs"),
-    ),
+    route=action("/{id}/playPrompt"),
     request=Request("action.playPrompt"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _some_prompts, _prompts(20)),
@@ -603,10 +679,7 @@ PLAY_PROMPT = Operation(
 )
 RECORD_RESPONSE = Operation(
     "recordResponse",
-    routes=(
-        Route("POST", CALL + "/recordResponse"),
-        Route("POST", "/beta/app/calls/{id}/recordResponse", "deprecated, still in the beta docs"),
-    ),
+    route=action("/{id}/recordResponse"),
     request=Request("action.recordResponse"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _prompts(1), _record_timers),
@@ -623,7 +696,7 @@ RECORD_RESPONSE = Operation(
 )
 SUBSCRIBE_TO_TONE = Operation(
     "subscribeToTone",
-    routes=(Route("POST", CALL + "/subscribeToTone"),),
+    route=action("/{id}/subscribeToTone"),
     request=Request("action.subscribeToTone", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media,),
@@ -633,14 +706,7 @@ SUBSCRIBE_TO_TONE = Operation(
 )
 CANCEL_MEDIA_PROCESSING = Operation(
     "cancelMediaProcessing",
-    routes=(
-        Route("POST", CALL + "/cancelMediaProcessing"),
-        Route(
-            "POST",
-            "/beta/app/calls/{id}/cancelMediaProcessing",
-            "deprecated, still in the beta docs",
-        ),
-    ),
+    route=action("/{id}/cancelMediaProcessing"),
     request=Request("action.cancelMediaProcessing", may_be_empty=True),
     allowed_from=ESTABLISHED,
     answer=RETURNS_OPERATION,
@@ -649,11 +715,7 @@ CANCEL_MEDIA_PROCESSING = Operation(
 )
 SEND_DTMF_TONES = Operation(
     "sendDtmfTones",
-    routes=(
-        Route("POST", CALL + "/sendDtmfTones"),
-        Route("POST", CALL + "/microsoft.graph.sendDtmfTones", "as the docs' example posts it"),
-        Route("POST", "/{version}/app/calls/{id}/sendDtmfTones", "deprecated, still in the docs"),
-    ),
+    route=action("/{id}/sendDtmfTones", v1_app=True),
     request=Request("action.sendDtmfTones"),
     allowed_from=ESTABLISHED,
     rules=(_some_tones,),
@@ -665,7 +727,7 @@ SEND_DTMF_TONES = Operation(
 )
 UPDATE_RECORDING_STATUS = Operation(
     "updateRecordingStatus",
-    routes=(Route("POST", CALL + "/updateRecordingStatus"),),
+    route=action("/{id}/updateRecordingStatus"),
     request=Request("action.updateRecordingStatus"),
     allowed_from=ESTABLISHED,
     answer=RETURNS_OPERATION,
@@ -673,7 +735,7 @@ UPDATE_RECORDING_STATUS = Operation(
 )
 CHANGE_SCREEN_SHARING_ROLE = Operation(
     "changeScreenSharingRole",
-    routes=(Route("POST", CALL + "/changeScreenSharingRole"),),
+    route=action("/{id}/changeScreenSharingRole"),
     request=Request("action.changeScreenSharingRole"),
     allowed_from=ESTABLISHED,
     rules=(_group_call("changeScreenSharingRole"), _app_hosted_media),
@@ -681,16 +743,13 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
 )
 GET_OPERATION = Operation(
     "getOperation",
-    routes=(
-        Route("GET", OPERATION),
-        Route("GET", "/{version}/app/calls/{id}/operations/{opId}", "deprecated"),
-    ),
+    route=Route("GET", "/{id}/operations/{opId}", v1_app=True),
     answer=Answer(200, body="operation"),
     names="operation",
 )
 MUTE = Operation(
     "mute",
-    routes=(Route("POST", CALL + "/mute"),),
+    route=action("/{id}/mute"),
     request=Request("action.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("mute"),),
@@ -702,7 +761,7 @@ MUTE = Operation(
 )
 UNMUTE = Operation(
     "unmute",
-    routes=(Route("POST", CALL + "/unmute"),),
+    route=action("/{id}/unmute"),
     request=Request("action.unmute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("unmute"),),
@@ -712,25 +771,20 @@ UNMUTE = Operation(
     scenario="unmute",
     default_scenario="unmute-roster",
 )
-PARTICIPANTS = CALL + "/participants"
+PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
 LIST_PARTICIPANTS = Operation(
-    "listParticipants", routes=(Route("GET", PARTICIPANTS),), answer=Answer(200, body="roster")
+    "listParticipants", route=Route("GET", PARTICIPANTS), answer=Answer(200, body="roster")
 )
 GET_PARTICIPANT = Operation(
     "getParticipant",
-    routes=(Route("GET", PARTICIPANT),),
+    route=Route("GET", PARTICIPANT),
     answer=Answer(200, body="participant"),
     names="participant",
 )
 INVITE = Operation(
     "invite",
-    routes=(
-        Route("POST", PARTICIPANTS + "/invite"),
-        Route(
-            "POST", "/beta/app/calls/{id}/participants/invite", "deprecated, still in the beta docs"
-        ),
-    ),
+    route=action(PARTICIPANTS + "/invite"),
     request=Request("action.participants.invite"),
     allowed_from=ESTABLISHED,
     rules=(_invitees,),
@@ -748,7 +802,7 @@ INVITE = Operation(
 )
 MUTE_PARTICIPANT = Operation(
     "muteParticipant",
-    routes=(Route("POST", PARTICIPANT + "/mute"),),
+    route=action(PARTICIPANT + "/mute"),
     request=Request("action.participant.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     names="participant",
@@ -761,7 +815,7 @@ MUTE_PARTICIPANT = Operation(
 )
 START_HOLD_MUSIC = Operation(
     "startHoldMusic",
-    routes=(Route("POST", PARTICIPANT + "/startHoldMusic"),),
+    route=action(PARTICIPANT + "/startHoldMusic"),
     request=Request("action.participant.startHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
     names="participant",
@@ -774,7 +828,7 @@ START_HOLD_MUSIC = Operation(
 )
 STOP_HOLD_MUSIC = Operation(
     "stopHoldMusic",
-    routes=(Route("POST", PARTICIPANT + "/stopHoldMusic"),),
+    route=action(PARTICIPANT + "/stopHoldMusic"),
     request=Request("action.participant.stopHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
     names="participant",
@@ -786,7 +840,7 @@ STOP_HOLD_MUSIC = Operation(
 )
 REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
-    routes=(Route("DELETE", PARTICIPANT),),
+    route=Route("DELETE", PARTICIPANT),
     names="participant",
     effects=(_leaving,),
     answer=Answer(204),
@@ -794,14 +848,11 @@ REMOVE_PARTICIPANT = Operation(
     scenario="removeParticipant",
     default_scenario="participant-removed-roster",
 )
-ROUTING_GROUPS = CALL + "/audioRoutingGroups"
+ROUTING_GROUPS = "/{id}/audioRoutingGroups"
 ROUTING_GROUP = ROUTING_GROUPS + "/{groupId}"
 CREATE_ROUTING_GROUP = Operation(
     "createAudioRoutingGroup",
-    routes=(
-        Route("POST", ROUTING_GROUPS),
-        Route("POST", "/{version}/app/calls/{id}/audioRoutingGroups", "deprecated"),
-    ),
+    route=Route("POST", ROUTING_GROUPS, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
     rules=(_new_routing_group, _routing_mode),
     effects=(_keeping_group,),
@@ -809,18 +860,18 @@ CREATE_ROUTING_GROUP = Operation(
 )
 LIST_ROUTING_GROUPS = Operation(
     "listAudioRoutingGroups",
-    routes=(Route("GET", ROUTING_GROUPS),),
+    route=Route("GET", ROUTING_GROUPS, v1_app=True),
     answer=Answer(200, body="routingGroups"),
 )
 GET_ROUTING_GROUP = Operation(
     "getAudioRoutingGroup",
-    routes=(Route("GET", ROUTING_GROUP),),
+    route=Route("GET", ROUTING_GROUP, v1_app=True),
     names="audioRoutingGroup",
     answer=Answer(200, body="routingGroup"),
 )
 UPDATE_ROUTING_GROUP = Operation(
     "updateAudioRoutingGroup",
-    routes=(Route("PATCH", ROUTING_GROUP),),
+    route=Route("PATCH", ROUTING_GROUP, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
     names="audioRoutingGroup",
     rules=(_routing_mode,),
@@ -829,17 +880,14 @@ UPDATE_ROUTING_GROUP = Operation(
 )
 DELETE_ROUTING_GROUP = Operation(
     "deleteAudioRoutingGroup",
-    routes=(Route("DELETE", ROUTING_GROUP),),
+    route=Route("DELETE", ROUTING_GROUP, v1_app=True),
     names="audioRoutingGroup",
     effects=(_dropping_group,),
     answer=Answer(204),
 )
 ADD_LARGE_GALLERY_VIEW = Operation(
     "addLargeGalleryView",
-    routes=(
-        Route("POST", CALL + "/addLargeGalleryView"),
-        Route("POST", "/{version}/app/calls/{id}/addLargeGalleryView", "deprecated"),
-    ),
+    route=action("/{id}/addLargeGalleryView", v1_app=True),
     request=Request("action.addLargeGalleryView", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("addLargeGalleryView"),),
@@ -848,18 +896,18 @@ ADD_LARGE_GALLERY_VIEW = Operation(
 )
 LIST_CONTENT_SHARING_SESSIONS = Operation(
     "listContentSharingSessions",
-    routes=(Route("GET", CALL + "/contentSharingSessions"),),
+    route=Route("GET", "/{id}/contentSharingSessions"),
     answer=Answer(200, body="sessions"),
 )
 GET_CONTENT_SHARING_SESSION = Operation(
     "getContentSharingSession",
-    routes=(Route("GET", CALL + "/contentSharingSessions/{sessionId}"),),
+    route=Route("GET", "/{id}/contentSharingSessions/{sessionId}"),
     names="contentSharingSession",
     answer=Answer(200, body="session"),
 )
 LOG_DEVICE_QUALITY = Operation(
     "logTeleconferenceDeviceQuality",
-    routes=(Route("POST", CALLS + "/logTeleconferenceDeviceQuality"),),
+    route=action("/logTeleconferenceDeviceQuality"),
     request=Request("action.calls.logTeleconferenceDeviceQuality"),
     on_call=False,
     answer=Answer(200),

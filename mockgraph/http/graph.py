@@ -13,61 +13,65 @@ from aiohttp import web
 
 from mockgraph.calling.graph import Outcome
 from mockgraph.calling.media import Recordings
-from mockgraph.calling.operations import OPERATIONS, Operation
+from mockgraph.calling.operations import NAMESPACE, OPERATIONS, Form, Operation
 from mockgraph.http.keys import GRAPH
 from mockgraph.http.requests import CREATED_CALL, read_json_object, require_bearer_token
 
-VERSION = r"v1\.0|beta"
+# A route's ids, as the handler reads them: the call's, and what else the route names.
+MATCH_NAMES = {
+    "{id}": "{call_id}",
+    "{opId}": "{item_id}",
+    "{participantId}": "{item_id}",
+    "{groupId}": "{item_id}",
+    "{sessionId}": "{item_id}",
+}
 
 
-def aiohttp_path(path: str) -> str:
-    """A declared route (``/{version}/communications/calls/{id}``) as aiohttp's pattern."""
-    return (
-        path.replace("{version}", f"{{version:{VERSION}}}")
-        .replace("{id}", "{call_id}")
-        .replace("{opId}", "{item_id}")
-        .replace("{participantId}", "{item_id}")
-        .replace("{groupId}", "{item_id}")
-        .replace("{sessionId}", "{item_id}")
-    )
+def aiohttp_path(form: Form) -> str:
+    """A served form (``/v1.0/communications/calls/{id}/microsoft.graph.answer``) as
+    aiohttp's pattern, its namespace in any case."""
+    path = form.path.replace(NAMESPACE, "{namespace:(?i:microsoft\\.graph\\.)}")
+    for name, match_name in MATCH_NAMES.items():
+        path = path.replace(name, match_name)
+    return path
 
 
-def _version(request: web.Request) -> str:
-    return request.match_info.get("version", "beta")  # the /beta/app/... alias has none
-
-
-def _base_url(request: web.Request) -> str:
+def _base_url(request: web.Request, version: str) -> str:
     """This version's Graph base URL, as the bot reached it."""
-    return f"{request.scheme}://{request.host}/{_version(request)}"
+    return f"{request.scheme}://{request.host}/{version}"
 
 
 def _origin(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def _answer(request: web.Request, operation: Operation, outcome: Outcome) -> web.Response:
+def _answer(
+    request: web.Request, operation: Operation, version: str, outcome: Outcome
+) -> web.Response:
     answer = operation.answer
     if outcome.body is None:
         response = web.Response(status=answer.status)
     else:
         body = outcome.body
         if outcome.odata_context is not None:
-            context = f"{_base_url(request)}/$metadata#{outcome.odata_context}"
+            context = f"{_base_url(request, version)}/$metadata#{outcome.odata_context}"
             body = {"@odata.context": context, **body}
         response = web.json_response(body, status=answer.status)
     if answer.location and outcome.location is not None:
-        response.headers["Location"] = f"{_base_url(request)}{outcome.location}"
+        response.headers["Location"] = f"{_base_url(request, version)}{outcome.location}"
     return response
 
 
-def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def handler(
+    operation: Operation, version: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         body = None
         if operation.request is not None:
             body = await read_json_object(request, allow_empty=operation.request.may_be_empty)
         outcome = request.app[GRAPH].perform(
             operation,
-            _version(request),
+            version,
             request.match_info.get("call_id"),
             body,
             item_id=request.match_info.get("item_id"),
@@ -75,7 +79,7 @@ def handler(operation: Operation) -> Callable[[web.Request], Awaitable[web.Strea
         )
         if operation.creates_call and outcome.body is not None:
             request[CREATED_CALL] = str(outcome.body["id"])
-        return _answer(request, operation, outcome)
+        return _answer(request, operation, version, outcome)
 
     serve.__name__ = serve.__qualname__ = operation.name
     return serve
@@ -90,7 +94,10 @@ async def download_recording(request: web.Request) -> web.Response:
 
 
 def add_graph_routes(app: web.Application) -> None:
-    for operation in OPERATIONS:
-        for route in operation.routes:
-            app.router.add_route(route.method, aiohttp_path(route.path), handler(operation))
+    """Every form of every operation. The plain forms first, in the table's order, and the
+    qualified ones after them: aiohttp tries a collection's routes in the order they were
+    added, and the transfer, the hottest, is first."""
+    forms = [(form, op) for op in OPERATIONS if op.route for form in op.route.forms()]
+    for form, operation in sorted(forms, key=lambda pair: pair[0].qualified):
+        app.router.add_route(form.method, aiohttp_path(form), handler(operation, form.version))
     app.router.add_get(Recordings.PATH.replace("{id}", "{recording_id}"), download_recording)

@@ -9,7 +9,7 @@ import re
 from functools import cache
 from typing import Any
 
-from mockgraph.calling.operations import OPERATIONS, Operation
+from mockgraph.calling.operations import OPERATIONS, Form, Operation
 from mockgraph.http.control import CONTROL_ROUTES, ControlRoute
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
 
@@ -41,12 +41,9 @@ def description(origin: str) -> JSON:
 def _document() -> JSON:
     paths: dict[str, JSON] = {}
     for operation in OPERATIONS:
-        for route in operation.routes:
-            for version in API_VERSIONS:
-                if "{version}" not in route.path and not route.path.startswith(f"/{version}/"):
-                    continue
-                path = route.path.replace("{version}", version).replace("{id}", "{callId}")
-                paths.setdefault(path, {})[route.method.lower()] = _graph(operation, version, path)
+        for form in operation.route.forms() if operation.route else ():
+            path = form.path.replace("{id}", "{callId}")
+            paths.setdefault(path, {})[form.method.lower()] = _graph(operation, form, path)
     for control in CONTROL_ROUTES:
         if not control.streams:  # a fuzzer or client generator would wait on it for ever
             paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
@@ -74,7 +71,8 @@ def _parameters(path: str) -> list[JSON]:
     ]
 
 
-def _graph(operation: Operation, version: str, path: str) -> JSON:
+def _graph(operation: Operation, form: Form, path: str) -> JSON:
+    version = form.version
     answer = operation.answer
     success: JSON = {"description": f"{operation.name} accepted"}
     body_type = ANSWERS.get(answer.body)
@@ -92,6 +90,7 @@ def _graph(operation: Operation, version: str, path: str) -> JSON:
     described: JSON = {
         "operationId": f"{operation.name}.{version}.{path}",
         "summary": operation.name,
+        "deprecated": form.deprecated,
         "parameters": _parameters(path),
         "security": [{"bearer": []}],
         "responses": responses,
