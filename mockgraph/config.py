@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-QUIRKS = ("subCode", "code200", "legacyResource", "capitalChangeType")
+QUIRKS = ("subCode", "code200", "capitalChangeType", "noResource", "docsExamples", "legacyResource")
 
 
 def _number(text: str, kind: type[int] | type[float], low: float, high: float, what: str) -> Any:
@@ -127,6 +127,7 @@ class Settings:
     time_scale: float = 1.0
     step_mode: bool = False
     app_id: str = "00000000-0000-0000-0000-000000000b07"
+    bot_name: str = "Calling Bot"  # the application's display name, as the create page shows
     tenant_id: str = "00000000-0000-0000-0000-0000000000a1"
     token_issuer: str = "https://api.botframework.com"
     signing_key: str | None = None
@@ -204,6 +205,7 @@ OPTIONS = (
         "--callback-url",
         "MOCKGRAPH_CALLBACK_URL",
         "bot notification URL for calls seeded without callbackUri",
+        parse_http_url,
         metavar="URL",
     ),
     Option(
@@ -222,6 +224,13 @@ OPTIONS = (
         kind="switch",
     ),
     Option("app_id", "--app-id", "MOCKGRAPH_APP_ID", "the bot's app id: the tokens' aud claim"),
+    Option(
+        "bot_name",
+        "--bot-name",
+        "MOCKGRAPH_BOT_NAME",
+        "the bot's display name in rosters, incoming calls and a created call's source",
+        metavar="NAME",
+    ),
     Option(
         "tenant_id",
         "--tenant-id",

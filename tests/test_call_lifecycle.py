@@ -118,9 +118,11 @@ async def test_reject_deletes_the_call(bot: Bot) -> None:
     await bot.receiver.wait_for(2)
     deleted = bot.receiver.received[1].notifications[0]
     assert deleted["changeType"] == "deleted"
+    # The reject page's example, with the chain id every captured call notification carries.
     assert deleted["resourceData"] == {
         "@odata.type": "#microsoft.graph.call",
         "@odata.id": f"/communications/calls/{call['id']}",
+        "callChainId": call["callChainId"],
     }
     assert (await bot.graph.wait_for_state(call["id"], "terminated"))["state"] == "terminated"
 
@@ -411,7 +413,8 @@ async def test_both_sides_of_a_transfer(bot: Bot) -> None:
     assert data["incomingContext"]["transferor"] == {"application": {"id": "transferor-bot"}}
     assert data["targets"][0]["identity"]["user"]["id"] == "target-user"
     assert data["source"] == call["source"]
-    assert (await bot.states(call["id"], 6))[-1] == "terminated"
+    # ringing, answered (three: establishing, established, audio active), transferred (three)
+    assert (await bot.states(call["id"], 7))[-1] == "terminated"
 
 
 async def test_bots_from_settings() -> None:

@@ -69,18 +69,23 @@ async def test_play_prompt_answers_the_running_operation_then_notifies_its_end(
     await bot.wait_for(1, call_id="c")
     [item] = bot.for_call("c")[0].notifications
     assert (item["changeType"], item["resourceUrl"]) == ("deleted", resource)
-    data = item["resourceData"]
-    assert data["@odata.type"] == "#microsoft.graph.playPromptOperation"
-    assert (data["id"], data["clientContext"], data["status"]) == (
-        operation["id"],
-        "ctx-1",
-        "completed",
-    )
-    assert data["resultInfo"] == {
-        "code": 200,
-        "subcode": 0,
-        "message": "Action completed successfully.",
+    # As the captured completion (sambetts/graph-calling-bots P2PTest1Event5PlayPromptFinish):
+    # the request's prompts echoed, resultInfo typed, no @odata.id.
+    assert item["resourceData"] == {
+        "@odata.type": "#microsoft.graph.playPromptOperation",
+        "prompts": [PROMPT],
+        "completionReason": "completedSuccessfully",
+        "status": "completed",
+        "clientContext": "ctx-1",
+        "resultInfo": {
+            "@odata.type": "#microsoft.graph.resultInfo",
+            "code": 200,
+            "subcode": 0,
+            "message": "Action completed successfully.",
+        },
+        "id": operation["id"],
     }
+    assert item["resource"] == f"/app/calls/c/operations/{operation['id']}"
 
 
 async def test_an_operation_is_served_until_its_deleted_notification(

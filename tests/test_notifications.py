@@ -277,16 +277,17 @@ async def test_faults_batch_out_of_order_duplicate_and_drop(served) -> None:
 QUIRKY = """\
 name: quirky
 operation: transfer
-quirks: [subCode]
+quirks: [subCode, noResource]
 steps:
   - notify:
       changeType: deleted
       resourceData: {state: terminated, resultInfo: {code: 0, subcode: 7015}}
-  - quirks: [code200, legacyResource, capitalChangeType]
+  - quirks: [code200, capitalChangeType, docsExamples]
     notify:
       changeType: updated
       resourceData: {state: terminated, resultInfo: {code: 0, subcode: 7015}}
 """
+TYPED = {"@odata.type": "#microsoft.graph.resultInfo"}
 
 
 async def test_quirks_per_scenario_and_per_step(served) -> None:
@@ -297,12 +298,30 @@ async def test_quirks_per_scenario_and_per_step(served) -> None:
     await transfer(graph, call["id"])
     await bot.wait_for(2)
     first, second = (r.notifications[0] for r in bot.received)
-    assert first["resourceData"]["resultInfo"] == {"code": 0, "subCode": 7015}
+    assert first["resourceData"]["resultInfo"] == {**TYPED, "code": 0, "subCode": 7015}
     assert first["changeType"] == "deleted" and "resource" not in first
-    assert second["resourceData"]["resultInfo"] == {"code": 200, "subCode": 7015}
+    assert first["resourceData"]["callChainId"] == call["callChainId"]
+    # The transfer page's own example: untyped, no chain id, no resource.
+    assert second["resourceData"] == {
+        "@odata.type": "#microsoft.graph.call",
+        "state": "terminated",
+        "resultInfo": {"code": 200, "subCode": 7015},
+    }
     assert second["changeType"] == "Updated"
-    assert second["resource"] == f"/app/calls/{call['id']}"
+    assert "resource" not in second
     assert second["resourceUrl"] == f"/communications/calls/{call['id']}"
+
+
+async def test_legacy_resource_is_the_default_and_its_quirk_still_loads(served) -> None:
+    graph, bot = served
+    await graph.load_scenarios(
+        QUIRKY.replace("quirky", "old").replace("noResource", "legacyResource")
+    )
+    call = await graph.seed_call(callback_uri=bot.callback_url)
+    await graph.pin_scenario(call["id"], "old")
+    await transfer(graph, call["id"])
+    await bot.wait_for(1)
+    assert bot.received[0].notifications[0]["resource"] == f"/app/calls/{call['id']}"
 
 
 @pytest.mark.settings(quirks=("subCode",))
@@ -312,7 +331,7 @@ async def test_quirks_for_the_whole_server(served) -> None:
     await transfer(graph, call["id"])
     await bot.wait_for(3)
     last = bot.received[-1].notifications[0]["resourceData"]["resultInfo"]
-    assert last == {"code": 0, "subCode": 7015, "message": "GracefulTransferCompleted"}
+    assert last == {**TYPED, "code": 0, "subCode": 7015, "message": "GracefulTransferCompleted"}
 
 
 @pytest.mark.parametrize(

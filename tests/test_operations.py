@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from mockgraph.calling.calls import CALL_STATES, Call, Participant
+from mockgraph.calling.calls import CALL_STATES, Call
 from mockgraph.calling.operations import (
     KEEP_ALIVE,
     OPERATIONS,
@@ -161,7 +161,7 @@ CASES = {
         {},
         schema_break={"clientContext": 5},
         rule_break_call=lambda call: setattr(
-            call.join(Participant.joining({"user": {"id": "held"}})), "on_hold_music", True
+            call.admit({"user": {"id": "held"}}), "on_hold_music", True
         ),
         rule_fragment="already on hold",
         rule_status=409,

@@ -161,7 +161,7 @@ async def ivr_and_transfers(
         "acceptedModalities": ["audio"],
         "mediaConfig": SERVICE_MEDIA,
     }
-    runs.append(await bot.step(first["id"], "answer", answer, 2))
+    runs.append(await bot.step(first["id"], "answer", answer, 3))
     status, _, _ = await bot.post(first["id"], "subscribeToTone", {})
     assert status == 200
     prompt = {
@@ -179,7 +179,7 @@ async def ivr_and_transfers(
     runs.append(await bot.step(first["id"], "transfer", {"transferTarget": ALICE}, 3))
     second = await ring(callback_uri=bot.receiver.callback_url)
     await bot.receiver.wait_for(1, call_id=second["id"])
-    runs.append(await bot.step(second["id"], "answer", answer, 2))
+    runs.append(await bot.step(second["id"], "answer", answer, 3))
     runs.append(await bot.step(second["id"], "transfer", {"transferTarget": PSTN}, 2))
     return runs
 
@@ -240,7 +240,7 @@ async def test_no_secret_reaches_a_file(
             "mediaConfig": SERVICE_MEDIA,
             "acceptedModalities": ["audio"],
         }
-        await proxy.step(call["id"], "answer", answer, 2)
+        await proxy.step(call["id"], "answer", answer, 3)
         await proxy.step(call["id"], "recordResponse", {"maxRecordDurationInSeconds": 5}, 1)
     await recorder.close()
     written = files_in(out)

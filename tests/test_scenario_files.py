@@ -10,7 +10,13 @@ import pytest
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from mockgraph.scenarios import yamlpos
-from mockgraph.scenarios.loader import builtin_paths, load_paths, load_text, parse_duration
+from mockgraph.scenarios.loader import (
+    builtin_paths,
+    load_paths,
+    load_text,
+    parse_duration,
+    scenario_schema,
+)
 from mockgraph.scenarios.model import Exists
 
 GOOD = """\
@@ -224,3 +230,9 @@ async def test_a_file_with_aliases_is_400_over_http() -> None:
         with pytest.raises(MockGraphError) as refused:
             await graph.load_scenarios("name: x\noperation: transfer\nsteps: &x [1, *x]\n")
     assert refused.value.status == 400 and "request:3:15: aliases" in str(refused.value)
+
+
+def test_the_scenario_schema_knows_every_quirk_and_no_other() -> None:
+    from mockgraph.config import QUIRKS
+
+    assert scenario_schema()["$defs"]["quirk"]["enum"] == list(QUIRKS)

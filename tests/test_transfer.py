@@ -20,6 +20,7 @@ def envelope_ok(driver: Driver, call_id: str) -> None:
         [item] = received.body["value"]
         assert item["@odata.type"] == "#microsoft.graph.commsNotification"
         assert item["resourceUrl"] == f"/communications/calls/{call_id}"
+        assert item["resource"] == f"/app/calls/{call_id}"  # as every capture has it
         assert item["resourceData"]["@odata.type"] == CALL
 
 
@@ -41,15 +42,24 @@ async def test_blind_transfer_plays_transfer_success(driver: Driver, version, pa
 
     items = await driver.notifications(call["id"], 3)
 
+    # As the transfer page's examples, with what every captured notification of real Graph
+    # adds: the call's chain id, and resultInfo typed.
+    chain = call["callChainId"]
     assert [(i["changeType"], i["resourceData"]) for i in items] == [
-        ("updated", {"@odata.type": CALL, "state": "transferring"}),
-        ("updated", {"@odata.type": CALL, "state": "transferAccepted"}),
+        ("updated", {"@odata.type": CALL, "state": "transferring", "callChainId": chain}),
+        ("updated", {"@odata.type": CALL, "state": "transferAccepted", "callChainId": chain}),
         (
             "deleted",
             {
                 "@odata.type": CALL,
                 "state": "terminated",
-                "resultInfo": {"code": 0, "subcode": 7015, "message": "GracefulTransferCompleted"},
+                "resultInfo": {
+                    "@odata.type": "#microsoft.graph.resultInfo",
+                    "code": 0,
+                    "subcode": 7015,
+                    "message": "GracefulTransferCompleted",
+                },
+                "callChainId": chain,
             },
         ),
     ]

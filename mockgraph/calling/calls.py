@@ -105,56 +105,94 @@ class StateChange:
         return {"state": self.state, "time": iso(self.time), "cause": self.cause}
 
 
+# The media streams Graph lists for a participant, by what joined: a Teams client sends and
+# receives audio, receives video and screen sharing, and has a data channel; a bot or a phone
+# has one audio stream (sambetts/graph-calling-bots captures, GroupCallUserJoin and BotJoin).
+TEAMS_CLIENT_STREAMS = (
+    ("audio", "main-audio", "sendReceive"),
+    ("video", "main-video", "receiveOnly"),
+    ("videoBasedScreenSharing", "applicationsharing-video", "receiveOnly"),
+    ("data", "data", "sendReceive"),
+)
+AUDIO_STREAMS = (("audio", "main-audio", "sendReceive"),)
+# Identities that Microsoft Entra issues, which real rosters show with their tenant and
+# identityProvider "AAD".
+ENTRA_IDENTITIES = frozenset({"user", "application", "applicationInstance"})
+
+
+def typed_identities(identity: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
+    """An identitySet as real rosters show it: each identity typed, and an Entra identity with
+    its tenant and identity provider."""
+    typed: dict[str, Any] = {}
+    for kind, value in identity.items():
+        if "@" in kind or not isinstance(value, Mapping):
+            continue
+        inner = {"@odata.type": "#microsoft.graph.identity", **value}
+        if kind in ENTRA_IDENTITIES:
+            inner.setdefault("tenantId", tenant_id)
+            inner.setdefault("identityProvider", "AAD")
+        typed[kind] = inner
+    return typed
+
+
 @dataclass
 class Participant:
     """Someone in a call's roster, as Graph's ``participant`` shows them."""
 
     id: str
     identity: dict[str, Any]  # an identitySet: {"user": {...}}, {"application": {...}}, ...
+    source_ids: tuple[str, ...] = ("1",)  # one per media stream, unique in the call
     is_muted: bool = False
     is_in_lobby: bool = False
-    endpoint_type: str | None = None
     on_hold_music: bool = False
-
-    @classmethod
-    def joining(
-        cls,
-        identity: Mapping[str, Any],
-        *,
-        is_muted: bool = False,
-        endpoint_type: str | None = None,
-    ) -> Participant:
-        return cls(new_id(), dict(identity), is_muted=is_muted, endpoint_type=endpoint_type)
+    endpoint_id: str = field(default_factory=new_id)
 
     @property
     def is_bot(self) -> bool:
         return "application" in self.identity or "applicationInstance" in self.identity
 
+    @property
+    def is_teams_client(self) -> bool:
+        """A person in Teams (not a bot, not a phone)."""
+        return "user" in self.identity
+
+    @property
+    def streams(self) -> tuple[tuple[str, str, str], ...]:
+        return TEAMS_CLIENT_STREAMS if self.is_teams_client else AUDIO_STREAMS
+
     def to_graph(self) -> dict[str, Any]:
+        """As real rosters show a participant (captures in sambetts/graph-calling-bots)."""
         info: dict[str, Any] = {
             "@odata.type": "#microsoft.graph.participantInfo",
             "identity": {"@odata.type": "#microsoft.graph.identitySet", **self.identity},
+            "endpointType": "default",
+            "endpointId": self.endpoint_id,
             "participantId": self.id,
         }
-        if self.endpoint_type is not None:
-            info["endpointType"] = self.endpoint_type
+        if self.is_teams_client:
+            info["languageId"] = "en-US"
         return {
             "@odata.type": "#microsoft.graph.participant",
-            "id": self.id,
             "info": info,
             "mediaStreams": [
                 {
                     "@odata.type": "#microsoft.graph.mediaStream",
-                    "mediaType": "audio",
-                    "label": "main-audio",
-                    "sourceId": "1",
-                    "direction": "sendReceive",
+                    "mediaType": media_type,
+                    "label": label,
+                    "sourceId": source_id,
+                    "direction": direction,
                     "serverMuted": self.is_muted,
                 }
+                for (media_type, label, direction), source_id in zip(
+                    self.streams, self.source_ids, strict=True
+                )
             ],
             "isMuted": self.is_muted,
             "isInLobby": self.is_in_lobby,
-            "metadata": None,
+            "publishedStates": [],
+            "meetingRole": "none",
+            "isIdentityAnonymized": False,
+            "id": self.id,
         }
 
 
@@ -174,6 +212,7 @@ class Call:
     operations: dict[str, CommsOperation] = field(default_factory=dict)
     subscribed_to_tones: bool = False
     tone_sequence: int = 0  # the sequenceId of the last tone notified
+    next_source_id: int = 1  # media stream source ids are unique within a call
     participants: dict[str, Participant] = field(default_factory=dict)  # the roster, by id
     routing_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
     sharing_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
@@ -287,10 +326,17 @@ class Call:
         """Every participant, as a roster notification's resourceData holds them."""
         return [participant.to_graph() for participant in self.participants.values()]
 
-    def join(self, participant: Participant) -> Participant:
-        self.participants[participant.id] = participant
+    def admit(self, identity: Mapping[str, Any], *, is_muted: bool = False) -> Participant:
+        """Someone joins: a new participant with ``identity`` (an identitySet), typed as real
+        rosters show it, with a source id of this call for each of its media streams."""
+        typed = typed_identities(identity, str(self.properties.get("tenantId", "")))
+        joining = Participant(new_id(), typed, is_muted=is_muted)
+        first = self.next_source_id
+        self.next_source_id += len(joining.streams)
+        joining.source_ids = tuple(str(n) for n in range(first, self.next_source_id))
+        self.participants[joining.id] = joining
         self.on_change(self)
-        return participant
+        return joining
 
     def participant(self, participant_id: str) -> Participant:
         found = self.participants.get(participant_id)
@@ -484,7 +530,7 @@ class CallRegistry:
         )
         call.history.append(StateChange(state, time.time(), cause))
         for identity in _first_roster(graph_properties, bot):
-            call.join(Participant.joining(identity))
+            call.admit(identity)
         call.on_change = self._changed
         self._calls[call_id] = call
         self._changed(call)

@@ -155,8 +155,7 @@ class ControlService:
         the roster update."""
         checked(JOIN, body)
         call = self._calls.get(call_id, ended_ok=False)
-        identity = {k: v for k, v in body["identity"].items() if "@" not in k}
-        joined = call.join(Participant.joining(identity, is_muted=body.get("isMuted", False)))
+        joined = call.admit(body["identity"], is_muted=body.get("isMuted", False))
         self._player.send_roster(call)
         return joined
 

@@ -14,7 +14,7 @@ from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
-from mockgraph.schema.validation import problem
+from mockgraph.schema.validation import declared, problem
 
 log = logging.getLogger("mockgraph")
 
@@ -43,11 +43,22 @@ class CallDefaults:
     app_id: str  # the bot's application: the target of an incoming call
     application_instance: bool
     ring_timeout: float  # seconds
+    bot_name: str = "Calling Bot"  # the application's display name
 
     @property
     def bot(self) -> dict[str, Any]:
-        """The bot's identity, as its roster entry names it."""
-        return {"application": {"id": self.app_id}}
+        """The bot's identity (an identitySet), as rosters and calls name it."""
+        return {"application": {"id": self.app_id, "displayName": self.bot_name}}
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """A created call's source when the bot gives none: the bot, as the create page's
+        answer shows it."""
+        application = {"@odata.type": "#microsoft.graph.identity", **self.bot["application"]}
+        return {
+            "@odata.type": "#microsoft.graph.participantInfo",
+            "identity": {"@odata.type": "#microsoft.graph.identitySet", "application": application},
+        }
 
 
 @dataclass(frozen=True)
@@ -68,13 +79,18 @@ def _nothing() -> None:
     """What follows a scenario that holds nothing (a roster change, a cancelled prompt)."""
 
 
-def outcome(view: str, call: Call, comms: CommsOperation | None, named: Any) -> Outcome:
-    """The answer's body of kind ``view`` (an ``Answer.body``)."""
+def outcome(
+    view: str, call: Call, comms: CommsOperation | None, named: Any, version: str = "v1.0"
+) -> Outcome:
+    """The answer's body of kind ``view`` (an ``Answer.body``), in Graph ``version``."""
     if view == "none":  # most answers (a transfer's 202): first, as the request path is hot
         return NOTHING
     calls = f"communications/calls('{call.id}')"
     if view == "call":
-        return Outcome(call.to_graph(), call.resource_url, "communications/calls/$entity")
+        # Only what Graph's call type declares: a scenario may have notified more.
+        call_type = declared(version, "microsoft.graph.call")
+        body = {key: value for key, value in call.to_graph().items() if key in call_type}
+        return Outcome(body, call.resource_url, "communications/calls/$entity")
     if view == "operation":
         shown = comms or named
         assert isinstance(shown, CommsOperation)
@@ -158,7 +174,7 @@ class GraphService:
             call.keep({key: body[key] for key in operation.keeps if key in body})
         if operation.returns is not None:
             return self._start_operation(operation, call, body, origin)
-        accepted = outcome(operation.answer.body, call, None, named)
+        accepted = outcome(operation.answer.body, call, None, named, version)
         if not operation.plays:
             return accepted
         if operation.beside_call:  # a roster change: it holds nothing
@@ -280,6 +296,7 @@ class GraphService:
             if key not in ("id", "callbackUri", "state", "direction") and "@" not in key
         }
         properties.setdefault("tenantId", self._defaults.tenant_id)
+        properties.setdefault("source", self._defaults.source)
         return self._calls.seed(
             str(body["callbackUri"]),
             state="establishing",
@@ -311,7 +328,7 @@ class GraphService:
                 "direction": "incoming",
                 "requestedModalities": ["audio"],
                 "source": {"identity": {"user": {"id": "caller", "displayName": "Caller"}}},
-                "targets": [{"identity": {"application": {"id": defaults.app_id}}}],
+                "targets": [{"identity": defaults.bot}],
                 "tenantId": defaults.tenant_id,
                 **properties,
             },

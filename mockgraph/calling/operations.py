@@ -585,7 +585,7 @@ ANSWER = Operation(
     default_scenario="answer-success",
     takes_callback=True,
     # How the call's media is hosted decides whether prompts, tones and recordings work.
-    keeps=frozenset({"mediaConfig", "acceptedModalities"}),
+    keeps=frozenset({"mediaConfig"}),
     matched_by=(Match("acceptedModalities.0"),),
 )
 REJECT = Operation(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.clock import Clock, Timer
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
@@ -57,20 +57,48 @@ class Playback:
         return context
 
 
-def notification_item(target: Call, notify: Mapping[str, Any], cause: str) -> dict[str, Any]:
-    """One commsNotification about ``target`` from a step's ``notify`` (changeType,
-    resourceData, overrides), applied to the call as it goes out."""
-    rest = dict(notify)
-    change_type = rest.pop("changeType")
-    resource_data = {"@odata.type": "#microsoft.graph.call", **rest.pop("resourceData")}
-    target.apply(resource_data, cause, change_type)
+def app_resource(resource_url: str) -> str:
+    """The legacy ``resource`` twin of a ``resourceUrl`` (``/app/calls/{id}/…``), which every
+    notification captured from real Graph carries beside it."""
+    return resource_url.replace("/communications/calls/", "/app/calls/", 1)
+
+
+def _item(change_type: str, resource_url: str, resource_data: Any) -> dict[str, Any]:
     return {
         "@odata.type": "#microsoft.graph.commsNotification",
         "changeType": change_type,
-        "resourceUrl": target.resource_url,
+        "resource": app_resource(resource_url),
+        "resourceUrl": resource_url,
         "resourceData": resource_data,
-        **rest,  # anything else the step sets overrides the envelope
     }
+
+
+def _typed_result(resource_data: dict[str, Any]) -> None:
+    """``resultInfo`` typed, as every captured one is (a new dict: the step's is shared)."""
+    result = resource_data.get("resultInfo")
+    if isinstance(result, dict) and "@odata.type" not in result:
+        resource_data["resultInfo"] = {"@odata.type": "#microsoft.graph.resultInfo", **result}
+
+
+def notification_item(
+    target: Call, notify: Mapping[str, Any], cause: str, *, key_press: bool = False
+) -> dict[str, Any]:
+    """One commsNotification about ``target`` from a step's ``notify`` (changeType,
+    resourceData, overrides), applied to the call as it goes out. As real Graph sends it:
+    ``callChainId`` on all but a key press, ``direction`` on the one that establishes the
+    call, ``resultInfo`` typed."""
+    rest = dict(notify)
+    change_type = rest.pop("changeType")
+    resource_data = {"@odata.type": "#microsoft.graph.call", **rest.pop("resourceData")}
+    establishes = resource_data.get("state") == "established" and target.state != "established"
+    target.apply(resource_data, cause, change_type)
+    _typed_result(resource_data)
+    if establishes and "direction" in target.properties:
+        resource_data.setdefault("direction", target.properties["direction"])
+    if not key_press and "callChainId" in target.properties:
+        resource_data.setdefault("callChainId", target.properties["callChainId"])
+    # anything else the step sets overrides the envelope
+    return {**_item(change_type, target.resource_url, resource_data), **rest}
 
 
 def operation_item(operation: CommsOperation, notify: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,35 +106,22 @@ def operation_item(operation: CommsOperation, notify: Mapping[str, Any]) -> dict
     ``deleted`` one ends it."""
     rest = dict(notify)
     change_type = rest.pop("changeType")
-    resource_data = {
-        **operation.to_graph(),
-        "@odata.id": operation.resource_url,
-        **rest.pop("resourceData"),
-    }
+    resource_data = {**operation.to_graph(), **rest.pop("resourceData")}
     operation.apply(resource_data, change_type)
-    return {
-        "@odata.type": "#microsoft.graph.commsNotification",
-        "changeType": change_type,
-        "resourceUrl": operation.resource_url,
-        "resourceData": resource_data,
-        **rest,
-    }
+    _typed_result(resource_data)
+    return {**_item(change_type, operation.resource_url, resource_data), **rest}
 
 
 def tone_item(call: Call, tone_info: Mapping[str, Any]) -> dict[str, Any]:
     """The ``updated`` call notification of one key press."""
     resource_data = {"state": call.state, "toneInfo": dict(tone_info)}
-    return notification_item(call, {"changeType": "updated", "resourceData": resource_data}, "tone")
+    notify = {"changeType": "updated", "resourceData": resource_data}
+    return notification_item(call, notify, "tone", key_press=True)
 
 
 def roster_item(call: Call) -> dict[str, Any]:
     """The ``updated`` roster notification: every participant, as an array."""
-    return {
-        "@odata.type": "#microsoft.graph.commsNotification",
-        "changeType": "updated",
-        "resourceUrl": call.roster_url,
-        "resourceData": call.roster(),
-    }
+    return _item("updated", call.roster_url, call.roster())
 
 
 def invitees_join(call: Call, request: Mapping[str, Any]) -> None:
@@ -116,8 +131,7 @@ def invitees_join(call: Call, request: Mapping[str, Any]) -> None:
     if invitees and invitees[0].get("replacesCallId"):
         invitees = invitees[:1]
     for invitee in invitees:
-        identity = {k: v for k, v in (invitee.get("identity") or {}).items() if "@" not in k}
-        call.join(Participant.joining(identity, endpoint_type="default"))
+        call.admit(invitee.get("identity") or {})
 
 
 def envelope(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class CallingService:
             app_id=settings.app_id,
             application_instance=settings.application_instance,
             ring_timeout=settings.ring_timeout,
+            bot_name=settings.bot_name,
         )
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)

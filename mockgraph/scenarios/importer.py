@@ -204,9 +204,8 @@ def _item(
     """(what it is about, the step's notification) for one commsNotification."""
     rest = {key: value for key, value in item.items() if key != "@odata.type"}
     url = str(rest.pop("resourceUrl", ""))
-    if "resource" in rest:
-        quirks.add("legacyResource")
-        rest.pop("resource")
+    if rest.pop("resource", None) is None:  # real Graph sends it; a doc example may not
+        quirks.add("noResource")
     change = str(rest.pop("changeType", ""))
     if change[:1].isupper():
         quirks.add("capitalChangeType")
@@ -228,6 +227,8 @@ def _item(
         raise ImportProblem(f"{source}: resourceData is a list (a roster); write it by hand")
     if data.get("@odata.type") == CALL_TYPE or about == "operation":
         data = {key: value for key, value in data.items() if key != "@odata.type"}
+    if about == "call":  # mockgraph fills in the chain id of the call it plays for
+        data.pop("callChainId", None)
     if about == "operation":  # mockgraph fills these in for the operation it plays for
         data = {k: v for k, v in data.items() if k not in ("id", "@odata.id", "clientContext")}
     data = _templated(data, call_id, operation_id, quirks)

@@ -285,12 +285,16 @@ def _payload_errors(
 
 
 def _undeclared(within: YamlPath, error: ValidationError) -> list[str]:
-    """The properties an error is about when it is only that some are not declared, as
-    ``undeclared`` names them (dotted paths into the notification)."""
+    """The properties an error is about when it is only that the metadata does not declare
+    them as sent (none of its types has them, or it says members are required that real Graph
+    leaves out: an empty meetingCapability), as ``undeclared`` names them (dotted paths into
+    the notification)."""
     deepest = most_specific(error)  # a nullable type's error sits under its anyOf
+    at = (*within, *deepest.absolute_path)
+    if deepest.validator == "required" and at[len(within) :]:
+        return [".".join(str(part) for part in at)]
     if deepest.validator != "additionalProperties":
         return []
-    at = (*within, *deepest.absolute_path)
     return [".".join(str(part) for part in (*at, extra)) for extra in extra_properties(deepest)]
 
 

@@ -32,6 +32,16 @@ def graph_schema(version: str) -> dict[str, Any]:
     return document
 
 
+@cache
+def declared(version: str, definition: str) -> frozenset[str]:
+    """The properties a Graph type declares in ``version`` (``microsoft.graph.call``)."""
+    entry = (
+        graph_schema(version)["$defs"].get(f"{definition}.own")
+        or graph_schema(version)["$defs"][definition]
+    )
+    return frozenset(entry.get("properties", ()))
+
+
 def _root(version: str, definition: str, optional: frozenset[str]) -> dict[str, Any]:
     """A schema whose root is one ``$defs`` entry, less the ``optional`` required names."""
     defs = graph_schema(version)["$defs"]

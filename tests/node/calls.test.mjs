@@ -45,8 +45,11 @@ async function answeredCall() {
     mediaConfig: serviceMedia,
   });
   assert.equal(await emptyBody(answered), ""); // 202, no body
-  const states = (await bot.waitFor(call.id, 3)).map(({ body }) => body.value[0].resourceData.state);
-  assert.deepEqual(states, ["incoming", "establishing", "established"]);
+  // As real Graph: established, then an update once the audio flows (bots start on that one).
+  const posts = await bot.waitFor(call.id, 4);
+  const states = posts.map(({ body }) => body.value[0].resourceData.state);
+  assert.deepEqual(states, ["incoming", "establishing", "established", "established"]);
+  assert.equal(posts[3].body.value[0].resourceData.mediaState.audio, "active");
   return call;
 }
 
@@ -56,8 +59,8 @@ test("a rung call is answered and transferred; every notification's token verifi
     transferTarget: { identity: { user: { id: "alice" } } },
   });
   assert.equal(await emptyBody(accepted), "");
-  const posts = await bot.waitFor(call.id, 6);
-  const items = posts.slice(3).map(({ body }) => body.value[0]);
+  const posts = await bot.waitFor(call.id, 7);
+  const items = posts.slice(4).map(({ body }) => body.value[0]);
   assert.deepEqual(
     items.map((item) => item.resourceData.state),
     ["transferring", "transferAccepted", "terminated"],
@@ -127,11 +130,11 @@ test("a prompt plays and key presses arrive as toneInfo", async () => {
   assert.equal(prompt["@odata.type"], "#microsoft.graph.playPromptOperation");
   assert.equal(prompt.status, "running");
   assert.equal(prompt.clientContext, "menu");
-  const [done] = (await bot.waitFor(call.id, 4)).slice(3).map(({ body }) => body.value[0]);
+  const [done] = (await bot.waitFor(call.id, 5)).slice(4).map(({ body }) => body.value[0]);
   assert.equal(done.resourceUrl, `/communications/calls/${call.id}/operations/${prompt.id}`);
   assert.equal(done.resourceData.status, "completed");
   await control(`/calls/${call.id}/tones`, { tones: "1#" });
-  const tones = (await bot.waitFor(call.id, 6)).slice(4).map(({ body }) => body.value[0]);
+  const tones = (await bot.waitFor(call.id, 7)).slice(5).map(({ body }) => body.value[0]);
   assert.deepEqual(
     tones.map((item) => item.resourceData.toneInfo.tone),
     ["tone1", "pound"],
