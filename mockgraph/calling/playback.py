@@ -24,7 +24,7 @@ from mockgraph.delivery.notifier import Notifier
 from mockgraph.ids import new_id
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.model import Scenario, Step
-from mockgraph.scenarios.quirks import apply_quirks
+from mockgraph.scenarios.quirks import AFTER_SET_UP, apply_quirks
 from mockgraph.scenarios.templating import render
 from mockgraph.signals import Changes
 
@@ -86,15 +86,21 @@ def notification_item(
     """One commsNotification about ``target`` from a step's ``notify`` (changeType,
     resourceData, overrides), applied to the call as it goes out. As real Graph sends it:
     ``callChainId`` on all but a key press, ``direction`` on the one that establishes the
-    call, ``resultInfo`` typed."""
+    call, ``meetingCapability`` and ``coOrganizers`` on those after it is set up,
+    ``resultInfo`` typed."""
     rest = dict(notify)
     change_type = rest.pop("changeType")
     resource_data = {"@odata.type": "#microsoft.graph.call", **rest.pop("resourceData")}
-    establishes = resource_data.get("state") == "established" and target.state != "established"
+    state = resource_data.get("state")
+    # establishing may repeat the state a created call answered with; established only once
+    sets_up = state == "establishing" or (state == "established" != target.state)
     target.apply(resource_data, cause, change_type)
     _typed_result(resource_data)
-    if establishes and "direction" in target.properties:
+    if sets_up and state == "established" and "direction" in target.properties:
         resource_data.setdefault("direction", target.properties["direction"])
+    if not (sets_up or key_press or change_type == "created"):
+        for key, value in AFTER_SET_UP.items():  # shared: quirks work on a copy
+            resource_data.setdefault(key, value)
     if not key_press and "callChainId" in target.properties:
         resource_data.setdefault("callChainId", target.properties["callChainId"])
     # anything else the step sets overrides the envelope

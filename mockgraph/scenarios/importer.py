@@ -20,6 +20,7 @@ import yaml
 
 from mockgraph.ids import named_call
 from mockgraph.scenarios.loader import load_text, undeclared_properties
+from mockgraph.scenarios.quirks import AFTER_SET_UP
 
 CALL_TYPE = "#microsoft.graph.call"
 
@@ -227,8 +228,11 @@ def _item(
         raise ImportProblem(f"{source}: resourceData is a list (a roster); write it by hand")
     if data.get("@odata.type") == CALL_TYPE or about == "operation":
         data = {key: value for key, value in data.items() if key != "@odata.type"}
-    if about == "call":  # mockgraph fills in the chain id of the call it plays for
+    if about == "call":  # mockgraph fills these in, as real Graph sends them
         data.pop("callChainId", None)
+        for key, value in AFTER_SET_UP.items():
+            if data.get(key) == value:
+                del data[key]
     if about == "operation":  # mockgraph fills these in for the operation it plays for
         data = {k: v for k, v in data.items() if k not in ("id", "@odata.id", "clientContext")}
     data = _templated(data, call_id, operation_id, quirks)

@@ -10,7 +10,8 @@ Each quirk gives the form of Microsoft's doc examples where they differ from rea
 * ``noResource``: no legacy ``resource`` key beside ``resourceUrl``, as the answer and create
   pages show them (every captured notification has it);
 * ``docsExamples``: ``noResource``, and the rest as the doc examples show it: call
-  notifications without ``callChainId``, ``resultInfo`` untyped, operation notifications with
+  notifications without ``callChainId``, ``meetingCapability`` and ``coOrganizers``,
+  ``resultInfo`` untyped, operation notifications with
   ``@odata.id`` and without the request's ``prompts``, participants with ``metadata: null``
   and without what only captures show (``endpointId``, ``languageId``, ``publishedStates``,
   ``meetingRole``, ``isIdentityAnonymized``);
@@ -25,8 +26,15 @@ from typing import Any
 
 from mockgraph.config import QUIRKS
 
-__all__ = ["QUIRKS", "apply_quirks"]
+__all__ = ["AFTER_SET_UP", "QUIRKS", "apply_quirks"]
 
+# What real Graph adds to every call notification once the call is set up, but key presses
+# (sambetts/graph-calling-bots captures). No Graph type of the call declares either; SDKs keep
+# them as additional data.
+AFTER_SET_UP: dict[str, Any] = {
+    "meetingCapability": {"@odata.type": "#microsoft.graph.meetingCapability"},
+    "coOrganizers": [],
+}
 CAPTURE_ONLY_PARTICIPANT = ("publishedStates", "meetingRole", "isIdentityAnonymized")
 CAPTURE_ONLY_INFO = ("endpointId", "languageId")
 
@@ -72,4 +80,5 @@ def _as_documented(item: dict[str, Any], data: Any) -> None:
         data["@odata.id"] = item["resourceUrl"]
         data.pop("prompts", None)
     elif data.get("@odata.type") == "#microsoft.graph.call":
-        data.pop("callChainId", None)
+        for key in ("callChainId", *AFTER_SET_UP):
+            data.pop(key, None)
