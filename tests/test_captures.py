@@ -67,8 +67,7 @@ ALLOWED = {
 def captured(name: str) -> dict[str, Any]:
     body = json.loads((CAPTURES / name).read_text(encoding="utf-8"))
     [item] = body["value"]  # real Graph POSTs one notification at a time
-    item: dict[str, Any]
-    return item
+    return dict(item)
 
 
 def shape(value: Any, at: str) -> Iterator[str]:
