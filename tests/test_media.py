@@ -186,14 +186,45 @@ async def test_the_recording_is_the_file_given(
             assert await response.read() == b"RIFF-not-really"
 
 
-async def test_a_stop_tone_request_plays_the_stop_tone_outcome(
+async def test_a_recording_with_stop_tones_nobody_presses_ends_at_its_max_duration(
     fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
 ) -> None:
+    # The v1.0 call-record example names stopTones and completes with 200/8515.
     await fast.seed_call("c")
-    await post(http, fast, "c/recordResponse", {"stopTones": ["#"]})
+    await post(http, fast, "c/recordResponse", {"stopTones": ["#", "1", "*"]})
     await bot.wait_for(1, call_id="c")
     data = bot.for_call("c")[0].notifications[0]["resourceData"]
-    assert (data["status"], data["completionReason"]) == ("completed", "stopToneDetected")
+    assert (data["status"], data["completionReason"]) == ("completed", "maxRecordDurationReached")
+    assert (data["resultInfo"]["code"], data["resultInfo"]["subcode"]) == (200, 8515)
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+async def test_a_stop_tone_pressed_while_it_records_ends_the_recording(
+    bot: BotReceiver, http: aiohttp.ClientSession, subscribed: bool
+) -> None:
+    async with MockGraph(callback_url=bot.callback_url) as graph:  # real time: 5 s to record
+        await graph.seed_call("c")
+        if subscribed:
+            await post(http, graph, "c/subscribeToTone", {})
+        _, _, recording = await post(http, graph, "c/recordResponse", {"stopTones": ["#"]})
+        await graph.press_tones("c", "2" if subscribed else "#")  # not a stop tone, or unheard
+        if subscribed:
+            assert (await graph.operation("c", recording["id"]))["operation"]["status"] == "running"
+            await graph.press_tones("c", "#")
+        done = await graph.wait_for_operation("c", recording["id"], timeout=2)
+        await bot.wait_for(3 if subscribed else 1, call_id="c")
+    assert done["operation"]["completionReason"] == "stopToneDetected"
+    items = [r.notifications[0]["resourceData"] for r in bot.for_call("c")]
+    if subscribed:  # each key press as the bot hears it, then the recording's end
+        assert [i["toneInfo"]["tone"] for i in items[:2]] == ["tone2", "pound"]
+    assert items[-1]["status"] == "completed" and items[-1]["resultInfo"]["code"] == 200
+    assert items[-1]["recordingLocation"]
+
+
+async def test_stop_tones_must_be_keys(fast: MockGraph, http: aiohttp.ClientSession) -> None:
+    await fast.seed_call("c")
+    status, _, error = await post(http, fast, "c/recordResponse", {"stopTones": ["11"]})
+    assert status == 400 and "'stopTones'" in error["error"]["message"]
 
 
 async def test_send_dtmf_tones_is_journaled_and_completes(
@@ -436,7 +467,8 @@ def test_a_scenario_tone_that_is_no_key_is_reported_at_its_line() -> None:
 def test_a_step_needs_notify_or_tones() -> None:
     _, problems = load_text("name: t\noperation: playPrompt\nsteps:\n  - after: 1s\n", "t.yaml")
     assert [str(p) for p in problems] == [
-        "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones' or 'roster' (or more than one)"
+        "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones', 'roster', 'join' or 'leave' "
+        "(or more than one)"
     ]
 
 

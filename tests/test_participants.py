@@ -313,3 +313,32 @@ def test_every_documented_v1_route_is_served_and_nothing_else() -> None:
         if operation.route is not None
     }
     assert served == DOCUMENTED_V1
+
+
+COMINGS_AND_GOINGS = """\
+name: comings-and-goings
+operation: unmute
+steps:
+  - join: [{user: {id: ann, displayName: Ann}}, {phone: {id: "+15550100"}}]
+  - after: 10ms
+    leave: [ann]
+  - leave: [nobody]
+"""
+
+
+async def test_a_scenario_step_makes_people_join_and_leave(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.load_scenarios(COMINGS_AND_GOINGS)
+    await fast.seed_call("m", meeting_info=MEETING)
+    await fast.pin_scenario("m", "comings-and-goings")
+    status, _ = await ask(http, fast, "POST", "m/unmute", {})
+    assert status == 200
+    await fast.wait_idle()
+    joined, left = rosters(bot, "m")
+    assert {"ann", "+15550100"} <= set(who(joined))
+    assert "ann" not in who(left) and "+15550100" in who(left)
+    ann = next(p for p in joined if "user" in p["info"]["identity"])
+    assert len(ann["mediaStreams"]) == 4  # a Teams client, as captured
+    [skipped] = [e for e in await fast.journal("m") if e.get("outcome") == "skipped"]
+    assert "nobody in call 'm' has identity 'nobody'" in skipped["note"]

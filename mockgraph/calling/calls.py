@@ -344,6 +344,14 @@ class Call:
             raise ItemNotFound("participant", self.id, participant_id, " in its roster")
         return found
 
+    def participant_as(self, identity_id: str) -> Participant:
+        """The participant whose identity (user, application, phone, …) has ``identity_id``."""
+        for participant in self.participants.values():
+            for identity in participant.identity.values():
+                if isinstance(identity, Mapping) and identity.get("id") == identity_id:
+                    return participant
+        raise ItemNotFound("participant", self.id, identity_id, " with that identity id")
+
     def leave(self, participant_id: str) -> Participant:
         """Take ``participant_id`` off the roster (404 if it is not on it)."""
         left = self.participants.pop(self.participant(participant_id).id)

@@ -136,17 +136,19 @@ class ControlService:
 
     def press_tones(self, call_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The caller presses keys (``{"tones": "12#"}``): one ``updated`` notification with
-        ``toneInfo`` each, in order; 409 unless the bot subscribed to tones."""
+        ``toneInfo`` each, in order; 409 unless the bot subscribed to tones, or the first key
+        ends a running recording (one of its stopTones), which works unsubscribed too."""
         tones = checked(PRESS, body)["tones"]
         try:
             names = tone_names(tones)
         except ValueError as error:
             raise BadRequest(f"'tones': {error}.") from None
         call = self._calls.get(call_id, ended_ok=False)
-        if not call.subscribed_to_tones:
+        if not call.subscribed_to_tones and not self._graph.stops_on(call, names[0]):
             raise Conflict(
                 f"The bot has not subscribed to tones on call '{call.id}': Graph sends key "
-                "presses only after POST .../subscribeToTone."
+                "presses only after POST .../subscribeToTone (a recording's stopTones end it "
+                "without one)."
             )
         return self._player.press(call, names)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
@@ -15,6 +15,7 @@ from mockgraph.calling.playback import Player
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.schema.validation import declared, problem
+from mockgraph.tones import tone_names
 
 log = logging.getLogger("mockgraph")
 
@@ -132,6 +133,7 @@ class GraphService:
         self._defaults = defaults
         self._recordings = recordings
         self._media = MediaQueue(self._start_media, player.stop_operation, self._cancelled)
+        player.listen_to_keys(self._media.pressed)
 
     def perform(
         self,
@@ -212,6 +214,12 @@ class GraphService:
             return accepted
         values = self._recordings.mint(comms, origin).values() if operation.records else {}
         queued = Queued(comms, operation.scenario, operation.cancelled_scenario, body, values)
+        if operation.ends_on_tone is not None:
+            queued = replace(
+                queued,
+                stop_tones=frozenset(tone_names(body.get(operation.ends_on_tone.tones) or [])),
+                stopped_scenario=operation.ends_on_tone.scenario,
+            )
         if operation.queued:
             self._media.add(queued, call)
         else:
@@ -279,6 +287,10 @@ class GraphService:
         call.begin(operation.name)
         if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
             call.finish()
+
+    def stops_on(self, call: Call, tone: str) -> bool:
+        """Whether pressing ``tone`` now ends what runs on the call (a recording's stopTones)."""
+        return self._media.stops_on(call, tone)
 
     def recording(self, recording_id: str, bearer: str) -> bytes:
         """A finished recording's audio, for the bearer of its access token."""

@@ -18,7 +18,7 @@ import sys
 import wave
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ class Queued:
     cancelled_scenario: str | None
     request: Mapping[str, Any]
     values: Mapping[str, Any]  # more template roots, e.g. its recording
+    stop_tones: frozenset[str] = frozenset()  # Graph tone names that end it while it runs
+    stopped_scenario: str | None = None  # what plays when one of them is pressed
 
 
 # What plays a media operation's scenario: (queued, call, on_end) -> whether anything plays.
@@ -72,6 +74,27 @@ class MediaQueue:
             self._stop(current.operation.id, reason)
         for queued in [*([current] if current else []), *waiting]:
             self._cancelled(queued, call)
+
+    def stops_on(self, call: Call, tone: str) -> bool:
+        """Whether pressing ``tone`` now ends the running operation (a recording's stopTones)."""
+        current = self._current.get(call.id)
+        return current is not None and tone in current.stop_tones
+
+    def pressed(self, call: Call, tone: str) -> None:
+        """The caller pressed ``tone``: if the running operation stops on it (a recording's
+        stopTones), what it plays stops, its stopped scenario plays instead, and the next one's
+        turn comes after that."""
+        current = self._current.get(call.id)
+        if current is None or current.operation is None or tone not in current.stop_tones:
+            return
+        assert current.stopped_scenario is not None
+        self._stop(current.operation.id, f"stop tone {tone} pressed")
+        stopped = replace(
+            current, scenario_operation=current.stopped_scenario, stop_tones=frozenset()
+        )
+        self._current[call.id] = stopped
+        if not self._start(stopped, call, partial(self._ended, stopped, call)):
+            self._ended(stopped, call)
 
     def drop(self, call: Call) -> None:
         """Forget the call's lane without notifying anything (the call is gone)."""

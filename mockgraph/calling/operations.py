@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
 from mockgraph.ids import new_id
+from mockgraph.tones import tone_names
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 ACTIVE = frozenset(
@@ -220,6 +221,15 @@ class Fallback:
 
 
 @dataclass(frozen=True)
+class EndsOnTone:
+    """A key press the request names (in its ``tones`` key) ends the operation while it
+    runs: what it was playing stops, and the scenario operation ``scenario`` plays."""
+
+    tones: str
+    scenario: str
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str  # also the scenario operation it plays, unless ``scenario`` says otherwise
     route: Route | None = None  # None: Graph's own event, e.g. ringTimeout
@@ -246,6 +256,7 @@ class Operation:
     # The media queue: prompts and recordings play one after another, per call.
     queued: bool = False
     cancelled_scenario: str | None = None  # played for one of its operations when cancelled
+    ends_on_tone: EndsOnTone | None = None
     cancels_media: bool = False  # it cancels the running and queued media operations
     barges_in_with: str | None = None  # a body key that, when true, makes it cancel them too
     echoes: tuple[str, ...] = ()  # body keys the returned operation carries back
@@ -446,6 +457,13 @@ def _record_timers(context: Context) -> None:
         seconds = context.body.get(name)
         if seconds is not None and not 1 <= seconds <= 120:
             raise BadRequest(f"'{name}' must be 1 to 120 seconds, not {seconds}.")
+
+
+def _stop_tones(context: Context) -> None:
+    try:
+        tone_names(context.body.get("stopTones") or [])
+    except ValueError as error:
+        raise BadRequest(f"'stopTones': {error}.") from None
 
 
 def _some_tones(context: Context) -> None:
@@ -682,13 +700,15 @@ RECORD_RESPONSE = Operation(
     route=action("/{id}/recordResponse"),
     request=Request("action.recordResponse"),
     allowed_from=ESTABLISHED,
-    rules=(_service_hosted_media, _prompts(1), _record_timers),
+    rules=(_service_hosted_media, _prompts(1), _record_timers, _stop_tones),
     answer=RETURNS_OPERATION,
     returns=Returns("recordOperation", "running"),
     scenario="recordResponse",
     default_scenario="record-max-duration",
     queued=True,
     cancelled_scenario="recordResponseCancelled",
+    # "Stop tones specified to end recording": pressed while it records, it ends at once.
+    ends_on_tone=EndsOnTone("stopTones", "recordResponseStopTone"),
     records=True,
     # "barge into other existing queued-up/currently-processing record/playprompt requests"
     barges_in_with="bargeInAllowed",
@@ -961,6 +981,7 @@ def scenario_operations() -> list[str]:
     names = [op.scenario for op in OPERATIONS if op.scenario is not None]
     names += [op.fallback.scenario for op in OPERATIONS if op.fallback is not None]
     names += [op.cancelled_scenario for op in OPERATIONS if op.cancelled_scenario is not None]
+    names += [op.ends_on_tone.scenario for op in OPERATIONS if op.ends_on_tone is not None]
     return names
 
 

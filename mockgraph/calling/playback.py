@@ -21,6 +21,7 @@ from typing import Any
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.clock import Clock, Timer
 from mockgraph.delivery.notifier import Notifier
+from mockgraph.errors import GraphError
 from mockgraph.ids import new_id
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.model import Scenario, Step
@@ -168,6 +169,15 @@ class Player:
         self.time_scale = time_scale
         self.step_mode = step_mode
         self.quirks = quirks
+        self._key_listeners: list[Callable[[Call, str], None]] = []
+
+    def listen_to_keys(self, listener: Callable[[Call, str], None]) -> None:
+        """Tell ``listener`` of each key press, once its notification has gone out."""
+        self._key_listeners.append(listener)
+
+    def _heard(self, call: Call, tone: str) -> None:
+        for listener in self._key_listeners:
+            listener(call, tone)
 
     @property
     def busy(self) -> bool:
@@ -218,11 +228,15 @@ class Player:
         return self._send_item(call, notification_item(call, notify, cause))
 
     def press(self, call: Call, tones: list[str]) -> list[dict[str, Any]]:
-        """The caller presses ``tones`` (Graph tone names): one notification each, in order;
-        returns their ``toneInfo``."""
-        infos = [call.press(tone) for tone in tones]
-        for info in infos:
-            self._send_item(call, tone_item(call, info))
+        """The caller presses ``tones`` (Graph tone names): one notification each, in order,
+        if the bot subscribed to tones; returns their ``toneInfo``. Each press is heard
+        either way (a recording's stopTones)."""
+        infos = []
+        for tone in tones:
+            if call.subscribed_to_tones:
+                infos.append(info := call.press(tone))
+                self._send_item(call, tone_item(call, info))
+            self._heard(call, tone)
         return infos
 
     def send_roster(self, call: Call) -> NotificationRecord:
@@ -316,16 +330,18 @@ class Player:
                 call.hold(None)
                 due = max(due, clock.monotonic())  # the next pause counts from the release
             late_ms = (clock.monotonic() - due) * 1000
-            records = self._emit(playback, index, step)
+            records, pressed = self._emit(playback, index, step)
             for record in records:
                 record.late_ms = late_ms
             playback.next_step = index + 1
             if step.fault == "outOfOrder":
                 playback.held = [*records, *playback.held]
-                continue
-            for record in [*records, *playback.held]:
-                self._notifier.send(record)
-            playback.held = []
+            else:
+                for record in [*records, *playback.held]:
+                    self._notifier.send(record)
+                playback.held = []
+            for call_pressed, tone in pressed:
+                self._heard(call_pressed, tone)
 
     async def _run(
         self,
@@ -385,8 +401,11 @@ class Player:
             )
             record.settle("cancelled", playback.cancel_reason)
 
-    def _emit(self, playback: Playback, index: int, step: Step) -> list[NotificationRecord]:
-        """Apply the step to its call and journal what the bot is to receive (not sent yet)."""
+    def _emit(
+        self, playback: Playback, index: int, step: Step
+    ) -> tuple[list[NotificationRecord], list[tuple[Call, str]]]:
+        """Apply the step to its call and journal what the bot is to receive (not sent yet);
+        the keys it pressed."""
         scenario, call = playback.scenario, playback.call
         target: Call | None = call
         target_id: Any = None
@@ -403,12 +422,12 @@ class Player:
         if target is None:
             note = f"step names call {step.call!r}, which mockgraph does not know"
             self._skip(playback, index, str(target_id), "", {"value": notifications}, note)
-            return []
+            return [], []
         skipped = self._unplayable(playback, step, target)
         if skipped:
             body = {"value": notifications, "tones": list(step.tones), "roster": step.roster}
             self._skip(playback, index, target.id, target.callback_uri, body, skipped)
-            return []
+            return [], []
         cause = f"scenario {scenario.name} step {index + 1}"
         if step.about == "operation" and playback.operation is not None:
             items = [operation_item(playback.operation, n) for n in notifications]
@@ -419,7 +438,11 @@ class Player:
         posts += [[tone_item(target, target.press(tone))] for tone in step.tones]
         if step.roster == "invitees":
             invitees_join(target, playback.request)
-        if step.roster is not None:
+        for identity in step.join:
+            target.admit(identity)
+        for identity_id in step.leave:
+            target.leave(target.participant_as(identity_id).id)
+        if step.roster is not None or step.join or step.leave:
             posts.append([roster_item(target)])
         self._changes.notify()
         quirks = (*scenario.quirks, *step.quirks)
@@ -434,7 +457,7 @@ class Player:
                 sent[0].settle("dropped", "dropped, as the scenario asks")
                 continue
             records += sent
-        return records
+        return records, [(target, tone) for tone in step.tones]
 
     def _skip(
         self,
@@ -465,6 +488,13 @@ class Player:
             return f"step is about an operation, and {playback.scenario.operation} returns none"
         if step.tones and not target.subscribed_to_tones:
             return f"call {target.id!r} has not subscribed to tones (subscribeToTone)"
+        for identity_id in step.leave:
+            try:
+                target.participant_as(identity_id)
+            except GraphError:
+                return (
+                    f"nobody in call {target.id!r} has identity {identity_id!r}, so nobody leaves"
+                )
         return None
 
     def _body(self, items: list[dict[str, Any]], quirks: tuple[str, ...]) -> dict[str, Any]:

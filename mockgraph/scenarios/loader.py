@@ -359,6 +359,8 @@ def _scenario(document: Document, filename: str) -> Scenario:
             about=step.get("about", "call"),
             tones=tuple(tone_names(step.get("tones", []))),
             roster=step.get("roster"),
+            join=tuple(step.get("join", ())),
+            leave=tuple(step.get("leave", ())),
         )
         for step in data["steps"]
     )

@@ -31,6 +31,8 @@ class Step:
     about: str = "call"  # "operation": the notifications are about the operation it plays for
     tones: tuple[str, ...] = ()  # key presses (Graph tone names) after the notifications
     roster: str | None = None  # "current": the roster goes out; "invitees": they join first
+    join: tuple[Mapping[str, Any], ...] = ()  # identitySets that join; the roster goes out
+    leave: tuple[str, ...] = ()  # identity ids of participants who leave; the roster goes out
 
     @cached_property
     def templated(self) -> bool:
