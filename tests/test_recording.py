@@ -193,7 +193,7 @@ steps:
     _, problems = load_text(text, "typo.yaml")
     assert [p.message for p in problems] == [
         "'steps[0].notify.resourceData.mediaState': microsoft.graph.callMediaState has no "
-        "property 'audo' (it declares: audio)"
+        "property 'audo'; did you mean 'audio'? (it declares: audio)"
     ]
     fixed, problems = load_text(text.replace(", audo: x", ""), "typo.yaml")
     assert problems == [] and fixed[0].steps[0].notify[0]["resourceData"]["mediaState"] == {

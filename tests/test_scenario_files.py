@@ -237,3 +237,54 @@ def test_the_scenario_schema_knows_every_quirk_and_no_other() -> None:
     from mockgraph.config import QUIRKS
 
     assert scenario_schema()["$defs"]["quirk"]["enum"] == list(QUIRKS)
+
+
+def test_the_scenario_schema_knows_each_operations_types_as_the_table_declares_them() -> None:
+    from mockgraph.calling.operations import OPERATIONS
+
+    derived: dict[str, dict[str, str]] = {}
+    for op in OPERATIONS:
+        types = {}
+        if op.request is not None:
+            types["request"] = op.request.type
+        if op.returns is not None:
+            types["operation"] = f"microsoft.graph.{op.returns.type}"
+        names = [op.scenario, op.cancelled_scenario]
+        names += [op.fallback.scenario if op.fallback else None]
+        names += [op.ends_on_tone.scenario if op.ends_on_tone else None]
+        derived.update({name: types for name in names if name is not None})
+    declared = {k: v for k, v in scenario_schema()["x-operations"].items() if k != "$comment"}
+    assert declared == derived
+
+
+TYPOS = """\
+name: typo
+operation: {operation}
+steps:
+  - about: operation
+    notify:
+      changeType: deleted
+      resourceData:
+        status: complete
+        completionReason: {reason}
+"""
+
+
+@pytest.mark.parametrize(
+    "operation, reason, hint",
+    [
+        ("playPrompt", "completedSucessfully", "did you mean 'completedSuccessfully'?"),
+        ("sendDtmfTones", "completedSucessfully", "did you mean 'completedSuccessfully'?"),
+        # recordOperation's own enumeration has no completedSuccessfully
+        ("recordResponse", "completedSuccessfully", "is not one of: operationCanceled"),
+        ("recordResponseStopTone", "stopToneDetectd", "did you mean 'stopToneDetected'?"),
+    ],
+)
+def test_an_operation_notification_is_checked_against_its_own_type(
+    operation: str, reason: str, hint: str
+) -> None:
+    text = TYPOS.format(operation=operation, reason=reason)
+    _, problems = load_text(text, "t.yaml")
+    messages = [str(p) for p in problems]
+    assert any("status" in m and "did you mean 'completed'?" in m for m in messages), messages
+    assert any("completionReason" in m and hint in m for m in messages), messages

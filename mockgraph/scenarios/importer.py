@@ -128,7 +128,7 @@ def scenario_from(
             step["after"] = f"{round((post.time - previous) * 1000)}ms"
         previous = post.time if post.time is not None else previous
         step.update(_step(post, call_id, quirks))
-        if undeclared := undeclared_properties(step) if "notify" in step else []:
+        if undeclared := undeclared_properties(step, operation) if "notify" in step else []:
             step["undeclared"] = undeclared  # real Graph sent them: kept, and said so
         steps.append(step)
     # A spelling every POST had is the scenario's; one that only some had is theirs.

@@ -240,7 +240,7 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
         base: YamlPath = ("steps", index)
         for path, message in placeholder_problems(step):
             yield at((*base, *path), message)
-        for path, message in _payload_problems(step, base):
+        for path, message in _payload_problems(step, base, document.value["operation"]):
             yield at(path, message)
         tones = step.get("tones", [])
         try:
@@ -261,14 +261,23 @@ def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPa
     return [((*base, "notify"), notify)]
 
 
+def operation_types(operation: str) -> Mapping[str, str]:
+    """The Graph types a scenario for ``operation`` deals in: its ``request`` and the
+    ``operation`` it returns (``x-operations`` in the scenario schema)."""
+    found: Mapping[str, str] = scenario_schema()["x-operations"].get(operation, {})
+    return found
+
+
 def _payload_errors(
-    step: Mapping[str, Any], base: YamlPath, allowed: Iterable[str] = ()
+    step: Mapping[str, Any], base: YamlPath, operation: str, allowed: Iterable[str] = ()
 ) -> Iterator[tuple[YamlPath, YamlPath, ValidationError]]:
     """Each way a step's notifications are not their Graph types (commsNotification and call,
-    or, for a step about an operation, commsOperation and the type its ``@odata.type``
-    names), leaving out the ``allowed`` undeclared properties: (where the checked value sits,
-    where that is within the notification, the error)."""
-    resource = OPERATION_TYPE if step.get("about") == "operation" else "microsoft.graph.call"
+    or, for a step about an operation, the type ``operation`` returns, or the one its
+    ``@odata.type`` names), leaving out the ``allowed`` undeclared properties: (where the
+    checked value sits, where that is within the notification, the error)."""
+    resource = "microsoft.graph.call"
+    if step.get("about") == "operation":
+        resource = operation_types(operation).get("operation", OPERATION_TYPE)
     for path, sent in _notifications(step, base):
         notify = _without(sent, allowed)
         envelope = {"resourceUrl": "/communications/calls/x", **notify, "resourceData": {}}
@@ -298,21 +307,23 @@ def _undeclared(within: YamlPath, error: ValidationError) -> list[str]:
     return [".".join(str(part) for part in (*at, extra)) for extra in extra_properties(deepest)]
 
 
-def undeclared_properties(step: Mapping[str, Any]) -> list[str]:
+def undeclared_properties(step: Mapping[str, Any], operation: str) -> list[str]:
     """The properties of a step's notifications that no Graph type declares."""
     return sorted(
         {
             name
-            for _, within, error in _payload_errors(step, ())
+            for _, within, error in _payload_errors(step, (), operation)
             for name in _undeclared(within, error)
         }
     )
 
 
-def _payload_problems(step: Mapping[str, Any], base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
+def _payload_problems(
+    step: Mapping[str, Any], base: YamlPath, operation: str
+) -> Iterator[tuple[YamlPath, str]]:
     """What is wrong with a step's notifications, less the properties its ``undeclared``
     names (real Graph sends some that its metadata does not declare)."""
-    for prefix, _, error in _payload_errors(step, base, step.get("undeclared", ())):
+    for prefix, _, error in _payload_errors(step, base, operation, step.get("undeclared", ())):
         yield (*prefix, *error.absolute_path), describe(error, prefix)
 
 

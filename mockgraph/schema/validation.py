@@ -11,6 +11,7 @@ by jsonschema, which decides and writes the message.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -191,8 +192,9 @@ def describe(
         owner = f"{subject}: {title}" if where else title
         return f"{owner} has no property {names}{hint} (it declares: {declared})"
     if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in _listed(error.validator_value) if v is not None)
-        return f"{subject}: {json.dumps(error.instance)} is not one of: {allowed}"
+        members = [str(v) for v in _listed(error.validator_value) if v is not None]
+        hint = _did_you_mean([str(error.instance)], members)
+        return f"{subject}: {json.dumps(error.instance)} is not one of: {', '.join(members)}{hint}"
     if error.validator == "type":
         expected = error.validator_value
         if isinstance(expected, list):
@@ -252,9 +254,16 @@ def most_specific_branch(error: ValidationError) -> ValidationError:
 
 
 def _did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
-    by_case = {name.lower(): name for name in declared}
-    guesses = [by_case[name.lower()] for name in extra if name.lower() in by_case]
-    return f"; did you mean '{guesses[0]}'?" if guesses else ""
+    """``; did you mean 'x'?`` for the first of ``extra`` that is a declared name in another
+    case or with a typo (difflib's close match), else nothing."""
+    names = list(declared)
+    by_case = {name.lower(): name for name in names}
+    for name in extra:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        guess = by_case.get(name.lower()) or (close[0] if close else None)
+        if guess is not None and guess != name:
+            return f"; did you mean '{guess}'?"
+    return ""
 
 
 def _article(noun: str) -> str:
