@@ -12,6 +12,7 @@ from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import AUTH, BLIND, TESTS
 
 MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
+USER = {"identity": {"user": {"id": "u"}}}
 
 
 class Bot:
@@ -443,3 +444,55 @@ async def test_a_rung_call_holds_its_callback_once_and_no_annotations(bot: Bot) 
     assert seen["call"]["callbackUri"] == moved_to.callback_url
     assert not [key for key in seen["call"] if key.startswith("@odata.") and key != "@odata.type"]
     assert [h["state"] for h in seen["history"]] == ["incoming"]
+
+
+# --- what real clients sent that Graph refuses ------------------------------------------------
+
+CREATE = {
+    "@odata.type": "#microsoft.graph.call",
+    "callbackUri": "https://bot.example/api/calls",
+    "requestedModalities": ["audio"],
+    "mediaConfig": MEDIA,
+}
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        # The create and redirect pages: "Phone ID is the phone number in E.164 format".
+        (
+            {**CREATE, "targets": [{"identity": {"phone": {"id": "5550100"}}}]},
+            "'targets[0].identity.phone.id' '5550100' is not an E.164 number",
+        ),
+        (
+            {**CREATE, "callbackUri": "bot.example/api/calls", "targets": [USER]},
+            "'callbackUri' must be an http:// or https:// URL",
+        ),
+        (
+            {
+                **CREATE,
+                "targets": [USER],
+                "mediaConfig": {"@odata.type": "#microsoft.graph.appHostedMediaConfig"},
+            },
+            "'mediaConfig.blob' is required",
+        ),
+    ],
+)
+async def test_create_refuses_what_graph_refuses(bot: Bot, body, fragment) -> None:
+    status, _, answer = await bot.call("POST", "", body)
+    assert (status, answer["error"]["code"]) == (400, "BadRequest")
+    assert fragment in answer["error"]["message"]
+    assert await bot.graph.calls() == []
+
+
+async def test_answer_and_seed_refuse_a_callback_that_is_not_http(bot: Bot) -> None:
+    call = await ring(bot)
+    body = {"callbackUri": "api/calls", "mediaConfig": MEDIA}
+    status, _, answer = await bot.call("POST", f"/{call['id']}/answer", body)
+    assert status == 400 and "must be an http:// or https:// URL" in answer["error"]["message"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{bot.graph.url}/_mock/calls", json={"callbackUri": "localhost:3978"}) as r,
+    ):
+        message = (await r.json())["error"]["message"]
+    assert r.status == 400 and "'callbackUri': \"localhost:3978\" must be an http" in message

@@ -206,3 +206,9 @@ async def test_a_recording_file_that_cannot_be_read_stops_the_start(
         code, out, err = await run("serve", "--port", "0", env={"MOCKGRAPH_RECORDING": missing})
     assert (code, out) == (2, "")
     assert "cannot read" in err and "no-such.wav" in err and "No such file" in err
+
+
+async def test_a_callback_url_that_is_not_http_is_refused_at_start() -> None:
+    code, out, err = await run("serve", "--port", "0", "--callback-url", "localhost:3978/api")
+    assert (code, out) == (2, "")
+    assert "--callback-url: must be an http:// or https:// URL" in err

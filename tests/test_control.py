@@ -160,3 +160,20 @@ async def test_reset_forgets_calls_and_journal_and_stops_playback(driver: Driver
     assert len((await driver.get("/_mock/scenarios"))["value"]) >= 4
     assert driver.graph.backend.idle
     assert driver.bot.received == []  # the first step (50 ms) never went out
+
+
+async def test_a_listed_bot_can_be_put_back_and_a_different_id_is_refused(graph, http) -> None:
+    url = f"{graph.url}/_mock/bots/target-user"
+    async with http.put(url, json={"callbackUri": "http://127.0.0.1:9/a"}) as response:
+        assert response.status == 200
+    async with http.get(f"{graph.url}/_mock/bots") as response:
+        [listed] = (await response.json())["value"]
+    moved = {**listed, "callbackUri": "http://127.0.0.1:9/b"}
+    async with http.put(url, json=moved) as response:  # what GET listed, with its id
+        assert response.status == 200 and (await response.json())["callbackUri"].endswith("/b")
+    async with http.put(url, json={**moved, "id": "someone-else"}) as response:
+        error = (await response.json())["error"]
+    assert response.status == 400
+    assert "'id' 'someone-else' is not the path's 'target-user'" in error["message"]
+    async with http.put(url, json={"callbackUri": "127.0.0.1:9/b"}) as response:
+        assert response.status == 400

@@ -74,7 +74,12 @@ CASES = {
         bad_state="established",
     ),
     "reject": Case(
-        {"reason": "busy"}, state="incoming", schema_break={"reason": 5}, bad_state="established"
+        {"reason": "busy"},
+        state="incoming",
+        schema_break={"reason": 5},
+        rule_break={"reason": "busy", "callbackUri": "bot.example/calls"},
+        rule_fragment="must be an http:// or https:// URL",
+        bad_state="established",
     ),
     "redirect": Case(
         {"targets": [USER]},

@@ -201,7 +201,13 @@ class ControlService:
 
     def register_bot(self, identity_id: str, body: Mapping[str, Any]) -> dict[str, str]:
         """Transfers to ``identity_id`` ring the bot at ``callbackUri``."""
-        callback_uri = str(checked(BOT, body)["callbackUri"])
+        checked(BOT, body)
+        if body.get("id", identity_id) != identity_id:
+            raise BadRequest(
+                f"'id' {body['id']!r} is not the path's {identity_id!r}: the path names the "
+                "bot; leave 'id' out, or send the same."
+            )
+        callback_uri = str(body["callbackUri"])
         self._bots.register(identity_id, callback_uri)
         return {"id": identity_id, "callbackUri": callback_uri}
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
+from mockgraph.config import parse_http_url
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
 from mockgraph.ids import new_id
 from mockgraph.tones import tone_names
@@ -342,6 +343,17 @@ def _redirect_targets(context: Context) -> None:
 # --- answer and create ----------------------------------------------------------------------
 
 
+def _callback_uri(context: Context) -> None:
+    """Graph POSTs the call's notifications to it: an http(s) URL, or it fails at once
+    rather than at every delivery."""
+    uri = context.body.get("callbackUri")
+    if uri:
+        try:
+            parse_http_url(str(uri))
+        except ValueError as error:
+            raise BadRequest(f"'callbackUri' {error}.") from None
+
+
 def _app_hosted_blob(context: Context) -> None:
     """An app-hosted media config carries the media platform's blob; Graph refuses one without
     it (the Kiota SDKs drop an empty blob, which real bots then meet as this 400)."""
@@ -354,6 +366,23 @@ def _app_hosted_blob(context: Context) -> None:
 
 
 # --- create ---------------------------------------------------------------------------------
+
+
+def _phones_are_e164(key: str) -> Rule:
+    """Each phone identity among ``key``'s participants is an E.164 number."""
+
+    def rule(context: Context) -> None:
+        for index, invitee in enumerate(context.body.get(key) or []):
+            identity = invitee.get("identity") if isinstance(invitee, dict) else None
+            phone = identity.get("phone") if isinstance(identity, dict) else None
+            number = phone.get("id", "") if isinstance(phone, dict) else None
+            if number is not None and not E164.match(str(number)):
+                raise BadRequest(
+                    f"'{key}[{index}].identity.phone.id' {number!r} is not an E.164 number "
+                    "such as +12345678901."
+                )
+
+    return rule
 
 
 def _create_required(context: Context) -> None:
@@ -598,7 +627,7 @@ ANSWER = Operation(
     # out keeps the call's own.
     request=Request("action.answer", optional=frozenset({"callbackUri"})),
     allowed_from=INCOMING,
-    rules=(_app_hosted_blob,),
+    rules=(_callback_uri, _app_hosted_blob),
     scenario="answer",
     default_scenario="answer-success",
     takes_callback=True,
@@ -612,6 +641,7 @@ REJECT = Operation(
     request=Request("action.reject", may_be_empty=True),
     allowed_from=INCOMING,
     advice={"established": "reject does not end an answered call; delete it instead"},
+    rules=(_callback_uri,),
     scenario="reject",
     default_scenario="reject-success",
     takes_callback=True,
@@ -622,7 +652,7 @@ REDIRECT = Operation(
     route=action("/{id}/redirect"),
     request=Request("action.redirect"),
     allowed_from=INCOMING,
-    rules=(_redirect_timeout, _redirect_targets),
+    rules=(_redirect_timeout, _redirect_targets, _callback_uri, _phones_are_e164("targets")),
     scenario="redirect",
     default_scenario="redirect-success",
     takes_callback=True,
@@ -655,7 +685,7 @@ CREATE = Operation(
     route=Route("POST", ""),
     request=Request("microsoft.graph.call"),
     on_call=False,
-    rules=(_create_required, _app_hosted_blob),
+    rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
     answer=Answer(201, body="call", location=True),
     scenario="create",
     default_scenario="create-success",
@@ -807,7 +837,7 @@ INVITE = Operation(
     route=action(PARTICIPANTS + "/invite"),
     request=Request("action.participants.invite"),
     allowed_from=ESTABLISHED,
-    rules=(_invitees,),
+    rules=(_invitees, _phones_are_e164("participants")),
     answer=RETURNS_OPERATION,
     returns=Returns("inviteParticipantsOperation", "running"),
     scenario="invite",

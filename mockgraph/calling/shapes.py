@@ -16,6 +16,12 @@ from mockgraph.schema.validation import Shape
 
 STRING: dict[str, Any] = {"type": "string"}
 ANY: dict[str, Any] = {}
+# Where notifications go: Graph POSTs to it, so nothing but http(s) can work.
+HTTP_URL: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/]",
+    "x-messages": {"pattern": "must be an http:// or https:// URL"},
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class SpecKey:
 
 SPEC_KEYS = (
     SpecKey("id", STRING, graph=False),
-    SpecKey("callbackUri", STRING, graph=False),
+    SpecKey("callbackUri", HTTP_URL, graph=False),
     SpecKey("state", {"enum": list(CALL_STATES)}, graph=False, ring=False),
     SpecKey("applicationInstance", {"type": "boolean"}, graph=False),
     SpecKey("timeout", {"type": "number", "exclusiveMinimum": 0}, graph=False, seed=False),
@@ -102,7 +108,8 @@ BOT = Shape(
         "title": "a bot",
         "type": "object",
         "required": ["callbackUri"],
-        "properties": {"callbackUri": {"type": "string", "minLength": 1}},
+        # id: what GET /_mock/bots lists beside the URL, so that a listed bot can be PUT back
+        "properties": {"id": STRING, "callbackUri": HTTP_URL},
         "additionalProperties": False,
     }
 )
