@@ -497,3 +497,16 @@ def test_a_scenario_recording_that_does_not_exist_is_reported_at_its_line(tmp_pa
     _, problems = load_text(text, str(tmp_path / "r.yaml"))
     [problem] = [str(p) for p in problems]
     assert problem.startswith(f"{tmp_path / 'r.yaml'}:3:12: 'recording': cannot read")
+
+
+async def test_send_dtmf_tones_error_case_1_can_be_pinned(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.seed_call("c")
+    await fast.pin_scenario("c", "send-dtmf-cancelled")
+    status, _, _ = await post(http, fast, "c/sendDtmfTones", {"tones": ["tone1"]})
+    assert status == 200
+    await bot.wait_for(1, call_id="c")
+    data = bot.for_call("c")[0].notifications[0]["resourceData"]
+    assert (data["status"], data["completionReason"]) == ("completed", "mediaOperationCanceled")
+    assert "resultInfo" not in data or data["resultInfo"] is None

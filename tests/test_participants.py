@@ -342,3 +342,27 @@ async def test_a_scenario_step_makes_people_join_and_leave(
     assert len(ann["mediaStreams"]) == 4  # a Teams client, as captured
     [skipped] = [e for e in await fast.journal("m") if e.get("outcome") == "skipped"]
     assert "nobody in call 'm' has identity 'nobody'" in skipped["note"]
+
+
+async def test_the_screen_sharing_role_sends_the_roster(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    # v1.0 call-changescreensharingrole: 202, "and all participants will receive a roster
+    # update"; its example shows the sharer's screen-sharing stream sendOnly.
+    media = {"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "b"}
+    await fast.seed_call("m", meeting_info=MEETING, media_config=media)
+    for role in ("sharer", "viewer"):
+        status, body = await ask(http, fast, "POST", "m/changeScreenSharingRole", {"role": role})
+        assert (status, body) == (202, None)
+        await fast.wait_idle()
+    as_sharer, as_viewer = rosters(bot, "m")
+
+    def bot_streams(roster: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        [me] = [p for p in roster if "application" in p["info"]["identity"]]
+        return [(s["mediaType"], s["direction"]) for s in me["mediaStreams"]]
+
+    assert bot_streams(as_sharer) == [
+        ("audio", "sendReceive"),
+        ("videoBasedScreenSharing", "sendOnly"),
+    ]
+    assert bot_streams(as_viewer) == [("audio", "sendReceive")]

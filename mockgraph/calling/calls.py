@@ -115,6 +115,8 @@ TEAMS_CLIENT_STREAMS = (
     ("data", "data", "sendReceive"),
 )
 AUDIO_STREAMS = (("audio", "main-audio", "sendReceive"),)
+# What a sharer adds: the changeScreenSharingRole page's roster shows it sendOnly.
+SHARING_STREAM = ("videoBasedScreenSharing", "applicationsharing-video", "sendOnly")
 # Identities that Microsoft Entra issues, which real rosters show with their tenant and
 # identityProvider "AAD".
 ENTRA_IDENTITIES = frozenset({"user", "application", "applicationInstance"})
@@ -145,6 +147,7 @@ class Participant:
     is_muted: bool = False
     is_in_lobby: bool = False
     on_hold_music: bool = False
+    sharing_screen: bool = False  # a bot in the sharer role (changeScreenSharingRole)
     endpoint_id: str = field(default_factory=new_id)
 
     @property
@@ -158,7 +161,9 @@ class Participant:
 
     @property
     def streams(self) -> tuple[tuple[str, str, str], ...]:
-        return TEAMS_CLIENT_STREAMS if self.is_teams_client else AUDIO_STREAMS
+        if self.is_teams_client:
+            return TEAMS_CLIENT_STREAMS
+        return (*AUDIO_STREAMS, SHARING_STREAM) if self.sharing_screen else AUDIO_STREAMS
 
     def to_graph(self) -> dict[str, Any]:
         """As real rosters show a participant (captures in sambetts/graph-calling-bots)."""
@@ -330,13 +335,25 @@ class Call:
         """Someone joins: a new participant with ``identity`` (an identitySet), typed as real
         rosters show it, with a source id of this call for each of its media streams."""
         typed = typed_identities(identity, str(self.properties.get("tenantId", "")))
-        joining = Participant(new_id(), typed, is_muted=is_muted)
-        first = self.next_source_id
-        self.next_source_id += len(joining.streams)
-        joining.source_ids = tuple(str(n) for n in range(first, self.next_source_id))
+        joining = Participant(new_id(), typed, is_muted=is_muted, source_ids=())
+        self._give_sources(joining)
         self.participants[joining.id] = joining
         self.on_change(self)
         return joining
+
+    def share_screen(self, participant: Participant, sharing: bool) -> None:
+        """``participant`` (the bot) takes the sharer role, or the viewer's."""
+        participant.sharing_screen = sharing
+        participant.source_ids = participant.source_ids[: len(participant.streams)]
+        self._give_sources(participant)
+        self.on_change(self)
+
+    def _give_sources(self, participant: Participant) -> None:
+        """A source id of this call for each of its streams that has none yet."""
+        missing = len(participant.streams) - len(participant.source_ids)
+        fresh = range(self.next_source_id, self.next_source_id + missing)
+        self.next_source_id += missing
+        participant.source_ids = (*participant.source_ids, *(str(n) for n in fresh))
 
     def participant(self, participant_id: str) -> Participant:
         found = self.participants.get(participant_id)

@@ -511,6 +511,14 @@ def _group_call(what: str) -> Rule:
     return rule
 
 
+def _sharing_role(context: Context) -> None:
+    """The bot shares its screen (a sendOnly screen-sharing stream) as a sharer, not as a
+    viewer."""
+    bot = context.the_call.bot
+    if bot is not None:
+        context.the_call.share_screen(bot, context.body["role"] == "sharer")
+
+
 def _app_hosted_media(context: Context) -> None:
     if context.the_call.service_hosted_media:
         raise BadRequest(
@@ -789,7 +797,12 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
     request=Request("action.changeScreenSharingRole"),
     allowed_from=ESTABLISHED,
     rules=(_group_call("changeScreenSharingRole"), _app_hosted_media),
+    effects=(_sharing_role,),
     answer=Answer(202),
+    # "all participants will receive a roster update"
+    beside_call=True,
+    scenario="changeScreenSharingRole",
+    default_scenario="screen-sharing-role-roster",
 )
 GET_OPERATION = Operation(
     "getOperation",
