@@ -121,7 +121,8 @@ def test_all_problems_of_a_document_are_reported_together() -> None:
 
 
 def test_templates_are_checked_at_playback_not_load() -> None:
-    text = GOOD.replace("{state: transferring}", '{state: "{{ request.nextState }}"}')
+    # What a placeholder names is checked at load; the value it takes, only at playback.
+    text = GOOD.replace("{state: transferring}", '{state: "{{ request.clientContext }}"}')
     assert problems_of(text) == []
 
 
@@ -288,3 +289,34 @@ def test_an_operation_notification_is_checked_against_its_own_type(
     messages = [str(p) for p in problems]
     assert any("status" in m and "did you mean 'completed'?" in m for m in messages), messages
     assert any("completionReason" in m and hint in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            "'{{ request.clientContext'",
+            "'{{ request.clientContext' opens a placeholder that never closes",
+        ),
+        (
+            "'{{ request.clientContxt }}'",
+            "'{{ request.clientContxt }}' names nothing: transfer request body has no "
+            "'clientContxt'; did you mean 'clientContext'?",
+        ),
+        (
+            "'{{ request.transferTarget.identity.usr.id }}'",
+            "names nothing: microsoft.graph.identitySet has no 'usr'; did you mean 'user'?",
+        ),
+        ("'{{ request.transferTarget.replacesCallId }}'", None),
+        ("'{{ request.transferTarget.identity.anything.id }}'", None),  # an open type
+    ],
+)
+def test_what_a_placeholder_names_is_checked_against_the_request_type(
+    value: str, message: str | None
+) -> None:
+    text = GOOD.replace("{state: transferring}", f"{{state: transferring, subject: {value}}}")
+    problems = problems_of(text)
+    if message is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and message in problems[0], problems

@@ -448,6 +448,42 @@ sub(
     "state: '{{ request.a b }}'",
     "a path with a space",
 )
+sub(
+    "template-unclosed",
+    "state: transferring",
+    "state: transferring, subject: '{{ request.clientContext'",
+    "a placeholder never closed",
+)
+sub(
+    "template-request-names-nothing",
+    "state: transferring",
+    "state: transferring, subject: '{{ request.clientContxt }}'",
+    "a request field the transfer request does not have",
+)
+sub(
+    "template-request-typo-deep",
+    "state: transferring",
+    "state: transferring, subject: '{{ request.transferTarget.identity.usr.id }}'",
+    "a typo deep in the request",
+)
+add(
+    "number-too-many-digits",
+    BASE.replace("after: 50ms", "after: " + "9" * 5000),
+    "an integer longer than Python reads",
+)
+add(
+    "operation-completion-reason-typo",
+    "name: c\noperation: playPrompt\nsteps:\n  - about: operation\n    notify:\n"
+    "      changeType: deleted\n      resourceData:\n        status: completed\n"
+    "        completionReason: completedSucessfully\n",
+    "a completionReason the playPromptOperation does not have",
+)
+add(
+    "operation-status-typo",
+    "name: c\noperation: recordResponse\nsteps:\n  - about: operation\n    notify:\n"
+    "      changeType: deleted\n      resourceData: {status: complete}\n",
+    "a status that is no operationStatus",
+)
 # --- steps without notify -------------------------------------------------------------------
 add(
     "step-only-after",

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
-from mockgraph.scenarios.templating import is_template, placeholder_problems
+from mockgraph.scenarios.templating import is_template, placeholder_problems, placeholders
 from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
 from mockgraph.scenarios.yamlpos import Path as YamlPath
 from mockgraph.schema.validation import (
     describe,
     extra_properties,
     most_specific,
+    names_nothing,
     validator_for,
 )
 from mockgraph.tones import tone_names
@@ -240,6 +241,8 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
         base: YamlPath = ("steps", index)
         for path, message in placeholder_problems(step):
             yield at((*base, *path), message)
+        for path, message in _reference_problems(step, document.value["operation"]):
+            yield at((*base, *path), message)
         for path, message in _payload_problems(step, base, document.value["operation"]):
             yield at(path, message)
         tones = step.get("tones", [])
@@ -251,6 +254,18 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
             yield at(
                 (*base, "fault"), "outOfOrder sends a step after the next one; this step is last"
             )
+
+
+def _reference_problems(step: Mapping[str, Any], operation: str) -> Iterator[tuple[YamlPath, str]]:
+    """A ``{{ request.x }}`` that names nothing in the operation's request type."""
+    request_type = operation_types(operation).get("request")
+    for path, reference in placeholders(step):
+        root, _, rest = reference.partition(".")
+        if root != "request" or not rest or request_type is None:
+            continue
+        why = names_nothing(PAYLOAD_VERSION, request_type, rest.split("."))
+        if why is not None:
+            yield path, f"'{{{{ {reference} }}}}' {why}"
 
 
 def _notifications(step: Mapping[str, Any], base: YamlPath) -> list[tuple[YamlPath, Any]]:

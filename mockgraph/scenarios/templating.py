@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+DOTTED = re.compile(r"[A-Za-z0-9_@$-]+(\.[A-Za-z0-9_@$-]+)*")
 ROOTS = ("call", "request", "operation", "recording")
 MISSING: Any = object()
 
@@ -63,12 +64,30 @@ def placeholder_problems(value: Any) -> Iterator[tuple[tuple[str | int, ...], st
     yield from _walk(value, ())
 
 
+def placeholders(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, the dotted reference) of each well-formed placeholder in ``value``."""
+    if isinstance(value, str):
+        for match in PLACEHOLDER.finditer(value):
+            if DOTTED.fullmatch(match.group(1)):
+                yield (), match.group(1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from (((key, *path), ref) for path, ref in placeholders(item))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from (((index, *path), ref) for path, ref in placeholders(item))
+
+
 def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if isinstance(value, str):
+        rest = PLACEHOLDER.sub("", value)
+        if "{{" in rest:
+            start = rest[rest.index("{{") :].split("}}")[0]
+            yield path, f"'{start}' opens a placeholder that never closes: end it with }}}}"
         for match in PLACEHOLDER.finditer(value):
             expression = match.group(1)
             root = expression.split(".", 1)[0]
-            if not re.fullmatch(r"[A-Za-z0-9_@$-]+(\.[A-Za-z0-9_@$-]+)*", expression):
+            if not DOTTED.fullmatch(expression):
                 yield path, f"'{match.group(0)}' is not a dotted path such as {{{{ call.id }}}}"
             elif root not in ROOTS:
                 yield (

@@ -133,10 +133,7 @@ def _build(
     seen.add(id(node))
     document.values[path] = Position.of(node.start_mark)
     if isinstance(node, ScalarNode):
-        try:
-            value = loader.construct_object(node)
-        except yaml.constructor.ConstructorError as error:
-            raise YamlProblem(Position.of(node.start_mark), _yaml_message(error)) from None
+        value = _scalar(node, loader)
         if value is not None and not isinstance(value, PLAIN_VALUES):
             # a date, bytes (!!binary): YAML's, not JSON's, so no scenario can mean one
             raise YamlProblem(
@@ -156,7 +153,7 @@ def _build(
         loader.flatten_mapping(node)  # YAML merge keys (<<)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
+            key = _scalar(key_node, loader) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str | int):
                 raise YamlProblem(
                     Position.of(key_node.start_mark), "a key must be a string or a whole number"
@@ -171,6 +168,19 @@ def _build(
             mapping[key] = _build(value_node, (*path, key), document, loader, seen)
         return mapping
     raise YamlProblem(Position.of(node.start_mark), f"unsupported YAML node {node.tag}")
+
+
+def _scalar(node: ScalarNode, loader: yaml.SafeLoader) -> Any:
+    try:
+        return loader.construct_object(node)
+    except yaml.constructor.ConstructorError as error:
+        raise YamlProblem(Position.of(node.start_mark), _yaml_message(error)) from None
+    except ValueError:  # Python's limit on the digits of an int (4,300)
+        raise YamlProblem(
+            Position.of(node.start_mark),
+            f"a number of {len(node.value)} characters is too long to read; quote it, "
+            "or write a shorter one",
+        ) from None
 
 
 def _yaml_message(error: yaml.MarkedYAMLError) -> str:

@@ -43,6 +43,54 @@ def declared(version: str, definition: str) -> frozenset[str]:
     return frozenset(entry.get("properties", ()))
 
 
+def names_nothing(version: str, definition: str, parts: Sequence[str]) -> str | None:
+    """Why the dotted path ``parts`` names nothing in the Graph type ``definition``, or None
+    if it may name something. The type's own names are all there are at its root (an
+    action's parameters) and in a closed type; an open type takes any other name, but one a
+    letter or two from a declared name reads as a typo of it."""
+    defs = graph_schema(version)["$defs"]
+    schema: Any = defs[definition]
+    title = str(schema.get("title", definition))
+    for depth, part in enumerate(parts):
+        schema = _concrete(schema, defs)
+        if "items" in schema:
+            if not part.isdigit():
+                where = ".".join(parts[:depth]) or title
+                return f"names nothing: {where} is a list; name an item by its index (.0)"
+            schema = schema["items"]
+            continue
+        properties = schema.get("properties")
+        if properties is None:
+            where = ".".join(parts[:depth])
+            return f"names nothing: {where} has no properties" if depth else None
+        if part in properties:
+            schema = properties[part]
+            continue
+        declared = [name for name in properties if "@" not in name]
+        hint = _did_you_mean([part], declared)
+        closed = depth == 0 or schema.get("additionalProperties") is False
+        if closed or hint:
+            owner = schema.get("title", ".".join(parts[:depth]))
+            return f"names nothing: {owner} has no '{part}'{hint}"
+        return None
+    return None
+
+
+def _concrete(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its references followed: ``$ref``, a nullable ``anyOf``'s other branch,
+    and a type's dispatch on ``@odata.type`` (the untyped branch)."""
+    while isinstance(schema, dict):
+        if "$ref" in schema:
+            schema = defs[schema["$ref"].removeprefix("#/$defs/")]
+        elif "anyOf" in schema:
+            schema = next(b for b in schema["anyOf"] if b.get("type") != "null")
+        elif "if" in schema and "else" in schema:
+            schema = schema["else"]
+        else:
+            return schema
+    return {}
+
+
 def _root(version: str, definition: str, optional: frozenset[str]) -> dict[str, Any]:
     """A schema whose root is one ``$defs`` entry, less the ``optional`` required names."""
     defs = graph_schema(version)["$defs"]
