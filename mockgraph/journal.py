@@ -100,7 +100,10 @@ class NotificationRecord:
     tenant_id: str = ""  # the token's tid
     chain_id: str = ""  # X-Microsoft-Skype-Chain-ID: the call's callChainId
     scenario_id: str = ""  # Scenario-Id: one per operation played
-    late_ms: float | None = None  # how long after its scheduled time the step went out
+    due: float | None = None  # the clock's monotonic time its scenario planned it for
+    # How long after that its POST really went out (its first attempt began): a step is due,
+    # then waits behind the call's earlier notifications (a slow bot) and for a connection.
+    late_ms: float | None = None
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
 
     @property

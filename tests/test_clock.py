@@ -3,16 +3,20 @@ seeded generator, and retry back-off. Nothing here sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from mockgraph.calling.operations import TRANSFER
 from mockgraph.calling.service import CallingService
 from mockgraph.clock import ManualClock
 from mockgraph.config import Settings
+from mockgraph.http.listening import AppServer
 from mockgraph.scenarios.loader import load_library
 from mockgraph.testing import BotReceiver, MockGraph, Reply
 from tests.conftest import AUTH, BLIND
@@ -135,3 +139,50 @@ def test_random_seed_makes_jitter_repeatable() -> None:
     assert draws({"MOCKGRAPH_RANDOM_SEED": "7"}) != draws({"MOCKGRAPH_RANDOM_SEED": "8"})
     with pytest.raises(ValueError, match="MOCKGRAPH_RANDOM_SEED: must be a whole number"):
         Settings.from_env({"MOCKGRAPH_RANDOM_SEED": "-1"})
+
+
+class SlowBot:
+    """A bot that holds its first answer until the test releases it (a slow handler)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.bodies: list[dict[str, Any]] = []
+        app = web.Application()
+        app.router.add_post("/api/calls", self._handle)
+        self.server = AppServer(app)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.json())
+        if len(self.bodies) == 1:
+            await self.release.wait()
+        return web.Response(status=202)
+
+
+async def test_late_is_when_the_post_went_out_and_state_moves_on_the_plan(
+    clock: ManualClock,
+) -> None:
+    bot = SlowBot()
+    async with (
+        bot.server,
+        MockGraph(clock=clock, callback_url=f"{bot.server.url}/api/calls") as graph,
+    ):
+        graph.backend.signing.prepare()
+        call = await graph.seed_call()
+        async with aiohttp.ClientSession() as http:
+            url = f"{graph.graph_url()}/communications/calls/{call['id']}"
+            async with http.post(f"{url}/transfer", json=BLIND, headers=AUTH) as response:
+                assert response.status == 202
+            # transfer-success plans its steps at 0.05, 0.15 and 0.25 s; the bot holds the
+            # first POST while 10 s pass.
+            await clock.advance(0.05)
+            await graph.wait_for_notifications(call["id"], 0, timeout=1)
+            await clock.advance(9.95)
+            # The state moved on the plan: the call ended at 0.25 s, though the bot has
+            # heard only of transferring, and that is what the next request sees.
+            assert (await graph.call(call["id"]))["state"] == "terminated"
+            async with http.get(url, headers=AUTH) as response:
+                assert response.status == 404
+            assert len(bot.bodies) == 1
+            bot.release.set()
+            records = await graph.wait_for_notifications(call["id"], 3, timeout=5)
+    assert [record["lateMs"] for record in records] == [0, 9850, 9750]

@@ -329,10 +329,9 @@ class Player:
                 yield self._releases.setdefault(call.id, asyncio.Semaphore(0))
                 call.hold(None)
                 due = max(due, clock.monotonic())  # the next pause counts from the release
-            late_ms = (clock.monotonic() - due) * 1000
             records, pressed = self._emit(playback, index, step)
             for record in records:
-                record.late_ms = late_ms
+                record.due = due
             playback.next_step = index + 1
             if step.fault == "outOfOrder":
                 playback.held = [*records, *playback.held]

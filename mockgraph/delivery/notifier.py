@@ -190,6 +190,8 @@ class Notifier:
         if self._client is None:
             raise RuntimeError("Notifier.start() was not awaited")
         message_id = new_id()
+        if not record.attempts and record.due is not None:  # its POST goes out now
+            record.late_ms = max(0.0, (self._clock.monotonic() - record.due) * 1000)
         attempt = Attempt(time=time.time(), url=url, message_id=message_id)
         record.attempts.append(attempt)
         started = time.perf_counter()
