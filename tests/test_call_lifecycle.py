@@ -146,6 +146,25 @@ async def test_redirect_ends_the_call_for_the_bot(bot: Bot) -> None:
     status, _, _ = await bot.call("POST", f"/{call['id']}/redirect", body)
     assert status == 202
     assert await bot.states(call["id"], 2) == ["incoming", "terminated"]
+    # The redirect page's terminated notification carries the whole call.
+    terminated = bot.receiver.received[1].notifications[0]["resourceData"]
+    for key in ("direction", "callbackUri", "source", "targets", "myParticipantId", "id"):
+        assert terminated[key] == call[key], key
+
+
+async def test_get_shows_only_what_graphs_call_type_declares(bot: Bot) -> None:
+    call = await ring(bot)
+    answer = {"mediaConfig": MEDIA, "acceptedModalities": ["audio"]}
+    status, _, _ = await bot.call("POST", f"/{call['id']}/answer", answer)
+    assert status == 202
+    await bot.states(call["id"], 4)
+    for version in ("v1.0", "beta"):
+        status, _, got = await bot.call("GET", f"/{call['id']}", version=version)
+        assert status == 200
+        # acceptedModalities is answer's parameter; meetingCapability and coOrganizers come
+        # in notifications only; neither is a property of the v1.0 call.
+        assert not {"acceptedModalities", "coOrganizers"} & set(got), sorted(got)
+        assert got["mediaState"]["audio"] == "active" and got["state"] == "established"
 
 
 @pytest.mark.parametrize(
@@ -176,7 +195,19 @@ async def test_create_answers_201_with_location_then_establishes(bot: Bot) -> No
     assert (call["state"], call["direction"]) == ("establishing", "outgoing")
     assert call["id"] and call["callChainId"] and call["myParticipantId"]
     assert call["@odata.context"].endswith("/v1.0/$metadata#communications/calls/$entity")
-    assert await bot.states(call["id"], 2) == ["establishing", "established"]
+    # The create page's answer: the bot, the source Graph fills in.
+    assert call["source"] == {
+        "@odata.type": "#microsoft.graph.participantInfo",
+        "identity": {
+            "@odata.type": "#microsoft.graph.identitySet",
+            "application": {
+                "@odata.type": "#microsoft.graph.identity",
+                "id": bot.graph.backend.settings.app_id,
+                "displayName": "Calling Bot",
+            },
+        },
+    }
+    assert await bot.states(call["id"], 3) == ["establishing", "established", "established"]
     # The request that created it is the first entry of its journal (and its timeline).
     first = (await bot.graph.journal(call["id"]))[0]
     assert (first["kind"], first["method"], first["status"]) == ("request", "POST", 201)
