@@ -169,3 +169,20 @@ def test_the_inspector_screenshot_is_a_real_run() -> None:
     screenshot = Path(__file__).parents[1] / "docs" / "inspector.png"
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "](docs/inspector.png)" in README
+
+
+async def test_the_join_and_leave_example_plays(bot: BotReceiver) -> None:
+    [example] = [block for block in blocks("yaml") if "ann-drops-in" in block]
+    async with MockGraph(time_scale=0) as graph, aiohttp.ClientSession() as http:
+        await graph.load_scenarios(example)
+        call = await graph.seed_call(callback_uri=bot.callback_url, meeting_info={"x": "1"})
+        await graph.pin_scenario(call["id"], "ann-drops-in")
+        body = {"prompts": [{"mediaInfo": {"uri": "https://bot.example/a.wav"}}]}
+        url = f"{graph.graph_url()}/communications/calls/{call['id']}/playPrompt"
+        async with http.post(url, json=body, headers={"Authorization": "Bearer t"}) as response:
+            assert response.status == 200
+        await bot.wait_for(3, call_id=call["id"])
+    joined, left, done = (r.notifications[0]["resourceData"] for r in bot.for_call(call["id"]))
+    assert any("user" in p["info"]["identity"] for p in joined)
+    assert not any("user" in p["info"]["identity"] for p in left)
+    assert done["status"] == "completed" and done["prompts"] == body["prompts"]
