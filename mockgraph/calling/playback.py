@@ -64,14 +64,19 @@ def app_resource(resource_url: str) -> str:
     return resource_url.replace("/communications/calls/", "/app/calls/", 1)
 
 
-def _item(change_type: str, resource_url: str, resource_data: Any) -> dict[str, Any]:
-    return {
+def _item(
+    change_type: str, resource_url: str, resource_data: Any, rest: Mapping[str, Any]
+) -> dict[str, Any]:
+    item = {
         "@odata.type": "#microsoft.graph.commsNotification",
         "changeType": change_type,
         "resource": app_resource(resource_url),
         "resourceUrl": resource_url,
         "resourceData": resource_data,
     }
+    if rest:  # anything else the step sets overrides the envelope
+        item.update(rest)
+    return item
 
 
 def _typed_result(resource_data: dict[str, Any]) -> None:
@@ -93,19 +98,22 @@ def notification_item(
     change_type = rest.pop("changeType")
     resource_data = {"@odata.type": "#microsoft.graph.call", **rest.pop("resourceData")}
     state = resource_data.get("state")
-    # establishing may repeat the state a created call answered with; established only once
-    sets_up = state == "establishing" or (state == "established" != target.state)
+    before = target.state
     target.apply(resource_data, cause, change_type)
-    _typed_result(resource_data)
-    if sets_up and state == "established" and "direction" in target.properties:
-        resource_data.setdefault("direction", target.properties["direction"])
-    if not (sets_up or key_press or change_type == "created"):
+    properties = target.properties
+    if "resultInfo" in resource_data:
+        _typed_result(resource_data)
+    # establishing may repeat the state a created call answered with; established only once
+    if state == "establishing" or (state == "established" and before != "established"):
+        if state == "established" and "direction" in properties:
+            resource_data.setdefault("direction", properties["direction"])
+    elif not key_press and change_type != "created":
         for key, value in AFTER_SET_UP.items():  # shared: quirks work on a copy
-            resource_data.setdefault(key, value)
-    if not key_press and "callChainId" in target.properties:
-        resource_data.setdefault("callChainId", target.properties["callChainId"])
-    # anything else the step sets overrides the envelope
-    return {**_item(change_type, target.resource_url, resource_data), **rest}
+            if key not in resource_data:
+                resource_data[key] = value
+    if not key_press and "callChainId" in properties and "callChainId" not in resource_data:
+        resource_data["callChainId"] = properties["callChainId"]
+    return _item(change_type, target.resource_url, resource_data, rest)
 
 
 def operation_item(operation: CommsOperation, notify: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +124,7 @@ def operation_item(operation: CommsOperation, notify: Mapping[str, Any]) -> dict
     resource_data = {**operation.to_graph(), **rest.pop("resourceData")}
     operation.apply(resource_data, change_type)
     _typed_result(resource_data)
-    return {**_item(change_type, operation.resource_url, resource_data), **rest}
+    return _item(change_type, operation.resource_url, resource_data, rest)
 
 
 def tone_item(call: Call, tone_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,7 +136,7 @@ def tone_item(call: Call, tone_info: Mapping[str, Any]) -> dict[str, Any]:
 
 def roster_item(call: Call) -> dict[str, Any]:
     """The ``updated`` roster notification: every participant, as an array."""
-    return _item("updated", call.roster_url, call.roster())
+    return _item("updated", call.roster_url, call.roster(), {})
 
 
 def invitees_join(call: Call, request: Mapping[str, Any]) -> None:
