@@ -35,14 +35,14 @@ log = logging.getLogger("mockgraph")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser(env: Settings) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mockgraph",
         description="A local fake of Microsoft Graph's calling API for testing calling bots.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="start the fake Graph server")
-    add_arguments(serve, env)
+    add_arguments(serve)
     validate = commands.add_parser("validate", help="check scenario files; exit 1 on any problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario file or folder")
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -216,12 +216,7 @@ def _loopback(host: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        env = Settings.from_env()
-    except ValueError as error:
-        print(f"mockgraph: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    args = build_parser(env).parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "validate":
         return validate(args.paths)
     if args.command == "import":
@@ -234,7 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         print(json.dumps(scenario_schema(), indent=2))
         return EXIT_OK
-    settings = from_arguments(args, env)
+    try:  # only serve reads the MOCKGRAPH_* settings: a bad one stops no other command
+        settings = from_arguments(args)
+    except ValueError as error:
+        print(f"mockgraph: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return asyncio.run(serve(settings))
     except KeyFileError as error:

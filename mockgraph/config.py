@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -152,13 +152,16 @@ class Settings:
     connections: int = 256  # open connections to bots at most, all bots together
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Defaults, overridden by ``MOCKGRAPH_*`` variables; a bad value raises ``ValueError``
-        naming the variable."""
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, skip: Iterable[str] = ()
+    ) -> Settings:
+        """Defaults, overridden by ``MOCKGRAPH_*`` variables, but those of the fields in
+        ``skip`` (a flag gave them); a bad value raises ``ValueError`` naming the variable."""
         env = os.environ if env is None else env
+        skipped = frozenset(skip)
         values: dict[str, Any] = {}
         for option in OPTIONS:
-            if option.env in env:
+            if option.env in env and option.field not in skipped:
                 try:
                     values[option.field] = option.from_env(env[option.env])
                 except ValueError as error:
@@ -391,48 +394,51 @@ _FIELDS = {f.name for f in fields(Settings)}
 assert all(option.field in _FIELDS for option in OPTIONS)
 
 
-def add_arguments(parser: argparse.ArgumentParser, base: Settings) -> None:
-    """Add every option's flag; its default is ``base`` (the env-derived settings)."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every option's flag. A flag not given is left out of the parsed namespace, so that
+    ``from_arguments`` lays the given ones over the environment's settings, which only the
+    command that takes these options reads."""
+    defaults = Settings()
     for option in OPTIONS:
-        default = getattr(base, option.field)
+        default = getattr(defaults, option.field)
         shown = ":".join(default) if isinstance(default, tuple) else default
         text = (
             f"{option.help} [{option.env}, {shown!s}]"
             if shown not in (None, "")
             else (f"{option.help} [{option.env}]")
         )
-        text = text.replace("%", "%%")
+        common: dict[str, Any] = {
+            "dest": option.field,
+            "default": argparse.SUPPRESS,
+            "help": text.replace("%", "%%"),
+        }
         if option.kind in ("switch", "off-switch"):
             action = "store_true" if option.kind == "switch" else "store_false"
-            parser.add_argument(
-                option.flag, dest=option.field, action=action, default=default, help=text
-            )
+            parser.add_argument(option.flag, action=action, **common)
         elif option.kind in ("paths", "list"):
+            parse = str if option.kind == "paths" else argument_type(option.parse)
             parser.add_argument(
-                option.flag,
-                dest=option.field,
-                action="append",
-                type=str if option.kind == "paths" else argument_type(option.parse),
-                metavar=option.metavar,
-                help=text,
+                option.flag, action="append", type=parse, metavar=option.metavar, **common
             )
         else:
             parser.add_argument(
-                option.flag,
-                dest=option.field,
-                type=argument_type(option.parse),
-                default=default,
-                metavar=option.metavar,
-                help=text,
+                option.flag, type=argument_type(option.parse), metavar=option.metavar, **common
             )
 
 
-def from_arguments(args: argparse.Namespace, base: Settings) -> Settings:
-    values = {option.field: getattr(args, option.field) for option in OPTIONS}
-    for option in OPTIONS:
-        if option.kind in ("paths", "list"):  # repeated flags replace the env var's list
-            given = values[option.field]
-            values[option.field] = tuple(given) if given else getattr(base, option.field)
+def from_arguments(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of ``env`` (default: the process's environment) with the flags that were
+    given laid over them; a variable a flag overrides is not read at all, and repeated flags
+    replace the variable's list."""
+    given = {field: value for field, value in vars(args).items() if field in _FIELDS}
+    base = Settings.from_env(env, skip=given)
+    values: dict[str, Any] = {
+        option.field: tuple(given[option.field])
+        if option.kind in ("paths", "list")
+        else given[option.field]
+        for option in OPTIONS
+        if option.field in given
+    }
     return replace(base, **values)
 
 

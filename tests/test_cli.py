@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import TESTS
+from tests.conftest import TESTS, launched
 
 READY = "mockgraph listening on http://"
 SCRIPT = Path(sys.executable).parent / "mockgraph"
@@ -212,3 +212,23 @@ async def test_a_callback_url_that_is_not_http_is_refused_at_start() -> None:
     code, out, err = await run("serve", "--port", "0", "--callback-url", "localhost:3978/api")
     assert (code, out) == (2, "")
     assert "--callback-url: must be an http:// or https:// URL" in err
+
+
+async def test_a_setting_for_serve_breaks_no_other_command(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    env = {"MOCKGRAPH_PORT": "abc", "MOCKGRAPH_JOURNAL_FILE": str(journal)}
+    code, out, err = await run("validate", str(TESTS / "scenarios"), env=env)
+    assert (code, err.count("MOCKGRAPH")) == (0, 0) and out.startswith("ok:")
+    code, out, err = await run("schema", env=env)
+    assert code == 0 and '"$schema"' in out
+    assert not journal.exists()  # only serve opens it
+    code, _, err = await run("serve", env=env)
+    assert code == 2 and "MOCKGRAPH_PORT: must be a port number" in err
+
+
+async def test_a_flag_wins_over_its_environment_variable() -> None:
+    process, line = await launched("serve", env={"MOCKGRAPH_PORT": "abc"})
+    # --port 0 was given (launched gives it): the bad variable is never read
+    process.terminate()
+    await process.wait()
+    assert line.startswith("mockgraph listening on http://127.0.0.1:")

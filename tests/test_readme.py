@@ -116,13 +116,12 @@ def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
     import argparse
 
     from mockgraph.cli import build_parser
-    from mockgraph.config import Settings
     from mockgraph.http.recorder import Recorder, RecordSettings
 
     section = README.split("## Recording real Graph", 1)[1].split("\n## ", 1)[0]
     commands = next(
         action
-        for action in build_parser(Settings())._actions
+        for action in build_parser()._actions
         if isinstance(action, argparse._SubParsersAction)
     )
     flags = [
