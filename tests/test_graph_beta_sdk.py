@@ -89,10 +89,18 @@ class AnyToken(AccessTokenProvider):  # type: ignore[misc]  # kiota is not type-
         return AllowedHostsValidator([])
 
 
+# A prompt that plays until cancelled: its operation is there to GET, with no time passing.
+PLAYING = """\
+name: plays-on
+operation: playPrompt
+steps: []
+"""
+
+
 @pytest.fixture
 async def graph() -> AsyncIterator[MockGraph]:
-    # Real time: a prompt plays for a second, so its operation is there to GET.
-    async with MockGraph() as server:
+    async with MockGraph(time_scale=0) as server:
+        await server.load_scenarios(PLAYING)
         yield server
 
 
@@ -136,6 +144,7 @@ async def test_answer_media_participants_and_transfer_through_app_calls(
     tones = await call.subscribe_to_tone.post(SubscribeToTonePostRequestBody(client_context="t"))
     assert (tones.status, tones.client_context) == (OperationStatus.Completed, "t")
     prompt = MediaPrompt(media_info=MediaInfo(uri="https://bot.example/hello.wav"))
+    await graph.pin_scenario(ringing["id"], "plays-on")
     playing = await call.play_prompt.post(PlayPromptPostRequestBody(prompts=[prompt]))
     assert playing.status == OperationStatus.Running
     listed = await call.operations.by_comms_operation_id(playing.id).get()
