@@ -8,13 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
+from mockgraph.calling.answers import NOTHING, Accepted, Touched
+from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
-from mockgraph.schema.validation import declared, problem
+from mockgraph.schema.validation import problem
 from mockgraph.tones import tone_names
 
 log = logging.getLogger("mockgraph")
@@ -62,58 +63,18 @@ class CallDefaults:
         }
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What an accepted operation answers with: the body Graph's JSON had at the moment it was
-    accepted (a scenario's first steps may already have moved things on), the resource it
-    names (for ``Location``), and its OData context (what follows ``$metadata#``)."""
-
-    body: dict[str, Any] | None = None
-    location: str | None = None
-    odata_context: str | None = None
-
-
-NOTHING = Outcome()
+def _shown(
+    operation: Operation, call: Call, comms: CommsOperation | None, named: Any, version: str
+) -> Accepted:
+    """What the operation's answer shows of what it touched."""
+    view = operation.answer.body
+    if view is None:  # most answers (a transfer's 202): nothing to build on the hot path
+        return NOTHING
+    return view.show(Touched(call, comms, named, version))
 
 
 def _nothing() -> None:
     """What follows a scenario that holds nothing (a roster change, a cancelled prompt)."""
-
-
-def outcome(
-    view: str, call: Call, comms: CommsOperation | None, named: Any, version: str = "v1.0"
-) -> Outcome:
-    """The answer's body of kind ``view`` (an ``Answer.body``), in Graph ``version``."""
-    if view == "none":  # most answers (a transfer's 202): first, as the request path is hot
-        return NOTHING
-    calls = f"communications/calls('{call.id}')"
-    if view == "call":
-        # Only what Graph's call type declares: a scenario may have notified more.
-        call_type = declared(version, "microsoft.graph.call")
-        body = {key: value for key, value in call.to_graph().items() if key in call_type}
-        return Outcome(body, call.resource_url, "communications/calls/$entity")
-    if view == "operation":
-        shown = comms or named
-        assert isinstance(shown, CommsOperation)
-        return Outcome(shown.to_graph(), shown.resource_url)
-    if view == "roster":
-        return Outcome({"value": call.roster()}, None, f"{calls}/participants")
-    if view == "participant":
-        assert isinstance(named, Participant)
-        return Outcome(named.to_graph(), None, f"{calls}/participants/$entity")
-    if view == "routingGroup":
-        assert isinstance(named, dict)
-        return Outcome(dict(named), None, f"{calls}/audioRoutingGroups/$entity")
-    if view == "routingGroups":
-        groups = list(call.routing_groups.values())
-        return Outcome({"value": groups}, None, f"{calls}/audioRoutingGroups")
-    if view == "sessions":
-        sessions = list(call.sharing_sessions.values())
-        return Outcome({"value": sessions}, None, f"{calls}/contentSharingSessions")
-    if view == "session":
-        assert isinstance(named, dict)
-        return Outcome(dict(named), None, f"{calls}/contentSharingSessions/$entity")
-    return NOTHING
 
 
 class GraphService:
@@ -144,7 +105,7 @@ class GraphService:
         *,
         item_id: str | None = None,
         origin: str = "http://mockgraph",
-    ) -> Outcome:
+    ) -> Accepted:
         """Check ``operation`` in the documented order (schema 400, the call and what its route
         names 404, state 409, its rules 400/409), then do it. A refused operation changes
         nothing and notifies nothing. ``item_id``: the operation, participant or audio routing
@@ -160,7 +121,7 @@ class GraphService:
         named: Any = None
         if call is not None:
             if operation.names is not None:
-                named = self._named(operation, call, str(item_id))
+                named = operation.names(call, str(item_id))
             operation.check_state(call)
         context = Context(body, call, self._calls, named)
         operation.check_rules(context)
@@ -175,8 +136,8 @@ class GraphService:
         if operation.keeps:
             call.keep({key: body[key] for key in operation.keeps if key in body})
         if operation.returns is not None:
-            return self._start_operation(operation, call, body, origin)
-        accepted = outcome(operation.answer.body, call, None, named, version)
+            return self._start_operation(operation, call, body, origin, version)
+        accepted = _shown(operation, call, None, named, version)
         if not operation.plays:
             return accepted
         if operation.beside_call:  # a roster change: it holds nothing
@@ -197,8 +158,8 @@ class GraphService:
         return accepted
 
     def _start_operation(
-        self, operation: Operation, call: Call, body: Mapping[str, Any], origin: str
-    ) -> Outcome:
+        self, operation: Operation, call: Call, body: Mapping[str, Any], origin: str, version: str
+    ) -> Accepted:
         """The operation object the action answers with; its scenario plays now or, for
         prompts and recordings, when its turn in the call's media queue comes."""
         returns = operation.returns
@@ -209,7 +170,7 @@ class GraphService:
         comms.echo({key: body[key] for key in operation.echoes if key in body})
         if operation.subscribes_to_tones:
             call.subscribe_to_tones()
-        accepted = outcome(operation.answer.body, call, comms, None)
+        accepted = _shown(operation, call, comms, None, version)
         if operation.scenario is None:
             return accepted
         values = self._recordings.mint(comms, origin).values() if operation.records else {}
@@ -225,19 +186,6 @@ class GraphService:
         else:
             self._start_media(queued, call, _nothing)
         return accepted
-
-    @staticmethod
-    def _named(operation: Operation, call: Call, item_id: str) -> Any:
-        """What the route names, or the 404 that says the call has no such thing."""
-        if operation.names == "operation":
-            return call.operation(item_id)
-        if operation.names == "participant":
-            return call.participant(item_id)
-        if operation.names == "audioRoutingGroup":
-            return call.routing_group(item_id)
-        if operation.names == "contentSharingSession":
-            return call.sharing_session(item_id)
-        return None
 
     def _start_media(self, queued: Queued, call: Call, on_end: Callable[[], None] | None) -> bool:
         """Play an operation's scenario; whether one plays."""

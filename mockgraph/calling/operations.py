@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from mockgraph.calling import answers
+from mockgraph.calling.answers import View
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
 from mockgraph.config import parse_http_url
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
@@ -137,20 +139,7 @@ class Request:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    # "call": the call as Graph's JSON, with @odata.context; "operation": the operation it
-    # returned (or, for GET, the one it names); "roster": the call's participants;
-    # "participant": the one its route names
-    body: Literal[
-        "none",
-        "call",
-        "operation",
-        "roster",
-        "participant",
-        "routingGroup",
-        "routingGroups",
-        "sessions",
-        "session",
-    ] = "none"
+    body: View | None = None  # what the body shows (answers.py); None: no body
     location: bool = False  # a Location header naming what the body is
 
 
@@ -174,7 +163,7 @@ class Returns:
 
 
 # What an action that returns a commsOperation answers: 200, the operation, its Location.
-RETURNS_OPERATION = Answer(200, body="operation", location=True)
+RETURNS_OPERATION = Answer(200, body=answers.OPERATION, location=True)
 
 
 class CallLookup(Protocol):
@@ -248,10 +237,9 @@ class Operation:
     creates_call: bool = False
     rings_transfer_target: bool = False  # a target that is a known bot is rung
     returns: Returns | None = None  # the operation object it answers with
-    # What its route names besides the call: one of its operations, participants or groups.
-    names: (
-        Literal["operation", "participant", "audioRoutingGroup", "contentSharingSession"] | None
-    ) = None
+    # What its route names besides the call (one of its operations, participants, groups or
+    # sessions), found by id: the call's lookup, which is the 404 when it has none.
+    names: Callable[[Call, str], Any] | None = None
     effects: tuple[Effect, ...] = ()
     keeps: frozenset[str] = frozenset()  # body keys that become the call's properties
     # The media queue: prompts and recordings play one after another, per call.
@@ -694,7 +682,7 @@ CREATE = Operation(
     request=Request("microsoft.graph.call"),
     on_call=False,
     rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
-    answer=Answer(201, body="call", location=True),
+    answer=Answer(201, body=answers.CALL, location=True),
     scenario="create",
     default_scenario="create-success",
     creates_call=True,
@@ -705,7 +693,7 @@ CREATE = Operation(
         Match("meetingInfo", presence=True),
     ),
 )
-GET = Operation("get", route=Route("GET", "/{id}"), answer=Answer(200, body="call"))
+GET = Operation("get", route=Route("GET", "/{id}"), answer=Answer(200, body=answers.CALL))
 DELETE = Operation(
     "delete",
     route=Route("DELETE", "/{id}"),
@@ -807,8 +795,8 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
 GET_OPERATION = Operation(
     "getOperation",
     route=Route("GET", "/{id}/operations/{opId}", v1_app=True),
-    answer=Answer(200, body="operation"),
-    names="operation",
+    answer=Answer(200, body=answers.OPERATION),
+    names=Call.operation,
 )
 MUTE = Operation(
     "mute",
@@ -837,13 +825,13 @@ UNMUTE = Operation(
 PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
 LIST_PARTICIPANTS = Operation(
-    "listParticipants", route=Route("GET", PARTICIPANTS), answer=Answer(200, body="roster")
+    "listParticipants", route=Route("GET", PARTICIPANTS), answer=Answer(200, body=answers.ROSTER)
 )
 GET_PARTICIPANT = Operation(
     "getParticipant",
     route=Route("GET", PARTICIPANT),
-    answer=Answer(200, body="participant"),
-    names="participant",
+    answer=Answer(200, body=answers.PARTICIPANT),
+    names=Call.participant,
 )
 INVITE = Operation(
     "invite",
@@ -868,7 +856,7 @@ MUTE_PARTICIPANT = Operation(
     route=action(PARTICIPANT + "/mute"),
     request=Request("action.participant.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
-    names="participant",
+    names=Call.participant,
     rules=(_group_call("Muting a participant"),),
     effects=(_muting(True),),
     answer=RETURNS_OPERATION,
@@ -881,10 +869,10 @@ START_HOLD_MUSIC = Operation(
     route=action(PARTICIPANT + "/startHoldMusic"),
     request=Request("action.participant.startHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
-    names="participant",
+    names=Call.participant,
     rules=(_one_on_hold,),
     effects=(_holding(True),),
-    answer=Answer(202, body="operation", location=True),
+    answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("startHoldMusicOperation", "running"),
     scenario="startHoldMusic",
     default_scenario="hold-music-started",
@@ -894,9 +882,9 @@ STOP_HOLD_MUSIC = Operation(
     route=action(PARTICIPANT + "/stopHoldMusic"),
     request=Request("action.participant.stopHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
-    names="participant",
+    names=Call.participant,
     effects=(_holding(False),),
-    answer=Answer(202, body="operation", location=True),
+    answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("stopHoldMusicOperation", "running"),
     scenario="stopHoldMusic",
     default_scenario="hold-music-stopped",
@@ -904,7 +892,7 @@ STOP_HOLD_MUSIC = Operation(
 REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
     route=Route("DELETE", PARTICIPANT),
-    names="participant",
+    names=Call.participant,
     effects=(_leaving,),
     answer=Answer(204),
     beside_call=True,
@@ -919,32 +907,32 @@ CREATE_ROUTING_GROUP = Operation(
     request=Request("microsoft.graph.audioRoutingGroup"),
     rules=(_new_routing_group, _routing_mode),
     effects=(_keeping_group,),
-    answer=Answer(200, body="routingGroup"),  # 200, not 201, as the docs show
+    answer=Answer(200, body=answers.ROUTING_GROUP),  # 200, not 201, as the docs show
 )
 LIST_ROUTING_GROUPS = Operation(
     "listAudioRoutingGroups",
     route=Route("GET", ROUTING_GROUPS, v1_app=True),
-    answer=Answer(200, body="routingGroups"),
+    answer=Answer(200, body=answers.ROUTING_GROUPS),
 )
 GET_ROUTING_GROUP = Operation(
     "getAudioRoutingGroup",
     route=Route("GET", ROUTING_GROUP, v1_app=True),
-    names="audioRoutingGroup",
-    answer=Answer(200, body="routingGroup"),
+    names=Call.routing_group,
+    answer=Answer(200, body=answers.ROUTING_GROUP),
 )
 UPDATE_ROUTING_GROUP = Operation(
     "updateAudioRoutingGroup",
     route=Route("PATCH", ROUTING_GROUP, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
-    names="audioRoutingGroup",
+    names=Call.routing_group,
     rules=(_routing_mode,),
     effects=(_keeping_group,),
-    answer=Answer(200, body="routingGroup"),
+    answer=Answer(200, body=answers.ROUTING_GROUP),
 )
 DELETE_ROUTING_GROUP = Operation(
     "deleteAudioRoutingGroup",
     route=Route("DELETE", ROUTING_GROUP, v1_app=True),
-    names="audioRoutingGroup",
+    names=Call.routing_group,
     effects=(_dropping_group,),
     answer=Answer(204),
 )
@@ -954,19 +942,19 @@ ADD_LARGE_GALLERY_VIEW = Operation(
     request=Request("action.addLargeGalleryView", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("addLargeGalleryView"),),
-    answer=Answer(202, body="operation", location=True),
+    answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("addLargeGalleryViewOperation", "completed"),
 )
 LIST_CONTENT_SHARING_SESSIONS = Operation(
     "listContentSharingSessions",
     route=Route("GET", "/{id}/contentSharingSessions"),
-    answer=Answer(200, body="sessions"),
+    answer=Answer(200, body=answers.SESSIONS),
 )
 GET_CONTENT_SHARING_SESSION = Operation(
     "getContentSharingSession",
     route=Route("GET", "/{id}/contentSharingSessions/{sessionId}"),
-    names="contentSharingSession",
-    answer=Answer(200, body="session"),
+    names=Call.sharing_session,
+    answer=Answer(200, body=answers.SESSION),
 )
 LOG_DEVICE_QUALITY = Operation(
     "logTeleconferenceDeviceQuality",

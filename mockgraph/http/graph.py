@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mockgraph.calling.graph import Outcome
+from mockgraph.calling.answers import Accepted
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import NAMESPACE, OPERATIONS, Form, Operation
 from mockgraph.http.keys import GRAPH
@@ -46,7 +46,7 @@ def _origin(request: web.Request) -> str:
 
 
 def _answer(
-    request: web.Request, operation: Operation, version: str, outcome: Outcome
+    request: web.Request, operation: Operation, version: str, outcome: Accepted
 ) -> web.Response:
     answer = operation.answer
     if outcome.body is None:

@@ -25,12 +25,6 @@ GRAPH_ERRORS = {
     "413": "a body over 1 MiB",
     "415": "a body that is not JSON",
 }
-ANSWERS = {  # Answer.body -> the Graph type its body is
-    "call": "microsoft.graph.call",
-    "operation": "microsoft.graph.commsOperation",
-    "participant": "microsoft.graph.participant",
-    "routingGroup": "microsoft.graph.audioRoutingGroup",
-}
 
 
 def description(origin: str) -> JSON:
@@ -75,11 +69,11 @@ def _graph(operation: Operation, form: Form, path: str) -> JSON:
     version = form.version
     answer = operation.answer
     success: JSON = {"description": f"{operation.name} accepted"}
-    body_type = ANSWERS.get(answer.body)
-    if body_type is not None:
-        schema = {"$ref": f"#/components/schemas/{version}.{body_type}"}
+    view = answer.body
+    if view is not None and view.graph_type is not None:
+        schema = {"$ref": f"#/components/schemas/{version}.{view.graph_type}"}
         success["content"] = {"application/json": {"schema": schema}}
-    elif answer.body != "none":
+    elif view is not None:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: JSON = {str(answer.status): success}
     for status, why in GRAPH_ERRORS.items():
