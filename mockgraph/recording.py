@@ -136,7 +136,7 @@ class RecordedOperation:
 
     @property
     def scenario_operation(self) -> str:
-        return self.operation.scenario or self.operation.name
+        return self.operation.name
 
     @property
     def name(self) -> str:

@@ -250,7 +250,7 @@ def test_the_scenario_schema_knows_each_operations_types_as_the_table_declares_t
             types["request"] = op.request.type
         if op.returns is not None:
             types["operation"] = f"microsoft.graph.{op.returns.type}"
-        names = [op.scenario, op.cancelled_scenario]
+        names = [op.name if op.plays else None, op.cancelled_scenario]
         names += [op.fallback.scenario if op.fallback else None]
         names += [op.ends_on_tone.scenario if op.ends_on_tone else None]
         derived.update({name: types for name in names if name is not None})

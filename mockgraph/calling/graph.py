@@ -141,15 +141,14 @@ class GraphService:
         if not operation.plays:
             return accepted
         if operation.beside_call:  # a roster change: it holds nothing
-            assert operation.scenario is not None
-            queued = Queued(None, operation.scenario, None, body, {})
-            self._play_for(queued, operation.scenario, call, _nothing)
+            queued = Queued(None, operation.name, None, body, {})
+            self._play_for(queued, operation.name, call, _nothing)
             return accepted
         if operation.interrupts:  # whatever plays for the call, its prompts included
             self._player.stop(call.id, operation.interrupts)
             self._media.drop(call)
             call.finish()
-        scenario_operation = operation.scenario
+        scenario_operation = operation.name
         if operation.fallback is not None and operation.fallback.applies(context):
             scenario_operation = operation.fallback.scenario
         self._play(operation, scenario_operation, call, body)
@@ -171,10 +170,10 @@ class GraphService:
         if operation.subscribes_to_tones:
             call.subscribe_to_tones()
         accepted = _shown(operation, call, comms, None, version)
-        if operation.scenario is None:
+        if not operation.plays:
             return accepted
         values = self._recordings.mint(comms, origin).values() if operation.records else {}
-        queued = Queued(comms, operation.scenario, operation.cancelled_scenario, body, values)
+        queued = Queued(comms, operation.name, operation.cancelled_scenario, body, values)
         if operation.ends_on_tone is not None:
             queued = replace(
                 queued,
@@ -227,11 +226,9 @@ class GraphService:
         )
         return True
 
-    def _play(
-        self, operation: Operation, scenario_operation: str | None, call: Call, body: Any
-    ) -> None:
-        """Play an operation that holds the call until its scenario's last step."""
-        name = scenario_operation or operation.name
+    def _play(self, operation: Operation, name: str, call: Call, body: Any) -> None:
+        """Play the scenario for ``name`` (the operation's, or its fallback's), holding the
+        call for the operation until its last step."""
         call.begin(operation.name)
         if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
             call.finish()
@@ -318,7 +315,7 @@ class GraphService:
             RING_TIMEOUT.check_state(call)
         except GraphError:  # answered, rejected or redirected in time
             return
-        self._play(RING_TIMEOUT, RING_TIMEOUT.scenario, call, {})
+        self._play(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
 
     def _ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
         """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as

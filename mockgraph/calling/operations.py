@@ -221,7 +221,7 @@ class EndsOnTone:
 
 @dataclass(frozen=True)
 class Operation:
-    name: str  # also the scenario operation it plays, unless ``scenario`` says otherwise
+    name: str  # also the scenario operation it plays
     route: Route | None = None  # None: Graph's own event, e.g. ringTimeout
     request: Request | None = None  # None: the body is not read
     on_call: bool = True  # False: on the collection (create)
@@ -229,8 +229,7 @@ class Operation:
     advice: Mapping[str, str] = field(default_factory=dict)  # by state: what to do instead
     rules: tuple[Rule, ...] = ()
     answer: Answer = Answer(202)
-    scenario: str | None = None  # the scenario operation it plays; None: it plays none
-    default_scenario: str | None = None  # the built-in that plays unless another matches
+    plays: bool = False  # a scenario for its name plays when it is accepted
     fallback: Fallback | None = None
     takes_callback: bool = False  # the body's callbackUri becomes the call's
     interrupts: str | None = None  # it stops whatever plays for the call, for this reason
@@ -280,10 +279,6 @@ class Operation:
                 f"Call '{call.id}' already has a {running} in progress; "
                 f"wait for its notifications before another {self.name}."
             )
-
-    @property
-    def plays(self) -> bool:
-        return self.scenario is not None
 
     @property
     def claims_call(self) -> bool:
@@ -624,8 +619,7 @@ ANSWER = Operation(
     request=Request("action.answer", optional=frozenset({"callbackUri"})),
     allowed_from=INCOMING,
     rules=(_callback_uri, _app_hosted_blob),
-    scenario="answer",
-    default_scenario="answer-success",
+    plays=True,
     takes_callback=True,
     # How the call's media is hosted decides whether prompts, tones and recordings work.
     keeps=frozenset({"mediaConfig"}),
@@ -638,8 +632,7 @@ REJECT = Operation(
     allowed_from=INCOMING,
     advice={"established": "reject does not end an answered call; delete it instead"},
     rules=(_callback_uri,),
-    scenario="reject",
-    default_scenario="reject-success",
+    plays=True,
     takes_callback=True,
     matched_by=(Match("reason"),),
 )
@@ -649,8 +642,7 @@ REDIRECT = Operation(
     request=Request("action.redirect"),
     allowed_from=INCOMING,
     rules=(_redirect_timeout, _redirect_targets, _callback_uri, _phones_are_e164("targets")),
-    scenario="redirect",
-    default_scenario="redirect-success",
+    plays=True,
     takes_callback=True,
     matched_by=(
         Match("targets.0.identity.user.id"),
@@ -665,8 +657,7 @@ TRANSFER = Operation(
     request=Request("action.transfer"),
     allowed_from=frozenset({"established"}),
     rules=(_replaced_call, _group_call_transferee, _pstn_is_e164),
-    scenario="transfer",
-    default_scenario="transfer-success",
+    plays=True,
     fallback=Fallback("onPstnWithoutInstance", _pstn_without_application_instance),
     rings_transfer_target=True,
     matched_by=(
@@ -683,8 +674,7 @@ CREATE = Operation(
     on_call=False,
     rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
     answer=Answer(201, body=answers.CALL, location=True),
-    scenario="create",
-    default_scenario="create-success",
+    plays=True,
     creates_call=True,
     matched_by=(
         Match("targets.0.identity.user.id"),
@@ -701,8 +691,7 @@ DELETE = Operation(
     allowed_from=ACTIVE | {"redirecting", "terminating"},
     advice={"incoming": "reject an incoming call instead"},
     answer=Answer(204),
-    scenario="delete",
-    default_scenario="delete-success",
+    plays=True,
     interrupts="the call was deleted",
 )
 KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), answer=Answer(200))
@@ -715,8 +704,7 @@ PLAY_PROMPT = Operation(
     rules=(_service_hosted_media, _some_prompts, _prompts(20)),
     answer=RETURNS_OPERATION,
     returns=Returns("playPromptOperation", "running"),
-    scenario="playPrompt",
-    default_scenario="play-prompt-completed",
+    plays=True,
     queued=True,
     cancelled_scenario="playPromptCancelled",
     matched_by=(Match("prompts.0.mediaInfo.uri"),),
@@ -729,8 +717,7 @@ RECORD_RESPONSE = Operation(
     rules=(_service_hosted_media, _prompts(1), _record_timers, _stop_tones),
     answer=RETURNS_OPERATION,
     returns=Returns("recordOperation", "running"),
-    scenario="recordResponse",
-    default_scenario="record-max-duration",
+    plays=True,
     queued=True,
     cancelled_scenario="recordResponseCancelled",
     # "Stop tones specified to end recording": pressed while it records, it ends at once.
@@ -767,8 +754,7 @@ SEND_DTMF_TONES = Operation(
     rules=(_some_tones,),
     answer=RETURNS_OPERATION,
     returns=Returns("sendDtmfTonesOperation", "running"),
-    scenario="sendDtmfTones",
-    default_scenario="send-dtmf-completed",
+    plays=True,
     matched_by=(Match("tones.0"),),
 )
 UPDATE_RECORDING_STATUS = Operation(
@@ -789,8 +775,7 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
     answer=Answer(202),
     # "all participants will receive a roster update"
     beside_call=True,
-    scenario="changeScreenSharingRole",
-    default_scenario="screen-sharing-role-roster",
+    plays=True,
 )
 GET_OPERATION = Operation(
     "getOperation",
@@ -807,8 +792,7 @@ MUTE = Operation(
     effects=(_muting(True),),
     answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
-    scenario="mute",
-    default_scenario="mute-roster",
+    plays=True,
 )
 UNMUTE = Operation(
     "unmute",
@@ -819,8 +803,7 @@ UNMUTE = Operation(
     effects=(_muting(False),),
     answer=RETURNS_OPERATION,
     returns=Returns("unmuteParticipantOperation", "completed"),
-    scenario="unmute",
-    default_scenario="unmute-roster",
+    plays=True,
 )
 PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
@@ -841,8 +824,7 @@ INVITE = Operation(
     rules=(_invitees, _phones_are_e164("participants")),
     answer=RETURNS_OPERATION,
     returns=Returns("inviteParticipantsOperation", "running"),
-    scenario="invite",
-    default_scenario="invite-completed",
+    plays=True,
     echoes=("participants",),
     matched_by=(
         Match("participants.0.identity.user.id"),
@@ -861,8 +843,7 @@ MUTE_PARTICIPANT = Operation(
     effects=(_muting(True),),
     answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
-    scenario="muteParticipant",
-    default_scenario="mute-participant-roster",
+    plays=True,
 )
 START_HOLD_MUSIC = Operation(
     "startHoldMusic",
@@ -874,8 +855,7 @@ START_HOLD_MUSIC = Operation(
     effects=(_holding(True),),
     answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("startHoldMusicOperation", "running"),
-    scenario="startHoldMusic",
-    default_scenario="hold-music-started",
+    plays=True,
 )
 STOP_HOLD_MUSIC = Operation(
     "stopHoldMusic",
@@ -886,8 +866,7 @@ STOP_HOLD_MUSIC = Operation(
     effects=(_holding(False),),
     answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("stopHoldMusicOperation", "running"),
-    scenario="stopHoldMusic",
-    default_scenario="hold-music-stopped",
+    plays=True,
 )
 REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
@@ -896,8 +875,7 @@ REMOVE_PARTICIPANT = Operation(
     effects=(_leaving,),
     answer=Answer(204),
     beside_call=True,
-    scenario="removeParticipant",
-    default_scenario="participant-removed-roster",
+    plays=True,
 )
 ROUTING_GROUPS = "/{id}/audioRoutingGroups"
 ROUTING_GROUP = ROUTING_GROUPS + "/{groupId}"
@@ -964,9 +942,7 @@ LOG_DEVICE_QUALITY = Operation(
     answer=Answer(200),
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
-RING_TIMEOUT = Operation(
-    "ringTimeout", allowed_from=INCOMING, scenario="ringTimeout", default_scenario="ring-timeout"
-)
+RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, plays=True)
 
 OPERATIONS: tuple[Operation, ...] = (
     TRANSFER,
@@ -1009,7 +985,7 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def scenario_operations() -> list[str]:
     """Every operation a scenario may be for: what operations play, and their fallbacks."""
-    names = [op.scenario for op in OPERATIONS if op.scenario is not None]
+    names = [op.name for op in OPERATIONS if op.plays]
     names += [op.fallback.scenario for op in OPERATIONS if op.fallback is not None]
     names += [op.cancelled_scenario for op in OPERATIONS if op.cancelled_scenario is not None]
     names += [op.ends_on_tone.scenario for op in OPERATIONS if op.ends_on_tone is not None]
