@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from mockgraph.calling.answers import NOTHING, Accepted, Touched
@@ -13,10 +13,10 @@ from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
+from mockgraph.calling.steps import PLAYING, Doing
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.schema.validation import problem
-from mockgraph.tones import tone_names
 
 log = logging.getLogger("mockgraph")
 
@@ -63,14 +63,12 @@ class CallDefaults:
         }
 
 
-def _shown(
-    operation: Operation, call: Call, comms: CommsOperation | None, named: Any, version: str
-) -> Accepted:
+def _shown(operation: Operation, doing: Doing, version: str) -> Accepted:
     """What the operation's answer shows of what it touched."""
     view = operation.answer.body
-    if view is None:  # most answers (a transfer's 202): nothing to build on the hot path
+    if view is None or doing.call is None:  # most answers (a transfer's 202): nothing to build
         return NOTHING
-    return view.show(Touched(call, comms, named, version))
+    return view.show(Touched(doing.call, doing.comms, doing.named, version))
 
 
 def _nothing() -> None:
@@ -125,66 +123,48 @@ class GraphService:
             operation.check_state(call)
         context = Context(body, call, self._calls, named)
         operation.check_rules(context)
-        if operation.effects:
-            named = operation.apply_effects(context) or named
-        if operation.creates_call:
-            call = self._create(body)
-        if call is None:
-            return NOTHING
-        if operation.takes_callback and body.get("callbackUri"):
-            call.callback_uri = str(body["callbackUri"])
-        if operation.keeps:
-            call.keep({key: body[key] for key in operation.keeps if key in body})
-        if operation.returns is not None:
-            return self._start_operation(operation, call, body, origin, version)
-        accepted = _shown(operation, call, None, named, version)
-        if not operation.plays:
-            return accepted
-        if operation.beside_call:  # a roster change: it holds nothing
-            queued = Queued(None, operation.name, None, body, {})
-            self._play_for(queued, operation.name, call, _nothing)
-            return accepted
-        if operation.interrupts:  # whatever plays for the call, its prompts included
-            self._player.stop(call.id, operation.interrupts)
-            self._media.drop(call)
-            call.finish()
-        scenario_operation = operation.name
-        if operation.fallback is not None and operation.fallback.applies(context):
-            scenario_operation = operation.fallback.scenario
-        self._play(operation, scenario_operation, call, body)
-        if operation.rings_transfer_target:
-            self._ring_transfer_target(call, body["transferTarget"])
-        return accepted
+        doing = Doing(operation, self, context, origin, call, named)
+        accepted: Accepted | None = None
+        for step in operation.steps:
+            if step in PLAYING:  # the answer shows things as accepted, before any step plays
+                accepted = accepted or _shown(operation, doing, version)
+            step(doing)
+        return accepted or _shown(operation, doing, version)
 
-    def _start_operation(
-        self, operation: Operation, call: Call, body: Mapping[str, Any], origin: str, version: str
-    ) -> Accepted:
-        """The operation object the action answers with; its scenario plays now or, for
-        prompts and recordings, when its turn in the call's media queue comes."""
-        returns = operation.returns
-        assert returns is not None
-        if operation.cancels_media_for(body):
-            self._media.cancel(call, f"cancelled by {operation.name}")
-        comms = call.start_operation(returns.type, operation.name, returns.status, body)
-        comms.echo({key: body[key] for key in operation.echoes if key in body})
-        if operation.subscribes_to_tones:
-            call.subscribe_to_tones()
-        accepted = _shown(operation, call, comms, None, version)
-        if not operation.plays:
-            return accepted
-        values = self._recordings.mint(comms, origin).values() if operation.records else {}
-        queued = Queued(comms, operation.name, operation.cancelled_scenario, body, values)
-        if operation.ends_on_tone is not None:
-            queued = replace(
-                queued,
-                stop_tones=frozenset(tone_names(body.get(operation.ends_on_tone.tones) or [])),
-                stopped_scenario=operation.ends_on_tone.scenario,
-            )
-        if operation.queued:
+    # --- what the steps ask of it (steps.Engine) -----------------------------------------------
+
+    def create_call(self, body: Mapping[str, Any]) -> Call:
+        return self._create(body)
+
+    def play_holding(self, operation: Operation, name: str, call: Call, body: Any) -> None:
+        """Play the scenario for ``name`` (the operation's, or its fallback's), holding the
+        call for the operation until its last step."""
+        call.begin(operation.name)
+        if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
+            call.finish()
+
+    def play_beside(self, name: str, call: Call, body: Any) -> None:
+        """Play the scenario for ``name`` without holding the call (a roster change)."""
+        self._play_for(Queued(None, name, None, body, {}), name, call, _nothing)
+
+    def play_media(self, queued: Queued, call: Call, *, queue: bool) -> None:
+        """Play a commsOperation's scenario: in the call's media queue, or now."""
+        if queue:
             self._media.add(queued, call)
         else:
             self._start_media(queued, call, _nothing)
-        return accepted
+
+    def cancel_media(self, call: Call, reason: str) -> None:
+        self._media.cancel(call, reason)
+
+    def interrupt(self, call: Call, reason: str) -> None:
+        """Stop whatever plays for the call, its prompts included."""
+        self._player.stop(call.id, reason)
+        self._media.drop(call)
+        call.finish()
+
+    def mint_recording(self, comms: CommsOperation, origin: str) -> Mapping[str, Any]:
+        return self._recordings.mint(comms, origin).values()
 
     def _start_media(self, queued: Queued, call: Call, on_end: Callable[[], None] | None) -> bool:
         """Play an operation's scenario; whether one plays."""
@@ -225,13 +205,6 @@ class GraphService:
             on_end=on_end,
         )
         return True
-
-    def _play(self, operation: Operation, name: str, call: Call, body: Any) -> None:
-        """Play the scenario for ``name`` (the operation's, or its fallback's), holding the
-        call for the operation until its last step."""
-        call.begin(operation.name)
-        if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
-            call.finish()
 
     def stops_on(self, call: Call, tone: str) -> bool:
         """Whether pressing ``tone`` now ends what runs on the call (a recording's stopTones)."""
@@ -315,9 +288,9 @@ class GraphService:
             RING_TIMEOUT.check_state(call)
         except GraphError:  # answered, rejected or redirected in time
             return
-        self._play(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
+        self.play_holding(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
 
-    def _ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
+    def ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
         """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as
         the ``transferor`` and the transferee as the ``source``."""
         identities = target.get("identity") or {}

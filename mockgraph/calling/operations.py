@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from mockgraph.calling import answers
+from mockgraph.calling import answers, steps
 from mockgraph.calling.answers import View
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
+from mockgraph.calling.steps import PLAYING, Step
 from mockgraph.config import parse_http_url
 from mockgraph.errors import BadRequest, CallNotFound, Conflict
 from mockgraph.ids import new_id
@@ -229,34 +230,36 @@ class Operation:
     advice: Mapping[str, str] = field(default_factory=dict)  # by state: what to do instead
     rules: tuple[Rule, ...] = ()
     answer: Answer = Answer(202)
-    plays: bool = False  # a scenario for its name plays when it is accepted
-    fallback: Fallback | None = None
-    takes_callback: bool = False  # the body's callbackUri becomes the call's
-    interrupts: str | None = None  # it stops whatever plays for the call, for this reason
-    creates_call: bool = False
-    rings_transfer_target: bool = False  # a target that is a known bot is rung
-    returns: Returns | None = None  # the operation object it answers with
+    returns: Returns | None = None  # the commsOperation it answers with
     # What its route names besides the call (one of its operations, participants, groups or
     # sessions), found by id: the call's lookup, which is the 404 when it has none.
     names: Callable[[Call, str], Any] | None = None
-    effects: tuple[Effect, ...] = ()
-    keeps: frozenset[str] = frozenset()  # body keys that become the call's properties
-    # The media queue: prompts and recordings play one after another, per call.
-    queued: bool = False
+    fallback: Fallback | None = None
     cancelled_scenario: str | None = None  # played for one of its operations when cancelled
     ends_on_tone: EndsOnTone | None = None
-    cancels_media: bool = False  # it cancels the running and queued media operations
-    barges_in_with: str | None = None  # a body key that, when true, makes it cancel them too
     echoes: tuple[str, ...] = ()  # body keys the returned operation carries back
-    beside_call: bool = False  # it plays without holding the call (a roster change)
-    subscribes_to_tones: bool = False
-    records: bool = False  # it makes a recording the bot can download
     matched_by: tuple[Match, ...] = ()  # what a recorded scenario's ``when`` rules name
+    # What it does once accepted, in order (steps.py): the same pipeline runs them all.
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def plays(self) -> bool:
+        """Whether a scenario for its name plays when it is accepted."""
+        return any(step in PLAYING for step in self.steps)
+
+    @property
+    def creates_call(self) -> bool:
+        return steps.create_call in self.steps
+
+    @property
+    def interrupts(self) -> bool:
+        """Whether it stops what plays for the call (hanging up during a transfer)."""
+        return any(isinstance(step, steps.Interrupt) for step in self.steps)
 
     @property
     def sets_callback(self) -> bool:
         """Whether its body names the callbackUri the call's notifications go to."""
-        return self.takes_callback or self.creates_call
+        return steps.take_callback in self.steps or self.creates_call
 
     def check_state(self, call: Call) -> None:
         """Raise the 404 or 409 Graph answers if the call's state does not allow this."""
@@ -282,22 +285,9 @@ class Operation:
 
     @property
     def claims_call(self) -> bool:
-        """Whether it holds the whole call while it plays (a transfer); an operation that
-        returns a commsOperation plays beside the call's own instead (a prompt)."""
-        return self.plays and self.returns is None and not self.beside_call
-
-    def apply_effects(self, context: Context) -> Any:
-        """Make its changes; what the last one made, if it made something (a new group)."""
-        made = None
-        for effect in self.effects:
-            made = effect(context) or made
-        return made
-
-    def cancels_media_for(self, body: Mapping[str, Any]) -> bool:
-        """Whether this request ends the call's running and queued prompts and recordings."""
-        return self.cancels_media or (
-            self.barges_in_with is not None and body.get(self.barges_in_with) is True
-        )
+        """Whether it holds the whole call while it plays (a transfer); one that plays beside
+        the call (a prompt, a roster change) does not."""
+        return steps.play in self.steps
 
     def check_rules(self, context: Context) -> None:
         for rule in self.rules:
@@ -619,10 +609,8 @@ ANSWER = Operation(
     request=Request("action.answer", optional=frozenset({"callbackUri"})),
     allowed_from=INCOMING,
     rules=(_callback_uri, _app_hosted_blob),
-    plays=True,
-    takes_callback=True,
     # How the call's media is hosted decides whether prompts, tones and recordings work.
-    keeps=frozenset({"mediaConfig"}),
+    steps=(steps.take_callback, steps.keep("mediaConfig"), steps.play),
     matched_by=(Match("acceptedModalities.0"),),
 )
 REJECT = Operation(
@@ -632,8 +620,7 @@ REJECT = Operation(
     allowed_from=INCOMING,
     advice={"established": "reject does not end an answered call; delete it instead"},
     rules=(_callback_uri,),
-    plays=True,
-    takes_callback=True,
+    steps=(steps.take_callback, steps.play),
     matched_by=(Match("reason"),),
 )
 REDIRECT = Operation(
@@ -642,8 +629,7 @@ REDIRECT = Operation(
     request=Request("action.redirect"),
     allowed_from=INCOMING,
     rules=(_redirect_timeout, _redirect_targets, _callback_uri, _phones_are_e164("targets")),
-    plays=True,
-    takes_callback=True,
+    steps=(steps.take_callback, steps.play),
     matched_by=(
         Match("targets.0.identity.user.id"),
         Match("targets.0.identity.phone.id"),
@@ -657,9 +643,8 @@ TRANSFER = Operation(
     request=Request("action.transfer"),
     allowed_from=frozenset({"established"}),
     rules=(_replaced_call, _group_call_transferee, _pstn_is_e164),
-    plays=True,
     fallback=Fallback("onPstnWithoutInstance", _pstn_without_application_instance),
-    rings_transfer_target=True,
+    steps=(steps.play, steps.ring_transfer_target),
     matched_by=(
         Match("transferTarget.identity.user.id"),
         Match("transferTarget.identity.phone.id"),
@@ -674,8 +659,7 @@ CREATE = Operation(
     on_call=False,
     rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
     answer=Answer(201, body=answers.CALL, location=True),
-    plays=True,
-    creates_call=True,
+    steps=(steps.create_call, steps.play),
     matched_by=(
         Match("targets.0.identity.user.id"),
         Match("targets.0.identity.phone.id"),
@@ -691,8 +675,7 @@ DELETE = Operation(
     allowed_from=ACTIVE | {"redirecting", "terminating"},
     advice={"incoming": "reject an incoming call instead"},
     answer=Answer(204),
-    plays=True,
-    interrupts="the call was deleted",
+    steps=(steps.Interrupt("the call was deleted"), steps.play),
 )
 KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), answer=Answer(200))
 ESTABLISHED = frozenset({"established"})
@@ -704,9 +687,8 @@ PLAY_PROMPT = Operation(
     rules=(_service_hosted_media, _some_prompts, _prompts(20)),
     answer=RETURNS_OPERATION,
     returns=Returns("playPromptOperation", "running"),
-    plays=True,
-    queued=True,
     cancelled_scenario="playPromptCancelled",
+    steps=(steps.start_operation, steps.queue_media),
     matched_by=(Match("prompts.0.mediaInfo.uri"),),
 )
 RECORD_RESPONSE = Operation(
@@ -717,14 +699,15 @@ RECORD_RESPONSE = Operation(
     rules=(_service_hosted_media, _prompts(1), _record_timers, _stop_tones),
     answer=RETURNS_OPERATION,
     returns=Returns("recordOperation", "running"),
-    plays=True,
-    queued=True,
     cancelled_scenario="recordResponseCancelled",
     # "Stop tones specified to end recording": pressed while it records, it ends at once.
     ends_on_tone=EndsOnTone("stopTones", "recordResponseStopTone"),
-    records=True,
-    # "barge into other existing queued-up/currently-processing record/playprompt requests"
-    barges_in_with="bargeInAllowed",
+    steps=(
+        steps.cancel_media_if("bargeInAllowed"),
+        steps.start_operation,
+        steps.mint_recording,
+        steps.queue_media,
+    ),
     matched_by=(Match("prompts.0.mediaInfo.uri"), Match("stopTones", presence=True)),
 )
 SUBSCRIBE_TO_TONE = Operation(
@@ -735,7 +718,7 @@ SUBSCRIBE_TO_TONE = Operation(
     rules=(_service_hosted_media,),
     answer=RETURNS_OPERATION,
     returns=Returns("subscribeToToneOperation", "completed"),
-    subscribes_to_tones=True,
+    steps=(steps.start_operation, steps.subscribe_to_tones),
 )
 CANCEL_MEDIA_PROCESSING = Operation(
     "cancelMediaProcessing",
@@ -744,7 +727,7 @@ CANCEL_MEDIA_PROCESSING = Operation(
     allowed_from=ESTABLISHED,
     answer=RETURNS_OPERATION,
     returns=Returns("cancelMediaProcessingOperation", "completed"),
-    cancels_media=True,
+    steps=(steps.cancel_media, steps.start_operation),
 )
 SEND_DTMF_TONES = Operation(
     "sendDtmfTones",
@@ -754,7 +737,7 @@ SEND_DTMF_TONES = Operation(
     rules=(_some_tones,),
     answer=RETURNS_OPERATION,
     returns=Returns("sendDtmfTonesOperation", "running"),
-    plays=True,
+    steps=(steps.start_operation, steps.play_operation),
     matched_by=(Match("tones.0"),),
 )
 UPDATE_RECORDING_STATUS = Operation(
@@ -764,6 +747,7 @@ UPDATE_RECORDING_STATUS = Operation(
     allowed_from=ESTABLISHED,
     answer=RETURNS_OPERATION,
     returns=Returns("updateRecordingStatusOperation", "completed"),
+    steps=(steps.start_operation,),
 )
 CHANGE_SCREEN_SHARING_ROLE = Operation(
     "changeScreenSharingRole",
@@ -771,11 +755,9 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
     request=Request("action.changeScreenSharingRole"),
     allowed_from=ESTABLISHED,
     rules=(_group_call("changeScreenSharingRole"), _app_hosted_media),
-    effects=(_sharing_role,),
     answer=Answer(202),
     # "all participants will receive a roster update"
-    beside_call=True,
-    plays=True,
+    steps=(steps.acting(_sharing_role), steps.play_beside),
 )
 GET_OPERATION = Operation(
     "getOperation",
@@ -789,10 +771,9 @@ MUTE = Operation(
     request=Request("action.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("mute"),),
-    effects=(_muting(True),),
     answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
-    plays=True,
+    steps=(steps.acting(_muting(True)), steps.start_operation, steps.play_operation),
 )
 UNMUTE = Operation(
     "unmute",
@@ -800,10 +781,9 @@ UNMUTE = Operation(
     request=Request("action.unmute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("unmute"),),
-    effects=(_muting(False),),
     answer=RETURNS_OPERATION,
     returns=Returns("unmuteParticipantOperation", "completed"),
-    plays=True,
+    steps=(steps.acting(_muting(False)), steps.start_operation, steps.play_operation),
 )
 PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
@@ -824,8 +804,8 @@ INVITE = Operation(
     rules=(_invitees, _phones_are_e164("participants")),
     answer=RETURNS_OPERATION,
     returns=Returns("inviteParticipantsOperation", "running"),
-    plays=True,
     echoes=("participants",),
+    steps=(steps.start_operation, steps.play_operation),
     matched_by=(
         Match("participants.0.identity.user.id"),
         Match("participants.0.identity.phone.id"),
@@ -840,10 +820,9 @@ MUTE_PARTICIPANT = Operation(
     allowed_from=ESTABLISHED,
     names=Call.participant,
     rules=(_group_call("Muting a participant"),),
-    effects=(_muting(True),),
     answer=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
-    plays=True,
+    steps=(steps.acting(_muting(True)), steps.start_operation, steps.play_operation),
 )
 START_HOLD_MUSIC = Operation(
     "startHoldMusic",
@@ -852,10 +831,9 @@ START_HOLD_MUSIC = Operation(
     allowed_from=ESTABLISHED,
     names=Call.participant,
     rules=(_one_on_hold,),
-    effects=(_holding(True),),
     answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("startHoldMusicOperation", "running"),
-    plays=True,
+    steps=(steps.acting(_holding(True)), steps.start_operation, steps.play_operation),
 )
 STOP_HOLD_MUSIC = Operation(
     "stopHoldMusic",
@@ -863,19 +841,16 @@ STOP_HOLD_MUSIC = Operation(
     request=Request("action.participant.stopHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
     names=Call.participant,
-    effects=(_holding(False),),
     answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("stopHoldMusicOperation", "running"),
-    plays=True,
+    steps=(steps.acting(_holding(False)), steps.start_operation, steps.play_operation),
 )
 REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
     route=Route("DELETE", PARTICIPANT),
     names=Call.participant,
-    effects=(_leaving,),
     answer=Answer(204),
-    beside_call=True,
-    plays=True,
+    steps=(steps.acting(_leaving), steps.play_beside),
 )
 ROUTING_GROUPS = "/{id}/audioRoutingGroups"
 ROUTING_GROUP = ROUTING_GROUPS + "/{groupId}"
@@ -884,7 +859,7 @@ CREATE_ROUTING_GROUP = Operation(
     route=Route("POST", ROUTING_GROUPS, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
     rules=(_new_routing_group, _routing_mode),
-    effects=(_keeping_group,),
+    steps=(steps.acting(_keeping_group),),
     answer=Answer(200, body=answers.ROUTING_GROUP),  # 200, not 201, as the docs show
 )
 LIST_ROUTING_GROUPS = Operation(
@@ -904,14 +879,14 @@ UPDATE_ROUTING_GROUP = Operation(
     request=Request("microsoft.graph.audioRoutingGroup"),
     names=Call.routing_group,
     rules=(_routing_mode,),
-    effects=(_keeping_group,),
+    steps=(steps.acting(_keeping_group),),
     answer=Answer(200, body=answers.ROUTING_GROUP),
 )
 DELETE_ROUTING_GROUP = Operation(
     "deleteAudioRoutingGroup",
     route=Route("DELETE", ROUTING_GROUP, v1_app=True),
     names=Call.routing_group,
-    effects=(_dropping_group,),
+    steps=(steps.acting(_dropping_group),),
     answer=Answer(204),
 )
 ADD_LARGE_GALLERY_VIEW = Operation(
@@ -922,6 +897,7 @@ ADD_LARGE_GALLERY_VIEW = Operation(
     rules=(_group_call("addLargeGalleryView"),),
     answer=Answer(202, body=answers.OPERATION, location=True),
     returns=Returns("addLargeGalleryViewOperation", "completed"),
+    steps=(steps.start_operation,),
 )
 LIST_CONTENT_SHARING_SESSIONS = Operation(
     "listContentSharingSessions",
@@ -942,7 +918,7 @@ LOG_DEVICE_QUALITY = Operation(
     answer=Answer(200),
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
-RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, plays=True)
+RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, steps=(steps.play,))
 
 OPERATIONS: tuple[Operation, ...] = (
     TRANSFER,
