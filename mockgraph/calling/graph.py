@@ -13,7 +13,7 @@ from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
-from mockgraph.calling.steps import PLAYING, Doing
+from mockgraph.calling.steps import Doing
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.schema.validation import problem
@@ -124,12 +124,13 @@ class GraphService:
         context = Context(body, call, self._calls, named)
         operation.check_rules(context)
         doing = Doing(operation, self, context, origin, call, named)
-        accepted: Accepted | None = None
-        for step in operation.steps:
-            if step in PLAYING:  # the answer shows things as accepted, before any step plays
-                accepted = accepted or _shown(operation, doing, version)
+        acting, playing = operation.stages
+        for step in acting:
             step(doing)
-        return accepted or _shown(operation, doing, version)
+        accepted = _shown(operation, doing, version)  # as accepted, before anything plays
+        for step in playing:
+            step(doing)
+        return accepted
 
     # --- what the steps ask of it (steps.Engine) -----------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 from mockgraph.calling import answers, steps
@@ -246,6 +247,13 @@ class Operation:
     def plays(self) -> bool:
         """Whether a scenario for its name plays when it is accepted."""
         return any(step in PLAYING for step in self.steps)
+
+    @cached_property
+    def stages(self) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        """Its steps before the first that plays, and the rest: the answer shows things as
+        they are between the two."""
+        first = next((n for n, step in enumerate(self.steps) if step in PLAYING), len(self.steps))
+        return self.steps[:first], self.steps[first:]
 
     @property
     def creates_call(self) -> bool:

@@ -195,11 +195,11 @@ class Interrupt:
 def play(doing: Doing) -> None:
     """Its scenario plays, holding the call until the last step: a second operation that
     holds the call is 409 meanwhile. Its fallback's plays instead when that applies."""
-    operation = doing.operation
+    operation, context = doing.operation, doing.context
     name = operation.name
-    if operation.fallback is not None and operation.fallback.applies(doing.context):
+    if operation.fallback is not None and operation.fallback.applies(context):
         name = operation.fallback.scenario
-    doing.engine.play_holding(operation, name, doing.the_call, doing.body)
+    doing.engine.play_holding(operation, name, doing.the_call, context.body)
 
 
 def play_beside(doing: Doing) -> None:
@@ -209,7 +209,7 @@ def play_beside(doing: Doing) -> None:
 
 def ring_transfer_target(doing: Doing) -> None:
     """A transfer to a bot mockgraph knows rings that bot."""
-    doing.engine.ring_transfer_target(doing.the_call, doing.body["transferTarget"])
+    doing.engine.ring_transfer_target(doing.the_call, doing.context.body["transferTarget"])
 
 
 # Steps that play a scenario for the operation's name, and the one that holds the call.
