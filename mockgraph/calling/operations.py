@@ -1,10 +1,12 @@
 """Every Graph calling operation mockgraph serves, declared once.
 
-A declaration says everything about its operation: its routes, the Graph type its body is
-checked against, the states it is allowed from, its own rules with their messages, its
-answer, and the scenario operation it plays. One generic handler (``mockgraph.http.graph``)
-serves every declaration, one service (``GraphService``) checks and performs them in one
-order, and the README's tables are checked against this table by a test.
+A declaration says everything about its operation: its route (every form it is served at
+derives from it), the Graph type its body is checked against, the states it is allowed from,
+its own rules with their messages, its answer, what it returns, and what it does once
+accepted: its named steps, in order (``steps.py``). One generic handler
+(``mockgraph.http.graph``) serves every declaration, one service (``GraphService``) checks
+and performs them in one pipeline, and the README's tables are checked against this table by
+a test.
 
 The checking order, the same for every operation (the first layer that fails answers):
 
@@ -13,7 +15,8 @@ The checking order, the same for every operation (the first layer that fails ans
 5. JSON and schema (400), 6. the call exists (404), 7. its state allows the operation (409),
 8. the operation's own rules (400/409), in ``GraphService.perform``.
 
-Adding an operation is one ``Operation(...)`` here, a scenario file, a README row and tests.
+Adding an operation is one ``Operation(...)`` here (and a step in ``steps.py`` if it does
+something new), a scenario file, a README row and tests.
 """
 
 from __future__ import annotations
