@@ -1,7 +1,7 @@
 """``mockgraph record`` with no tenant: a second mockgraph plays real Graph upstream, a real
 bot receiver sits behind the proxy, and what was recorded is replayed in a fresh mockgraph.
 The bot must get the same notifications, in the same order, with pauses within the
-recorded ones ± 50 ms."""
+recorded ones ± 100 ms."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ steps:
 ALICE = {"identity": {"user": {"id": "8c1a-alice", "tenantId": "tenant-real-0001"}}}
 PSTN = {"identity": {"phone": {"id": "+15550100"}}}
 SERVICE_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
-TOLERANCE = 0.05  # seconds
+# Seconds. Both runs time what the bot received, delivery included, on a machine the suite
+# shares: a POST held up 70 ms in the recording run (seen once under load) moved a recorded
+# pause by that much, so the bound is that of a scheduler's hiccup, not of mockgraph's pauses.
+TOLERANCE = 0.1
 
 
 @pytest.fixture(autouse=True)
