@@ -40,7 +40,6 @@ E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 ACTIVE = frozenset(
     {"establishing", "ringing", "established", "hold", "transferring", "transferAccepted"}
 )
-VERSIONS = ("v1.0", "beta")
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,6 @@ class Collection:
 
     version: str
     path: str  # with the version: /v1.0/communications/calls
-
-    @property
-    def deprecated(self) -> bool:
-        return "/app/" in self.path
 
 
 # Where every call operation is served: the documented collection, in both versions, and the
@@ -246,7 +241,7 @@ class Operation:
     # What it does once accepted, in order (steps.py): the same pipeline runs them all.
     steps: tuple[Step, ...] = ()
 
-    @property
+    @cached_property  # derived from the steps once, not on every request
     def plays(self) -> bool:
         """Whether a scenario for its name plays when it is accepted."""
         return any(step in PLAYING for step in self.steps)
@@ -258,16 +253,16 @@ class Operation:
         first = next((n for n, step in enumerate(self.steps) if step in PLAYING), len(self.steps))
         return self.steps[:first], self.steps[first:]
 
-    @property
+    @cached_property
     def creates_call(self) -> bool:
         return steps.create_call in self.steps
 
-    @property
+    @cached_property
     def interrupts(self) -> bool:
         """Whether it stops what plays for the call (hanging up during a transfer)."""
         return any(isinstance(step, steps.Interrupt) for step in self.steps)
 
-    @property
+    @cached_property
     def sets_callback(self) -> bool:
         """Whether its body names the callbackUri the call's notifications go to."""
         return steps.take_callback in self.steps or self.creates_call
@@ -294,7 +289,7 @@ class Operation:
                 f"wait for its notifications before another {self.name}."
             )
 
-    @property
+    @cached_property
     def claims_call(self) -> bool:
         """Whether it holds the whole call while it plays (a transfer); one that plays beside
         the call (a prompt, a roster change) does not."""
@@ -352,6 +347,13 @@ def _app_hosted_blob(context: Context) -> None:
 # --- create ---------------------------------------------------------------------------------
 
 
+def _e164(where: str, number: Any) -> None:
+    """A phone identity's id must be an E.164 number (the create, redirect and transfer pages:
+    "Phone ID is the phone number in E.164 format")."""
+    if not E164.match(str(number)):
+        raise BadRequest(f"'{where}' {number!r} is not an E.164 number such as +12345678901.")
+
+
 def _phones_are_e164(key: str) -> Rule:
     """Each phone identity among ``key``'s participants is an E.164 number."""
 
@@ -359,12 +361,8 @@ def _phones_are_e164(key: str) -> Rule:
         for index, invitee in enumerate(context.body.get(key) or []):
             identity = invitee.get("identity") if isinstance(invitee, dict) else None
             phone = identity.get("phone") if isinstance(identity, dict) else None
-            number = phone.get("id", "") if isinstance(phone, dict) else None
-            if number is not None and not E164.match(str(number)):
-                raise BadRequest(
-                    f"'{key}[{index}].identity.phone.id' {number!r} is not an E.164 number "
-                    "such as +12345678901."
-                )
+            if isinstance(phone, dict):
+                _e164(f"{key}[{index}].identity.phone.id", phone.get("id", ""))
 
     return rule
 
@@ -416,11 +414,8 @@ def pstn_target(body: Mapping[str, Any]) -> str | None:
 
 def _pstn_is_e164(context: Context) -> None:
     number = pstn_target(context.body)
-    if number is not None and not E164.match(number):
-        raise BadRequest(
-            f"'transferTarget.identity.phone.id' {number!r} is not an E.164 number "
-            "such as +12345678901."
-        )
+    if number is not None:
+        _e164("transferTarget.identity.phone.id", number)
 
 
 def _pstn_without_application_instance(context: Context) -> bool:
