@@ -229,14 +229,17 @@ async def test_connections_idle_too_long_are_replaced() -> None:
 @pytest.mark.parametrize(
     "reply, error",
     [
-        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not an HTTP/1.x status line"),
-        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header line"),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n", "bad Content-Length"),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "Bad status line"),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "Invalid header token"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n", "Invalid character in Content-Length"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "Invalid character in chunk size",
+        ),
         (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "switched protocols"),
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
-            "chunk longer than its size",
+            "Expected LF after chunk data",
         ),
     ],
 )
@@ -245,6 +248,37 @@ async def test_not_http_is_a_protocol_error(reply: bytes, error: str) -> None:
         with pytest.raises(ProtocolError, match=error):
             await http.post(server.url, b"{}", HEADERS, timeout=5)
         assert http.open_connections == 0  # the connection is not kept
+
+
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        (  # RFC 9112, 6.3 (5): differing lengths are an error, not the last one read
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokabc",
+            "Duplicate Content-Length",
+        ),
+        (  # 6.3 (3): both framings at once may be response splitting: an error
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n\r\n",
+            "Content-Length can't be present with Transfer-Encoding",
+        ),
+    ],
+    ids=["two-lengths", "length-and-chunked"],
+)
+async def test_framing_by_rfc_9112(reply: bytes, error: str) -> None:
+    async with ScriptedServer(lambda n: reply) as server, client() as http:
+        with pytest.raises(ProtocolError, match=error):
+            await http.post(server.url, b"{}", HEADERS, timeout=5)
+
+
+async def test_chunked_only_when_it_is_the_last_coding() -> None:
+    # RFC 9112, 6.3 (4): a response whose last transfer coding is not chunked is read to the
+    # end of the connection ("chunked" appears in the header, so a substring test got it wrong).
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\nmore"
+    async with ScriptedServer(lambda n: reply, close_after=1) as server, client() as http:
+        for _ in range(2):
+            assert (await http.post(server.url, b"{}", HEADERS, timeout=5)).status == 200
+    assert server.connections == 2
 
 
 async def test_closed_before_a_full_reply() -> None:
@@ -389,7 +423,7 @@ def replies(draw: st.DrawFn) -> tuple[bytes, int, dict[str, str]]:
         headers["transfer-encoding"] = "chunked"
         cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=4)))
         pieces = [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)])]
-        end = eol.encode()
+        end = b"\r\n"  # RFC 9112, 7.1: a chunk's lines end in CRLF (a bare LF only in the head)
         payload = b"".join(b"%x%s%s%s" % (len(p), end, p, end) for p in pieces if p)
         payload += b"0" + end + end
     else:
@@ -406,8 +440,12 @@ def test_any_split_of_a_reply_parses_the_same(
 ) -> None:
     data, status, headers = reply
     points = sorted({min(cut, len(data)) for cut in cuts} | {0, len(data)})
-    parser = ReplyParser()
-    results = [parser.feed(data[a:b]) for a, b in itertools.pairwise(points)]
+    loop = asyncio.new_event_loop()
+    try:
+        parser = ReplyParser(loop)
+        results = [parser.feed(data[a:b]) for a, b in itertools.pairwise(points)]
+    finally:
+        loop.close()
     complete = [r for r in results if r is not None]
     assert complete == [Reply(status, headers)]
     assert results[-1] is not None  # complete exactly when the last byte arrives

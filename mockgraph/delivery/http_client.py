@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.http import HttpProcessingError, HttpResponseParser
+from aiohttp.streams import StreamReader
+
 MAX_HEAD = 64 * 1024  # bytes of status line and headers in a reply, at most
-NO_BODY = (204, 304)
 # A connection idle this long is not reused: shorter than the keep-alive of the servers bots
 # run on (Node, uvicorn, Apache: 5 s; gunicorn's was 2 s for years), so a bot never closes a
 # connection just as a POST goes out on it. A new connection costs well under 1 ms locally.
@@ -90,125 +93,80 @@ def parse_url(url: str) -> Target:
 
 
 class ReplyParser:
-    """Reads one reply from the bytes of a connection, fed as they arrive."""
+    """Reads one reply from the bytes of a connection, fed as they arrive.
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._state = "head"
-        self._remaining = 0  # body bytes still to come (length, chunk data)
+    The parsing is aiohttp's own response parser (llhttp, the parser Node.js uses, in C),
+    which follows RFC 9112's framing rules: Transfer-Encoding before Content-Length, chunk
+    sizes and extensions, trailers, interim replies. What is left here is what delivery
+    needs from it: the status, the headers, whether the connection may be kept."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._parser = HttpResponseParser(
+            _Dropping(loop),
+            loop,
+            MAX_HEAD,
+            max_line_size=MAX_HEAD,
+            max_field_size=MAX_HEAD,
+            read_until_eof=True,
+            auto_decompress=False,
+        )
         self.started = False  # a byte of the reply has come
-        self._reply: Reply | None = None
         self.keep_alive = True
+        self._reply: Reply | None = None
+        self._body: StreamReader | None = None
 
     def feed(self, data: bytes) -> Reply | None:
         """The reply once it is complete, else None. ProtocolError if it is not HTTP."""
         self.started = self.started or bool(data)
-        self._buffer += data
-        while True:
-            if self._state == "head":
-                head = self._head()
-                if head is None:
-                    return None
-                self._start(head)
-            elif self._state in ("length", "chunk data"):
-                taken = min(self._remaining, len(self._buffer))
-                del self._buffer[:taken]
-                self._remaining -= taken
-                if self._remaining:
-                    return None
-                self._state = "chunk end" if self._state == "chunk data" else "done"
-            elif self._state == "until close":
-                self._buffer.clear()
-                return None
-            else:  # chunk size, chunk end, trailers: a line each
-                line = self._line()
-                if line is None:
-                    return None
-                self._chunk_line(line)
-            if self._state == "done":
-                if self._buffer:  # bytes nobody asked for: do not trust this connection again
-                    self.keep_alive = False
-                return self._reply
+        try:
+            messages, _, _ = self._parser.feed_data(data)
+        except HttpProcessingError as error:
+            raise ProtocolError(_reason(error)) from None
+        for message, body in messages:
+            if message.code == 101:
+                raise ProtocolError("101: the bot switched protocols")
+            if message.code < 200:
+                continue  # an interim reply (100 Continue, 103 Early Hints): the real one follows
+            if self._reply is not None:  # a second reply nobody asked for: do not trust this
+                self.keep_alive = False  # connection again
+                continue
+            self._reply = Reply(message.code, {k.lower(): v for k, v in message.headers.items()})
+            self.keep_alive = not message.should_close
+            self._body = body
+        return self._complete()
 
     def eof(self) -> Reply | None:
         """The connection ended: the reply if that completes it (a body read to the end)."""
-        if self._state == "until close":
-            return self._reply
-        return None
-
-    def _head(self) -> bytes | None:
-        """The status line and headers, once their closing empty line is here. Lines end in
-        CRLF; a bare LF is accepted too (RFC 9112, 2.2), for hand-written bot stubs."""
-        crlf, lf = self._buffer.find(b"\r\n\r\n"), self._buffer.find(b"\n\n")
-        if lf >= 0 and (crlf < 0 or lf < crlf):
-            end, skip = lf, 2
-        elif crlf >= 0:
-            end, skip = crlf, 4
-        else:
-            if len(self._buffer) > MAX_HEAD:
-                raise ProtocolError(f"reply head longer than {MAX_HEAD} bytes")
+        try:
+            self._parser.feed_eof()
+        except HttpProcessingError:
             return None
-        head = bytes(self._buffer[:end])
-        del self._buffer[: end + skip]
-        return head
+        self.keep_alive = False
+        return self._complete()
 
-    def _line(self) -> bytes | None:
-        end = self._buffer.find(b"\n")
-        if end < 0:
-            if len(self._buffer) > MAX_HEAD:
-                raise ProtocolError(f"line longer than {MAX_HEAD} bytes")
+    def _complete(self) -> Reply | None:
+        body = self._body
+        if body is None:
             return None
-        line = bytes(self._buffer[:end]).removesuffix(b"\r")
-        del self._buffer[: end + 1]
-        return line
+        body.read_nowait()  # nobody reads a bot's body: drop what came of it
+        return self._reply if body.is_eof() else None
 
-    def _chunk_line(self, line: bytes) -> None:
-        if self._state == "chunk end":  # what ends a chunk's data
-            if line:
-                raise ProtocolError("chunk longer than its size")
-            self._state = "chunk size"
-        elif self._state == "trailers":
-            self._state = "trailers" if line else "done"
-        else:
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ProtocolError(f"bad chunk size {line[:40]!r}") from None
-            if size < 0:
-                raise ProtocolError(f"bad chunk size {line[:40]!r}")
-            self._state, self._remaining = ("chunk data", size) if size else ("trailers", 0)
 
-    def _start(self, head: bytes) -> None:
-        lines = [line.removesuffix("\r") for line in head.decode("latin-1").split("\n")]
-        version, _, rest = lines[0].partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):
-            raise ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-        status = int(code)
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if not colon or not name or name != name.strip():
-                raise ProtocolError(f"bad header line {line[:80]!r}")
-            headers[name.lower()] = value.strip()
-        if 100 <= status < 200:
-            if status == 101:
-                raise ProtocolError("101: the bot switched protocols")
-            return  # an interim reply (100 Continue, 103 Early Hints): the real one follows
-        connection = headers.get("connection", "").lower()
-        self.keep_alive = version == "HTTP/1.1" and "close" not in connection
-        self._reply = Reply(status, headers)
-        if status in NO_BODY:
-            self._state = "done"
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            self._state = "chunk size"
-        elif "content-length" in headers:
-            length = headers["content-length"]
-            if not length.isdigit():
-                raise ProtocolError(f"bad Content-Length {length[:40]!r}")
-            self._state, self._remaining = "length", int(length)
-        else:
-            self._state, self.keep_alive = "until close", False
+class _Dropping(BaseProtocol):
+    """What aiohttp's parser hands a body's bytes to expects a protocol it can ask to pause
+    reading when they pile up. Nobody reads a bot's body: it is dropped after each feed, so
+    nothing piles up and there is nothing to pause."""
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        pass
+
+
+def _reason(error: HttpProcessingError) -> str:
+    """llhttp's reason on one line, with the bytes it stopped at."""
+    return " ".join(str(error.message).split())
 
 
 class Connection(asyncio.Protocol):
@@ -219,24 +177,24 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self._transport: asyncio.Transport | None = None
-        self._parser = ReplyParser()
+        self._parser: ReplyParser | None = None  # one per request
         self._waiter: asyncio.Future[Reply] | None = None
 
     @property
     def reusable(self) -> bool:
-        return not self.closed and self._parser.keep_alive
+        return not self.closed and (self._parser is None or self._parser.keep_alive)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
-        waiter = self._waiter
-        if waiter is None or waiter.done():
+        waiter, parser = self._waiter, self._parser
+        if waiter is None or waiter.done() or parser is None:
             self.close()  # a reply nobody asked for
             return
         try:
-            reply = self._parser.feed(data)
+            reply = parser.feed(data)
         except ProtocolError as error:
             waiter.set_exception(error)
             self.close()
@@ -246,12 +204,12 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            reply = self._parser.eof()
+        waiter, parser = self._waiter, self._parser
+        if waiter is not None and not waiter.done() and parser is not None:
+            reply = parser.eof()
             if reply is not None:
                 waiter.set_result(reply)
-            elif not self._parser.started:
+            elif not parser.started:
                 waiter.set_exception(
                     StaleConnection("the bot closed the connection before any reply")
                 )
@@ -262,8 +220,9 @@ class Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes) -> Reply:
         assert self._transport is not None
-        self._parser = ReplyParser()
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._parser = ReplyParser(loop)
+        self._waiter = loop.create_future()
         try:
             self._transport.write(request)
             return await self._waiter
