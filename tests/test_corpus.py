@@ -5,6 +5,7 @@ validate` (exit 1, no traceback) and by POST /_mock/scenarios (400, never 500)."
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.test_cli import run
 
 CORPUS = Path(__file__).parent / "corpus"  # made by tools/make_corpus.py
 FILES = sorted(CORPUS.glob("*.yaml"))
+# For each file, "line:column words" per problem, written by hand in tools/make_corpus.py.
+EXPECTED: dict[str, list[str]] = json.loads((CORPUS / "expected.json").read_text())
 PROBLEM = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): \S.*$")
 
 
@@ -35,6 +38,20 @@ def test_each_bad_file_is_refused_at_a_place(path: Path) -> None:
         match = PROBLEM.match(shown)
         assert match and match["file"] == str(path) and "\n" not in shown, shown
         assert int(match["line"]) >= 1 and int(match["column"]) >= 1
+
+
+def test_every_bad_file_says_what_it_expects() -> None:
+    assert sorted(EXPECTED) == sorted(path.stem for path in FILES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.stem)
+def test_each_bad_file_is_told_the_line_and_words_it_expects(path: Path) -> None:
+    _, problems = load_paths([path])
+    told = [(f"{problem.line}:{problem.column}", problem.message) for problem in problems]
+    expected = [tuple(entry.split(" ", 1)) for entry in EXPECTED[path.stem]]
+    assert {place for place, _ in told} == {place for place, _ in expected}, told
+    for place, words in expected:
+        assert any(at == place and words in message for at, message in told), (words, told)
 
 
 async def test_validate_refuses_the_whole_corpus_without_a_traceback() -> None:

@@ -1,5 +1,6 @@
 """Writes tests/corpus: bad scenario files, each wrong in its own way."""
 
+import json
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "corpus"
@@ -519,7 +520,221 @@ add(
     "the second document's state",
 )
 
+# What each file must be told: "line:column words", one per problem, written by reading the
+# file (the line and column of what is wrong in it, the words a tester needs to fix it), not
+# by running the loader. tests/test_corpus.py holds the loader to it.
+DUTY = "must start with 'call.', 'request.', 'operation.' or 'recording.'"
+ALIAS = "aliases (*name) and the merge keys that use them are not supported"
+DEEP = "nested too deeply"
+EMPTY = "the file holds no scenario"
+NOT_UTF8 = "not UTF-8: byte"
+DURATION = "is not a duration (50, '50ms', '1.5s')"
+NOT_DOTTED = "is not a dotted path such as {{ call.id }}"
+NEEDS = "'steps[0]' needs 'notify', 'tones', 'roster', 'join' or 'leave'"
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "alias-fan-out": (f"2:8 {ALIAS}",),
+    "alias-merge-key": (f"5:18 {ALIAS}",),
+    "alias-recursive": (f"3:15 {ALIAS}",),
+    "alias-scalar": (f"3:14 {ALIAS}",),
+    "duplicate-resource-data-key": ("8:43 duplicate key 'state' (first at line 8, column 22)",),
+    "duplicate-scenario-name": ("10:1 scenario 'c' is defined twice",),
+    "duplicate-step-key": ("6:5 duplicate key 'after' (first at line 5, column 5)",),
+    "duplicate-top-key": ("9:1 duplicate key 'name' (first at line 2, column 1)",),
+    "empty-comments-only": (f"1:1 {EMPTY}",),
+    "empty-file": (f"1:1 {EMPTY}",),
+    "empty-null-document": (f"1:1 {EMPTY}",),
+    "empty-separators-only": (f"1:1 {EMPTY}",),
+    "empty-whitespace": (f"1:1 {EMPTY}",),
+    "encoding-binary": (f"2:118 {NOT_UTF8} 0x80",),
+    "encoding-bom-then-unknown-key": ("8:1 scenario has no property 'colour'",),
+    "encoding-control-char": ("1:8 the character U+0007 is not allowed",),
+    "encoding-latin1": (f"1:10 {NOT_UTF8} 0xe9",),
+    "encoding-lone-surrogate": ("2:7 'name': \"c\\ud800\" must be letters, digits",),
+    "encoding-nul-byte": ("1:8 the character U+0000 is not allowed",),
+    "encoding-utf16": (f"1:1 {NOT_UTF8} 0xff",),
+    "missing-everything": (
+        "2:1 'name' is required",
+        "2:1 'operation' is required",
+        "2:1 'steps' is required",
+    ),
+    "missing-name": ("2:1 'name' is required",),
+    "missing-operation": ("2:1 'operation' is required",),
+    "missing-steps": ("2:1 'steps' is required",),
+    "nesting-10000-flow": (f"3:1007 {DEEP}",),
+    "nesting-1100-block": (f"1002:1001 {DEEP}",),
+    "nesting-900-flow": (f"4:72 {DEEP}",),
+    "nesting-deep-description": (f"3:270 {DEEP}",),
+    "number-after-float": (f"5:12 'steps[0].after': 1.5 {DURATION}",),
+    "number-after-inf": (f"5:12 'steps[0].after': Infinity {DURATION}",),
+    "number-after-nan": (f"5:12 'steps[0].after': NaN {DURATION}",),
+    "number-code-huge": ("8:61 'steps[0].notify.resourceData.resultInfo.code' must be an integer",),
+    "number-code-nan": ("8:61 'steps[0].notify.resourceData.resultInfo.code' must be an integer",),
+    "number-jitter-negative": (f"6:13 'steps[0].jitter': -1 {DURATION}",),
+    "number-subcode-past-int32": (
+        "8:75 'steps[0].notify.resourceData.resultInfo.subcode': 99999999999999999999 is "
+        "greater than the maximum of 2147483647",
+    ),
+    "number-too-many-digits": ("5:12 a number of 5000 characters is too long to read",),
+    "operation-completion-reason-typo": (
+        '10:27 "completedSucessfully" is not one of',
+        "10:27 did you mean 'completedSuccessfully'?",
+    ),
+    "operation-status-typo": (
+        "8:30 'steps[0].notify.resourceData.status': \"complete\" is not one of",
+        "8:30 did you mean 'completed'?",
+    ),
+    "second-document-bad": (
+        '16:29 "transfering" is not one of',
+        "16:29 did you mean 'transferring'?",
+    ),
+    "step-empty": (f"5:5 {NEEDS}",),
+    "step-notify-missing-change-type": ("5:13 'steps[0].notify.changeType' is required",),
+    "step-notify-missing-resource-data": ("5:13 'steps[0].notify.resourceData' is required",),
+    "step-notify-null": ("5:13 'steps[0].notify' must be an object, not null",),
+    "step-null": ("5:4 'steps[0]' must be an object, not null",),
+    "step-only-after": (f"5:5 {NEEDS}",),
+    "structure-notify-empty-list": ("6:13 'steps[0].notify' must be an object, not []",),
+    "structure-notify-string": ("6:13 'steps[0].notify' must be an object, not \"transferring\"",),
+    "structure-resource-data-list": ("8:21 'steps[0].notify.resourceData' must be an object",),
+    "structure-steps-mapping": ("5:3 'steps' must be an array",),
+    "structure-steps-of-strings": (
+        "4:9 'steps[0]' must be an object, not \"a\"",
+        "4:12 'steps[1]' must be an object, not \"b\"",
+    ),
+    "structure-steps-string": ("4:8 'steps' must be an array, not \"all of them\"",),
+    "structure-top-list": ("2:1 the scenario must be an object",),
+    "structure-top-number": ("2:1 the scenario must be an object, not 42",),
+    "structure-top-scalar": ('2:1 the scenario must be an object, not "just words"',),
+    "structure-when-list": ("9:7 'when' must be an object",),
+    "syntax-anchor-without-value": ("2:8 while scanning an anchor",),
+    "syntax-bad-directive": ("2:1 incompatible YAML document",),
+    "syntax-bad-escape": ("2:10 unknown escape character 'q'",),
+    "syntax-bad-indent": ("3:11 mapping values are not allowed here",),
+    "syntax-document-end-in-mapping": ("4:1 expected '<document start>'",),
+    "syntax-key-without-colon": ("3:10 mapping values are not allowed here",),
+    "syntax-mapping-in-scalar": ("2:8 mapping values are not allowed here",),
+    "syntax-reserved-at": ("2:7 found character '@' that cannot start any token",),
+    "syntax-reserved-backtick": ("2:7 found character '`' that cannot start any token",),
+    "syntax-sequence-after-mapping": ("3:1 while parsing a block mapping, expected <block end>",),
+    "syntax-stray-bracket": ("3:12 'operation': \"transfer]\" is not one of",),
+    "syntax-tab-in-flow": ("6:1 found character '\\t' that cannot start any token",),
+    "syntax-tab-indent": ("5:1 found character '\\t' that cannot start any token",),
+    "syntax-unclosed-block-quote": ("4:14 while scanning a quoted scalar, found unexpected end",),
+    "syntax-unclosed-double-quote": ("2:7 while scanning a quoted scalar, found unexpected end",),
+    "syntax-unclosed-flow-map": ("5:13 while parsing a flow mapping, expected ',' or '}'",),
+    "syntax-unclosed-flow-seq": ("5:1 expected the node content, but found '<stream end>'",),
+    "syntax-unclosed-single-quote": ("2:7 while scanning a quoted scalar, found unexpected end",),
+    "tag-binary-name": ("1:7 'aGVsbG8=' reads as a bytes, not text or a number; quote it",),
+    "tag-custom-scalar": ("1:7 could not determine a constructor for the tag '!secret'",),
+    "tag-python-name": ("1:7 could not determine a constructor for the tag",),
+    "tag-python-object": (
+        "1:1 the tag tag:yaml.org,2002:python/object:os.system is not supported",
+    ),
+    "tag-set": ("3:8 the tag tag:yaml.org,2002:set is not supported",),
+    "tag-timestamp-name": ("2:7 '2026-12-01' reads as a date, not text or a number; quote it",),
+    "template-empty": (f"8:29 '{{{{ }}}}' {NOT_DOTTED}",),
+    "template-expression": (f"8:29 '{{{{ call.id + 1 }}}}' {NOT_DOTTED}",),
+    "template-filter": (f"8:29 '{{{{ call.id | upper }}}}' {NOT_DOTTED}",),
+    "template-in-call": (f"6:11 '{{{{ everything }}}}' {DUTY}",),
+    "template-names-nothing": (f"8:29 '{{{{ nothing.x }}}}' {DUTY}",),
+    "template-os": (f"8:29 '{{{{ os.environ }}}}' {DUTY}",),
+    "template-request-names-nothing": (
+        "8:52 '{{ request.clientContxt }}' names nothing",
+        "8:52 did you mean 'clientContext'?",
+    ),
+    "template-request-typo-deep": (
+        "8:52 microsoft.graph.identitySet has no 'usr'",
+        "8:52 did you mean 'user'?",
+    ),
+    "template-spaces-in-path": (f"8:29 '{{{{ request.a b }}}}' {NOT_DOTTED}",),
+    "template-unclosed": ("8:52 '{{ request.clientContext' opens a placeholder that never closes",),
+    "type-after-bool": (f"5:12 'steps[0].after': true {DURATION}",),
+    "type-after-minutes": (f"5:12 'steps[0].after': \"5m\" {DURATION}",),
+    "type-after-negative": (f"5:12 'steps[0].after': -5 {DURATION}",),
+    "type-after-words": (f"5:12 'steps[0].after': \"5 minutes\" {DURATION}",),
+    "type-call-number": ("6:11 'steps[0].call' must be a string, not 5",),
+    "type-change-type-number": ("7:19 'steps[0].notify.changeType' must be a string, not 1",),
+    "type-code-string": (
+        "8:61 'steps[0].notify.resourceData.resultInfo.code' must be an integer, not \"five\"",
+    ),
+    "type-default-string": ("9:10 'default' must be a boolean, not \"yes please\"",),
+    "type-description-number": ("9:14 'description' must be a string, not 5",),
+    "type-fault-out-of-order-last": ("6:12 outOfOrder sends a step after the next one",),
+    "type-fault-unknown": ("6:12 'steps[0].fault': \"crash\" is not one of",),
+    "type-identity-string": (
+        "8:61 'steps[0].notify.resourceData.source.identity': \"caller\" must name at least one",
+    ),
+    "type-jitter-mapping": (f"9:9 'jitter' {DURATION}",),
+    "type-name-empty": ("2:7 'name': \"\" must be letters, digits",),
+    "type-name-list": ("2:7 'name' must be a string, not [\"c\"]",),
+    "type-name-number": ("2:7 'name' must be a string, not 5",),
+    "type-name-spaces": ("2:7 'name': \"has space\" must be letters, digits",),
+    "type-operation-number": ("3:12 'operation': 5 is not one of",),
+    "type-quirks-repeated": ("9:9 'quirks': ['subCode', 'subCode'] has non-unique elements",),
+    "type-quirks-string": ("9:9 'quirks' must be an array, not \"subCode\"",),
+    "type-recording-missing": ("9:12 no-such-file.wav' (no such file)",),
+    "type-recording-number": ("9:12 'recording' must be a string, not 5",),
+    "type-result-info-string": (
+        "8:54 'steps[0].notify.resourceData.resultInfo' must be an object, not \"failed\"",
+    ),
+    "type-state-number": ("8:29 'steps[0].notify.resourceData.state': 5 is not one of",),
+    "type-step-quirk-unknown": ("6:14 'steps[0].quirks[0]': \"loud\" is not one of",),
+    "type-when-bad-path": ("9:7 'when': 'transferTarget..identity' does not match",),
+    "type-when-exists-string": (
+        "9:33 'when.transferTarget.exists' must be a boolean, not \"maybe\"",
+    ),
+    "type-when-list-value": (
+        "9:33 'when.transferTarget.identity' must be a string or number or boolean, not [1]",
+    ),
+    "unknown-notify-typo": (
+        f"5:5 {NEEDS}",
+        "6:5 step has no property 'notfy'; did you mean 'notify'?",
+    ),
+    "unknown-operations-key": (
+        "2:1 'operation' is required",
+        "3:1 scenario has no property 'operations'; did you mean 'operation'?",
+    ),
+    "unknown-result-info-key": ("8:54 microsoft.graph.resultInfo has no property 'msg'",),
+    "unknown-result-info-subcode-case": (
+        "8:54 microsoft.graph.resultInfo has no property 'subCode'; did you mean 'subcode'?",
+    ),
+    "unknown-step-after-case": ("5:5 step has no property 'After'; did you mean 'after'?",),
+    "unknown-step-key": ("6:5 step has no property 'colour'",),
+    "unknown-top-key-case": (
+        "2:1 'steps' is required",
+        "4:1 scenario has no property 'Steps'; did you mean 'steps'?",
+    ),
+    "unknown-top-key": ("8:1 scenario has no property 'colour'",),
+    "unknown-when-exists-extra": (
+        "9:24 'when.transferTarget' must be a string or number or boolean",
+    ),
+    "value-about": ("6:12 'steps[0].about': \"everyone\" is not one of: call, operation",),
+    "value-change-type": (
+        "7:19 'steps[0].notify.changeType': \"changed\" is not one of: created, updated, deleted",
+    ),
+    "value-media-state": (
+        "8:42 'steps[0].notify.resourceData.mediaState.audio': \"muted\" is not one of",
+    ),
+    "value-operation-case": ("3:12 'operation': \"Transfer\" is not one of",),
+    "value-operation-status": (
+        "9:30 'steps[0].notify.resourceData.status': \"done\" is not one of",
+    ),
+    "value-operation-typo": (
+        "3:12 'operation': \"transfr\" is not one of",
+        "3:12 did you mean 'transfer'?",
+    ),
+    "value-roster": ("6:13 'steps[0].roster': \"all\" is not one of: current, invitees",),
+    "value-state-case": ('8:29 "Transferring" is not one of', "8:29 did you mean 'transferring'?"),
+    "value-state-typo": ('8:29 "transfering" is not one of', "8:29 did you mean 'transferring'?"),
+    "value-tone-name": (
+        "6:12 'steps[0].tones': 'beep' is not a key (0-9, *, #, A-D) or a tone name",
+    ),
+    "value-tone": ("6:12 'steps[0].tones': 'x' is not a key (0-9, *, #, A-D) or a tone name",),
+}
+assert set(EXPECTED) == set(files), set(EXPECTED) ^ set(files)
+
 for name, text in files.items():
     data = text.encode("utf-8") if isinstance(text, str) else text
     (OUT / f"{name}.yaml").write_bytes(data)
+(OUT / "expected.json").write_text(json.dumps(EXPECTED, indent=1, sort_keys=True) + "\n")
 print(f"{len(files)} files in {OUT}")

@@ -24,6 +24,7 @@ from mockgraph.schema.validation import (
     extra_properties,
     most_specific,
     names_nothing,
+    shown_error,
     validator_for,
 )
 from mockgraph.tones import tone_names
@@ -339,7 +340,7 @@ def _payload_problems(
     """What is wrong with a step's notifications, less the properties its ``undeclared``
     names (real Graph sends some that its metadata does not declare)."""
     for prefix, _, error in _payload_errors(step, base, operation, step.get("undeclared", ())):
-        yield (*prefix, *error.absolute_path), describe(error, prefix)
+        yield (*prefix, *shown_error(error).absolute_path), describe(error, prefix)
 
 
 def _without(value: Any, paths: Iterable[str]) -> Any:

@@ -61,8 +61,7 @@ def load_documents(text: str) -> list[Document]:
     except RecursionError:
         raise YamlProblem(Position(1, 1), f"nested too deeply ({NESTING})") from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise YamlProblem(Position.of(mark), _yaml_message(error)) from None
+        raise YamlProblem(Position.of(_mark(error)), _yaml_message(error)) from None
     except yaml.reader.ReaderError as error:  # a character YAML does not allow
         before = text[: error.position]
         where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
@@ -88,6 +87,9 @@ def load_documents(text: str) -> list[Document]:
 # aliases fan out could otherwise expand to millions of values (and `&x [*x]` never ends).
 ALIASES = "aliases (*name) and the merge keys that use them are not supported; write the value out"
 NESTING = "a scenario file nests a few levels deep, not hundreds"
+# Graph's deepest notification body nests about ten levels; past this, the file is not a
+# scenario, and Python's own recursion limit would otherwise decide, with no position to show.
+MAX_DEPTH = 64
 
 
 def _code(character: int | str) -> int:
@@ -130,6 +132,8 @@ def _build(
 ) -> Any:
     if id(node) in seen:
         raise _Alias
+    if len(path) > MAX_DEPTH:
+        raise YamlProblem(Position.of(node.start_mark), f"nested too deeply ({NESTING})")
     seen.add(id(node))
     document.values[path] = Position.of(node.start_mark)
     if isinstance(node, ScalarNode):
@@ -181,6 +185,16 @@ def _scalar(node: ScalarNode, loader: yaml.SafeLoader) -> Any:
             f"a number of {len(node.value)} characters is too long to read; quote it, "
             "or write a shorter one",
         ) from None
+
+
+def _mark(error: yaml.MarkedYAMLError) -> Any:
+    """Where to show a syntax error: where it was found, except when that is the end of the
+    file, where what was never closed (a quote, a flow mapping) is the place to look."""
+    problem = error.problem or ""
+    ended = "end of stream" in problem or "<stream end>" in problem
+    if ended and error.context_mark is not None:
+        return error.context_mark
+    return error.problem_mark or error.context_mark
 
 
 def _yaml_message(error: yaml.MarkedYAMLError) -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported when first needed: importing jsonschema is a fifth
     from jsonschema.exceptions import ValidationError
 
 API_VERSIONS = ("v1.0", "beta")
+SHOWN = 120  # characters of a value a problem shows, at most
 
 
 @cache
@@ -217,7 +218,7 @@ def describe(
     A schema words a failure itself with ``x-messages`` (keyword -> sentence), checked before
     an ``anyOf`` is searched for its deepest failure, so a duration written ``"soon"`` reads
     "is not a duration" rather than "does not match the second branch"."""
-    error = _declared(error) or most_specific(error)
+    error = shown_error(error)
     where = dotted([*prefix, *error.absolute_path])
     subject = f"'{where}'" if where else whole
     schema = error_schema(error)
@@ -226,7 +227,7 @@ def describe(
         shown = error.instance
         if isinstance(shown, dict | list):  # a structure would drown the sentence
             return f"{subject} {declared_message}"
-        return f"{subject}: {json.dumps(shown)} {declared_message}"
+        return f"{subject}: {_shown(shown)} {declared_message}"
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = f"{where}.{missing}" if where else missing
@@ -242,15 +243,26 @@ def describe(
     if error.validator == "enum":
         members = [str(v) for v in _listed(error.validator_value) if v is not None]
         hint = _did_you_mean([str(error.instance)], members)
-        return f"{subject}: {json.dumps(error.instance)} is not one of: {', '.join(members)}{hint}"
+        return f"{subject}: {_shown(error.instance)} is not one of: {', '.join(members)}{hint}"
     if error.validator == "type":
         expected = error.validator_value
         if isinstance(expected, list):
             expected = " or ".join(t for t in expected if t != "null")
-        return f"{subject} must be {_article(str(expected))}, not {json.dumps(error.instance)}"
+        return f"{subject} must be {_article(str(expected))}, not {_shown(error.instance)}"
     if error.validator == "maxLength":
         return f"{subject} is longer than {error.validator_value} characters"
     return f"{subject}: {error.message}"
+
+
+def shown_error(error: ValidationError) -> ValidationError:
+    """The failure ``describe`` words: the one whose place a problem should point at."""
+    return _declared(error) or most_specific(error)
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON, cut short: a sentence names it, it does not reprint a file."""
+    text = json.dumps(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def _declared(error: ValidationError) -> ValidationError | None:
