@@ -93,7 +93,8 @@ def parse_url(url: str) -> Target:
 
 
 class ReplyParser:
-    """Reads one reply from the bytes of a connection, fed as they arrive.
+    """Reads the replies on one connection from its bytes, fed as they arrive; ``expect``
+    before each request.
 
     The parsing is aiohttp's own response parser (llhttp, the parser Node.js uses, in C),
     which follows RFC 9112's framing rules: Transfer-Encoding before Content-Length, chunk
@@ -110,8 +111,12 @@ class ReplyParser:
             read_until_eof=True,
             auto_decompress=False,
         )
-        self.started = False  # a byte of the reply has come
         self.keep_alive = True
+        self.expect()
+
+    def expect(self) -> None:
+        """A request went out: the next bytes begin its reply."""
+        self.started = False  # a byte of the reply has come
         self._reply: Reply | None = None
         self._body: StreamReader | None = None
 
@@ -177,24 +182,24 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self._transport: asyncio.Transport | None = None
-        self._parser: ReplyParser | None = None  # one per request
+        self._parser = ReplyParser(asyncio.get_running_loop())
         self._waiter: asyncio.Future[Reply] | None = None
 
     @property
     def reusable(self) -> bool:
-        return not self.closed and (self._parser is None or self._parser.keep_alive)
+        return not self.closed and self._parser.keep_alive
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
-        waiter, parser = self._waiter, self._parser
-        if waiter is None or waiter.done() or parser is None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
             self.close()  # a reply nobody asked for
             return
         try:
-            reply = parser.feed(data)
+            reply = self._parser.feed(data)
         except ProtocolError as error:
             waiter.set_exception(error)
             self.close()
@@ -204,12 +209,12 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        waiter, parser = self._waiter, self._parser
-        if waiter is not None and not waiter.done() and parser is not None:
-            reply = parser.eof()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            reply = self._parser.eof()
             if reply is not None:
                 waiter.set_result(reply)
-            elif not parser.started:
+            elif not self._parser.started:
                 waiter.set_exception(
                     StaleConnection("the bot closed the connection before any reply")
                 )
@@ -220,9 +225,8 @@ class Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes) -> Reply:
         assert self._transport is not None
-        loop = asyncio.get_running_loop()
-        self._parser = ReplyParser(loop)
-        self._waiter = loop.create_future()
+        self._parser.expect()
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
             self._transport.write(request)
             return await self._waiter
