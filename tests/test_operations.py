@@ -317,9 +317,25 @@ def attempt(operation: Operation) -> Attempt:
     )
 
 
+def route_shape(operation: Operation) -> tuple[str, str, tuple[str, ...]]:
+    """What the HTTP layer can tell apart: the method, the path with its ids and action named
+    alike, and which layers apply."""
+    assert operation.route is not None
+    path = re.sub(r"\{[^}]+\}", "{}", operation.route.path)
+    if operation.route.action:
+        path = path.rsplit("/", 1)[0] + "/{action}"
+    layers = tuple(layer.name for layer in LAYERS if layer.applies(operation))
+    return operation.route.method, path, layers
+
+
+# The HTTP layer is one handler for every operation: the pairs run over HTTP on one operation
+# of each route shape (21 of the 34), and on every operation in the domain, where the rules are.
+SAMPLE = list({route_shape(operation): operation for operation in reversed(SERVED)}.values())
+
+
 def pairs(*, http: bool) -> list[Any]:
     found = []
-    for operation in SERVED:
+    for operation in SAMPLE if http else SERVED:
         layers = [layer for layer in LAYERS if layer.applies(operation)]
         if not http:
             layers = [layer for layer in layers if not layer.http_only]
@@ -519,31 +535,55 @@ async def test_the_earlier_layer_wins_in_the_domain(
     assert first.fragment(broken.case) in error.message
 
 
+# Which states each operation acts on, from Graph's pages (graph-calling-facts.md 2.3):
+# answer, reject and redirect an incoming call "that hasn't been answered or rejected yet";
+# transfer "an active call"; delete hangs up a call at any point after it was answered (an
+# incoming one is rejected instead); the media and participant operations act on an active
+# call. Written here, not read from the declarations it checks.
+LIVE = frozenset(CALL_STATES) - {"terminated", "unknownFutureValue"}
+ACTIVE = frozenset({"established"})
+DOCUMENTED_STATES: dict[str, frozenset[str]] = {
+    "answer": frozenset({"incoming"}),
+    "reject": frozenset({"incoming"}),
+    "redirect": frozenset({"incoming"}),
+    "transfer": ACTIVE,
+    "delete": LIVE - {"incoming"},
+    **dict.fromkeys(
+        [
+            "playPrompt",
+            "recordResponse",
+            "subscribeToTone",
+            "cancelMediaProcessing",
+            "sendDtmfTones",
+            "updateRecordingStatus",
+            "changeScreenSharingRole",
+            "mute",
+            "unmute",
+            "invite",
+            "muteParticipant",
+            "startHoldMusic",
+            "stopHoldMusic",
+            "addLargeGalleryView",
+        ],
+        ACTIVE,
+    ),
+    # keepAlive: 200 while the call lives, 404 once it has ended; get reads any live call.
+    "keepAlive": LIVE,
+    "get": LIVE,
+}
+
+
 @pytest.mark.parametrize(
-    "operation, state",
-    [
-        (op, state)
-        for op in OPERATIONS
-        if op.allowed_from is not None and op.route
-        for state in CALL_STATES
-        if state != "unknownFutureValue"
-    ],
+    "name, state",
+    [(name, state) for name in DOCUMENTED_STATES for state in sorted(LIVE | {"terminated"})],
     ids=str,
 )
-async def test_the_state_machine(service: CallingService, operation: Operation, state: str) -> None:
-    a = replace(attempt(operation), state=state)
-    error = perform(service, a)
+async def test_the_state_machine(service: CallingService, name: str, state: str) -> None:
+    error = perform(service, replace(attempt(BY_NAME[name]), state=state))
     if state == "terminated":
         assert error is not None and error.status == 404
-    elif operation.allowed_from is not None and state in operation.allowed_from:
+    elif state in DOCUMENTED_STATES[name]:
         assert error is None, error
-        call = service.control.call("c-1")
-        if operation.claims_call:
-            assert call.running_operation == operation.name
-        else:  # it plays beside the call's own operations, or not at all
-            assert call.running_operation is None
-            returned = [o for o in call.operations.values() if o.action == operation.name]
-            assert len(returned) == (1 if operation.returns else 0)
     else:
         assert error is not None and error.status == 409 and f"it is {state}" in error.message
 
