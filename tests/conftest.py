@@ -93,10 +93,21 @@ async def bot() -> AsyncIterator[BotReceiver]:
         yield receiver
 
 
+# What the tests' servers start with: scenarios at time scale 0, so that a test waits through no
+# pause it does not test (one that does asks for real time with the marker), and short retry
+# pauses (tests of retries set their own).
+QUICK = {"time_scale": 0.0, "retry_backoff": 0.01}
+
+
+def marked_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """QUICK, with the settings of the test's ``settings`` marker over it."""
+    marker = request.node.get_closest_marker("settings")
+    return {**QUICK, **(marker.kwargs if marker else {})}
+
+
 @pytest.fixture
-async def graph() -> AsyncIterator[MockGraph]:
-    # Short retry pauses keep failure tests quick; tests of retries set their own.
-    async with MockGraph(scenarios=[TESTS / "scenarios"], retry_backoff=0.01) as server:
+async def graph(request: pytest.FixtureRequest) -> AsyncIterator[MockGraph]:
+    async with MockGraph(scenarios=[TESTS / "scenarios"], **marked_settings(request)) as server:
         yield server
 
 

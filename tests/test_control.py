@@ -134,6 +134,7 @@ async def test_journal_records_requests_and_notifications_per_call(driver: Drive
     assert note["body"]["value"][0]["resourceData"]["state"] == "transferring"
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_reset_takes_time_settings_and_a_bad_one_resets_nothing(driver: Driver) -> None:
     await driver.seed()
     url = f"{driver.graph.url}/_mock/reset"
@@ -150,6 +151,7 @@ async def test_reset_takes_time_settings_and_a_bad_one_resets_nothing(driver: Dr
     assert await driver.get("/_mock/time") == {"scale": 1.0, "step": False}
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_reset_forgets_calls_and_journal_and_stops_playback(driver: Driver) -> None:
     call = await driver.seed()
     await driver.transfer(call["id"])

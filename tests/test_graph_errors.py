@@ -183,6 +183,7 @@ async def test_call_that_is_not_established_is_409(driver: Driver, state) -> Non
     await assert_nothing_notified(driver, call["id"])
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_second_transfer_while_one_runs_is_409_and_sends_nothing_more(driver) -> None:
     call = await driver.seed()
     first, _, _ = await driver.transfer(call["id"])

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from mockgraph.testing import BotReceiver, MockGraph, Reply
-from tests.conftest import AUTH, BLIND, TESTS
+from tests.conftest import AUTH, BLIND, TESTS, marked_settings
 
 
 async def transfer(graph: MockGraph, call_id: str, body: Any = BLIND) -> None:
@@ -29,8 +29,7 @@ async def notes(graph: MockGraph, call_id: str) -> list[dict[str, Any]]:
 @pytest.fixture
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[MockGraph, BotReceiver]]:
     """A server with the settings of the test's ``settings`` marker, and a bot."""
-    marker = request.node.get_closest_marker("settings")
-    settings = {"retry_backoff": 0.01, **(marker.kwargs if marker else {})}
+    settings = marked_settings(request)
     async with MockGraph([TESTS / "scenarios"], **settings) as graph, BotReceiver() as bot:
         yield graph, bot
 

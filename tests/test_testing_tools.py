@@ -94,6 +94,7 @@ async def test_wait_idle(driver: Driver) -> None:
     assert len(driver.bot.for_call(call["id"])) == 3
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_wait_idle_times_out_while_busy(driver: Driver) -> None:
     await driver.graph.load_scenarios(SLOW)
     call = await driver.seed()
@@ -133,6 +134,7 @@ async def test_step_mode_holds_each_notification_until_advanced(driver: Driver) 
     assert len(driver.bot.for_call(call["id"])) == 3
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_reset_restores_start_up_time(graph: MockGraph) -> None:
     await graph.set_time(scale=0, step=True)
     await graph.reset()

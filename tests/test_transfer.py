@@ -191,6 +191,7 @@ async def test_other_numbers_still_get_the_default(driver: Driver) -> None:
     assert items[-1]["resourceData"]["resultInfo"]["subcode"] == 7015
 
 
+@pytest.mark.settings(time_scale=1)  # real time: the test is about pauses or a start-up scale
 async def test_steps_keep_their_pauses(driver: Driver) -> None:
     """transfer-success spaces its steps 50/100/100 ms; delivery follows that schedule."""
     driver.graph.backend.signing.prepare()  # the signing key exists before the clock starts

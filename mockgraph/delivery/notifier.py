@@ -146,6 +146,14 @@ class Notifier:
             if not self._workers:
                 self._changes.notify()
 
+    def _move_queued(self, call_id: str, old: str, new: str) -> None:
+        """Graph's region affinity: the call's notifications already queued for where one was
+        moved from go where it was moved to, as the later ones will (at time scale 0 a whole
+        scenario is queued before its first POST is answered)."""
+        for queued in self._lanes.get(call_id, ()):
+            if queued.url == old and not queued.attempts:
+                queued.url = new
+
     async def _deliver(self, record: NotificationRecord) -> None:
         payload = record.payload
         url, failures, redirects = record.url, 0, 0
@@ -156,6 +164,7 @@ class Notifier:
                 if redirects > MAX_REDIRECTS:
                     record.settle("failed", "too many redirects")
                     break
+                self._move_queued(record.call_id, url, attempt.redirected_to)
                 url = attempt.redirected_to
                 self._on_redirect(record.call_id, url)
                 continue
