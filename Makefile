@@ -24,8 +24,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# On every core: the suite waits on subprocesses, a browser and sockets as much as it computes.
 pytest: $(STAMP) browser node
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 # The inspector's tests drive Debian's Chromium through Playwright (a test tool's download of
 # its own browser cannot work here), so it comes from Debian's packages, as wrk does.

@@ -22,7 +22,7 @@ from mockgraph.http.recorder import Recorder, RecordSettings
 from mockgraph.scenarios.loader import load_paths
 from mockgraph.testing import BotReceiver, MockGraph
 from mockgraph.testing.receiver import Received
-from tests.conftest import launched
+from tests.conftest import launched, marked_settings
 
 TOKEN = "Bearer secret-graph-token-0123456789"
 PSTN_FAILS = """\
@@ -61,13 +61,12 @@ def quiet_collector() -> Iterator[None]:
 
 
 @pytest.fixture
-async def upstream(tmp_path: Path) -> AsyncIterator[MockGraph]:
+async def upstream(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[MockGraph]:
     """The "real Graph" of these tests."""
     (tmp_path / "upstream").mkdir()
     (tmp_path / "upstream" / "pstn.yaml").write_text(PSTN_FAILS)
-    async with MockGraph(
-        scenarios=[tmp_path / "upstream"], delivery_attempts=3, retry_backoff=0.01
-    ) as graph:
+    settings = {**marked_settings(request), "delivery_attempts": 3}
+    async with MockGraph(scenarios=[tmp_path / "upstream"], **settings) as graph:
         yield graph
 
 
@@ -187,6 +186,7 @@ async def ivr_and_transfers(
     return runs
 
 
+@pytest.mark.settings(time_scale=1)  # the pauses between notifications are what is recorded
 async def test_what_was_recorded_replays_the_same(
     upstream: MockGraph, recorder: Recorder, bot: BotReceiver, out: Path
 ) -> None:
