@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mockgraph.clock import Clock
 from mockgraph.collector import Collector
@@ -25,10 +26,10 @@ from mockgraph.config import (
     parse_port,
     parse_writable_folder,
 )
-from mockgraph.delivery.tokens import KeyFileError
-from mockgraph.http.app import Server
-from mockgraph.http.listening import Lifecycle, TlsError
 from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
+
+if TYPE_CHECKING:
+    from mockgraph.http.listening import Lifecycle
 
 log = logging.getLogger("mockgraph")
 
@@ -161,6 +162,8 @@ def validate(paths: Sequence[str]) -> int:
 
 
 async def serve(settings: Settings) -> int:
+    from mockgraph.http.app import Server
+
     library = load_library(settings.scenario_paths)
     server = Server(settings, library)  # TlsError: a certificate that cannot serve
     url = await _listening(server, settings.host, settings.port)
@@ -234,6 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"mockgraph: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # Only here: the server and its HTTP stack are most of a start (0.4 of 0.6 s), which
+    # validate, schema, import and a refused flag do without.
+    from mockgraph.delivery.tokens import KeyFileError
+    from mockgraph.http.listening import TlsError
+
     try:
         return asyncio.run(serve(settings))
     except KeyFileError as error:
