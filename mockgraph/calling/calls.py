@@ -444,7 +444,7 @@ class Call:
         self.last_scenario = scenario
         self.on_change(self)
 
-    def hold(self, step: int | None) -> None:
+    def wait_at_step(self, step: int | None) -> None:
         """Step mode: step ``step`` (1-based) waits for a release; ``None``: none waits."""
         if step != self.waiting_step:
             self.waiting_step = step

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
-from mockgraph.calling.playback import Player
+from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.calling.shapes import (
     ADVANCE,
     BOT,
@@ -36,15 +35,6 @@ from mockgraph.scenarios.loader import load_text
 from mockgraph.scenarios.model import Scenario
 from mockgraph.signals import Changes
 from mockgraph.tones import tone_names
-
-
-@dataclass(frozen=True)
-class TimeSettings:
-    scale: float
-    step: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"scale": self.scale, "step": self.step}
 
 
 class ControlService:
@@ -248,20 +238,20 @@ class ControlService:
     # --- time --------------------------------------------------------------------------------
 
     def time(self) -> TimeSettings:
-        return TimeSettings(self._player.time_scale, self._player.step_mode)
+        return self._player.time
 
     def set_time(self, body: Mapping[str, Any]) -> TimeSettings:
         """``{"scale": 0}`` collapses every pause, ``{"step": true}`` holds each notification
         until released; until the next reset."""
         scale, step = self._checked_time(body)
-        if scale is not None:
-            self._player.time_scale = float(scale)
-        if step is not None:
-            self._player.step_mode = step
-            if not step:  # leaving step mode lets every held step go
-                for call in self._calls:
-                    if call.waiting_step is not None:
-                        self._player.advance(call.id)
+        now = self._player.time
+        self._player.time = TimeSettings(
+            now.scale if scale is None else float(scale), now.step if step is None else step
+        )
+        if step is False:  # leaving step mode lets every waiting step go
+            for call in self._calls:
+                if call.waiting_step is not None:
+                    self._player.advance(call.id)
         return self.time()
 
     @staticmethod
@@ -293,8 +283,7 @@ class ControlService:
         self._graph.reset()
         self._calls.clear()
         self._journal.clear()
-        self._player.time_scale = self._start_time.scale
-        self._player.step_mode = self._start_time.step
+        self._player.time = self._start_time
         if time:
             self.set_time(time)
         self._changes.notify()

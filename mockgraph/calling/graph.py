@@ -4,7 +4,7 @@ in one order, and Graph's own events (an incoming call, its ring time-out) start
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,7 @@ from mockgraph.calling.answers import NOTHING, Accepted, Touched
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
-from mockgraph.calling.playback import Player
+from mockgraph.calling.playback import NOTHING_MORE, RELEASE_CALL, After, Player
 from mockgraph.calling.steps import Doing
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
@@ -69,10 +69,6 @@ def _shown(operation: Operation, doing: Doing, version: str) -> Accepted:
     if view is None or doing.call is None:  # most answers (a transfer's 202): nothing to build
         return NOTHING
     return view.show(Touched(doing.call, doing.comms, doing.named, version))
-
-
-def _nothing() -> None:
-    """What follows a scenario that holds nothing (a roster change, a cancelled prompt)."""
 
 
 class GraphService:
@@ -137,23 +133,23 @@ class GraphService:
     def create_call(self, body: Mapping[str, Any]) -> Call:
         return self._create(body)
 
-    def play_holding(self, operation: Operation, name: str, call: Call, body: Any) -> None:
-        """Play the scenario for ``name`` (the operation's, or its fallback's), holding the
-        call for the operation until its last step."""
+    def play_claiming(self, operation: Operation, name: str, call: Call, body: Any) -> None:
+        """Play the scenario for ``name`` (the operation's, or its fallback's), the operation
+        claiming the call until its last step."""
         call.begin(operation.name)
-        if not self._play_for(Queued(None, name, None, body, {}), name, call, None):
+        if not self._play_for(Queued(None, name, None, body, {}), name, call, RELEASE_CALL):
             call.finish()
 
     def play_beside(self, name: str, call: Call, body: Any) -> None:
-        """Play the scenario for ``name`` without holding the call (a roster change)."""
-        self._play_for(Queued(None, name, None, body, {}), name, call, _nothing)
+        """Play the scenario for ``name`` beside what claims the call (a roster change)."""
+        self._play_for(Queued(None, name, None, body, {}), name, call, NOTHING_MORE)
 
     def play_media(self, queued: Queued, call: Call, *, queue: bool) -> None:
         """Play a commsOperation's scenario: in the call's media queue, or now."""
         if queue:
             self._media.add(queued, call)
         else:
-            self._start_media(queued, call, _nothing)
+            self._start_media(queued, call, NOTHING_MORE)
 
     def cancel_media(self, call: Call, reason: str) -> None:
         self._media.cancel(call, reason)
@@ -167,24 +163,24 @@ class GraphService:
     def mint_recording(self, comms: CommsOperation, origin: str) -> Mapping[str, Any]:
         return self._recordings.mint(comms, origin).values()
 
-    def _start_media(self, queued: Queued, call: Call, on_end: Callable[[], None] | None) -> bool:
+    def _start_media(self, queued: Queued, call: Call, after: After) -> bool:
         """Play an operation's scenario; whether one plays."""
-        return self._play_for(queued, queued.scenario_operation, call, on_end)
+        return self._play_for(queued, queued.scenario_operation, call, after)
 
     def _cancelled(self, queued: Queued, call: Call) -> None:
         """A cancelled media operation gets its own scenario's failure, if it declares one."""
         if queued.cancelled_scenario is not None:
-            self._play_for(queued, queued.cancelled_scenario, call, _nothing)
+            self._play_for(queued, queued.cancelled_scenario, call, NOTHING_MORE)
 
     def _play_for(
         self,
         queued: Queued,
         scenario_operation: str,
         call: Call,
-        on_end: Callable[[], None] | None,
+        after: After,
     ) -> bool:
-        """Play the scenario for ``scenario_operation``; whether there is one. ``on_end``:
-        what follows its last step (None: the call, which the operation holds, is released)."""
+        """Play the scenario for ``scenario_operation``; whether there is one. ``after``: what
+        follows its last step."""
         scenario = self._library.select(scenario_operation, queued.request, call.pinned_scenario)
         if scenario is None:
             log.warning(
@@ -203,7 +199,7 @@ class GraphService:
             queued.request,
             operation=queued.operation,
             values=queued.values,
-            on_end=on_end,
+            after=after,
         )
         return True
 
@@ -289,7 +285,7 @@ class GraphService:
             RING_TIMEOUT.check_state(call)
         except GraphError:  # answered, rejected or redirected in time
             return
-        self.play_holding(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
+        self.play_claiming(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
 
     def ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
         """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as

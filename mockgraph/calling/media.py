@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mockgraph.calling.calls import Call, CommsOperation
+from mockgraph.calling.playback import After, then
 from mockgraph.errors import ResourceNotFound, Unauthenticated
 
 log = logging.getLogger("mockgraph")
@@ -43,8 +44,8 @@ class Queued:
     stopped_scenario: str | None = None  # what plays when one of them is pressed
 
 
-# What plays a media operation's scenario: (queued, call, on_end) -> whether anything plays.
-Start = Callable[[Queued, Call, Callable[[], None]], bool]
+# What plays a media operation's scenario: (queued, call, what follows) -> whether it plays.
+Start = Callable[[Queued, Call, After], bool]
 Stop = Callable[[str, str], None]  # (operation id, reason)
 Cancelled = Callable[[Queued, Call], None]
 
@@ -93,7 +94,7 @@ class MediaQueue:
             current, scenario_operation=current.stopped_scenario, stop_tones=frozenset()
         )
         self._current[call.id] = stopped
-        if not self._start(stopped, call, partial(self._ended, stopped, call)):
+        if not self._start(stopped, call, then(partial(self._ended, stopped, call))):
             self._ended(stopped, call)
 
     def drop(self, call: Call) -> None:
@@ -110,7 +111,7 @@ class MediaQueue:
         while waiting:
             queued = waiting.popleft()
             self._current[call.id] = queued
-            if self._start(queued, call, partial(self._ended, queued, call)):
+            if self._start(queued, call, then(partial(self._ended, queued, call))):
                 return
             self._current.pop(call.id, None)  # nothing to play: the next one's turn
         self._waiting.pop(call.id, None)

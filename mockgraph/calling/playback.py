@@ -32,6 +32,40 @@ from mockgraph.signals import Changes
 log = logging.getLogger("mockgraph.playback")
 
 
+@dataclass(frozen=True)
+class TimeSettings:
+    """How scenarios play: ``scale`` multiplies every pause (0 collapses them); with ``step``,
+    each step waits to be released. One value, replaced whole: a reset puts the start-up one
+    back."""
+
+    scale: float = 1.0
+    step: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scale": self.scale, "step": self.step}
+
+
+@dataclass(frozen=True)
+class After:
+    """What happens when a scenario has played its last step, or was stopped: the call its
+    operation claimed is let go (``releases_call``), and ``then`` runs (the media queue's next
+    prompt)."""
+
+    releases_call: bool
+    then: Callable[[], None] | None = None
+
+
+# The operation that claimed the call is done: its next operation may start.
+RELEASE_CALL = After(releases_call=True)
+# It played beside whatever claims the call (a roster change, a prompt, a failure): nothing.
+NOTHING_MORE = After(releases_call=False)
+
+
+def then(next_thing: Callable[[], None]) -> After:
+    """The call stays as it is, and ``next_thing`` runs (the next prompt in the queue)."""
+    return After(releases_call=False, then=next_thing)
+
+
 @dataclass
 class Playback:
     """One scenario playing for one call."""
@@ -43,10 +77,10 @@ class Playback:
     id: str = field(default_factory=new_id)  # the Scenario-Id header
     next_step: int = 0
     cancel_reason: str = "cancelled"
-    held: list[NotificationRecord] = field(default_factory=list)  # outOfOrder, sent later
+    held_back: list[NotificationRecord] = field(default_factory=list)  # outOfOrder: sent later
     operation: CommsOperation | None = None  # the operation it plays for, if not the call's
     values: Mapping[str, Any] = field(default_factory=dict)  # more template roots
-    on_end: Callable[[], None] | None = None  # None: the call is released
+    after: After = RELEASE_CALL
     settled: bool = False  # it ended, or was stopped, and said so
     cancel_journaled: bool = False
 
@@ -153,7 +187,17 @@ def envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"@odata.type": "#microsoft.graph.commsNotifications", "value": items}
 
 
+def _follow(after: After, call: Call, operation: CommsOperation | None) -> None:
+    if after.releases_call and operation is None:  # an operation's own scenario claims nothing
+        call.finish()
+    if after.then is not None:
+        after.then()
+
+
 class Player:
+    """Plays scenarios: their timing, step mode and stopping. What a step sends is made by the
+    item functions above; what plays, and what follows it, its callers decide."""
+
     def __init__(
         self,
         calls: CallRegistry,
@@ -162,8 +206,7 @@ class Player:
         changes: Changes,
         clock: Clock,
         *,
-        time_scale: float = 1.0,
-        step_mode: bool = False,
+        time: TimeSettings = TimeSettings(),
         quirks: tuple[str, ...] = (),
     ) -> None:
         self._calls = calls
@@ -174,8 +217,7 @@ class Player:
         self._playing: dict[asyncio.Task[None], Playback] = {}
         self._releases: dict[str, asyncio.Semaphore] = {}
         self._timers: set[Timer] = set()
-        self.time_scale = time_scale
-        self.step_mode = step_mode
+        self.time = time
         self.quirks = quirks
         self._key_listeners: list[Callable[[Call, str], None]] = []
 
@@ -199,17 +241,14 @@ class Player:
         *,
         operation: CommsOperation | None = None,
         values: Mapping[str, Any] | None = None,
-        on_end: Callable[[], None] | None = None,
+        after: After = RELEASE_CALL,
     ) -> None:
         """Play ``scenario`` for ``call`` (and ``operation``, if it is for one): the steps due
-        now at once, the rest in a task. When the last step has gone out, ``on_end`` runs,
-        or, without one, the call is released."""
+        now at once, the rest in a task; ``after`` says what happens once the last step has
+        gone out."""
         call.plays(scenario.name)
         if not scenario.steps:  # nothing to play: no bookkeeping either
-            if on_end is not None:
-                on_end()
-            elif operation is None:
-                call.finish()
+            _follow(after, call, operation)
             return
         playback = Playback(
             scenario,
@@ -218,7 +257,7 @@ class Player:
             self._clock.monotonic(),
             operation=operation,
             values=values or {},
-            on_end=on_end,
+            after=after,
         )
         steps = self._steps(playback)
         try:
@@ -263,7 +302,7 @@ class Player:
         reset or stop comes first. A deadline is not a pause: the time scale shortens or
         stretches it, but scale 0 leaves it as it is, or an unanswered call would end before
         any bot could answer it."""
-        scale = self.time_scale or 1.0
+        scale = self.time.scale or 1.0
 
         def fire() -> None:
             self._timers.discard(timer)
@@ -295,7 +334,9 @@ class Player:
         for task, playback in self._playing.items():
             if which(playback):
                 playback.cancel_reason = reason
-                playback.on_end = None  # stopped, not ended: whoever stops it says what next
+                # Stopped, not ended: what it was to start next does not (whoever stops it says
+                # what comes instead), and the call it claimed is let go.
+                playback.after = RELEASE_CALL
                 task.cancel()
                 self._cancelled(playback)
 
@@ -327,26 +368,26 @@ class Player:
             playback.next_step = index
             jitter = step.jitter or scenario.jitter
             pause = max(0.0, step.after + clock.random.uniform(-jitter, jitter))
-            due += pause * self.time_scale
+            due += pause * self.time.scale
             delay = due - clock.monotonic()
             if delay > 0:
                 yield delay
-            if self.step_mode:
-                call.hold(index + 1)
+            if self.time.step:
+                call.wait_at_step(index + 1)
                 self._changes.notify()
                 yield self._releases.setdefault(call.id, asyncio.Semaphore(0))
-                call.hold(None)
+                call.wait_at_step(None)
                 due = max(due, clock.monotonic())  # the next pause counts from the release
             records, pressed = self._emit(playback, index, step)
             for record in records:
                 record.due = due
             playback.next_step = index + 1
             if step.fault == "outOfOrder":
-                playback.held = [*records, *playback.held]
+                playback.held_back = [*records, *playback.held_back]
             else:
-                for record in [*records, *playback.held]:
+                for record in [*records, *playback.held_back]:
                     self._notifier.send(record)
-                playback.held = []
+                playback.held_back = []
             for call_pressed, tone in pressed:
                 self._heard(call_pressed, tone)
 
@@ -378,21 +419,15 @@ class Player:
         if playback.cancel_journaled:
             return
         playback.cancel_journaled = True
-        for record in playback.held:
+        for record in playback.held_back:
             record.settle("cancelled", playback.cancel_reason)
         self._journal_unplayed(playback)
 
     def _end(self, playback: Playback) -> None:
         playback.settled = True
-        playback.call.hold(None)
-        self._release(playback)
+        playback.call.wait_at_step(None)
+        _follow(playback.after, playback.call, playback.operation)
         self._changes.notify()
-
-    def _release(self, playback: Playback) -> None:
-        if playback.on_end is not None:
-            playback.on_end()
-        elif playback.operation is None:
-            playback.call.finish()
 
     def _journal_unplayed(self, playback: Playback) -> None:
         """Steps that will never go out are journaled as cancelled: nothing vanishes."""

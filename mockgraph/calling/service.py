@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mockgraph.calling.calls import CallRegistry, CallWatcher
-from mockgraph.calling.control import ControlService, TimeSettings
+from mockgraph.calling.control import ControlService
 from mockgraph.calling.graph import Bots, CallDefaults, GraphService
 from mockgraph.calling.media import Recordings
-from mockgraph.calling.playback import Player
+from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.clock import Clock
 from mockgraph.config import Settings
 from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
@@ -63,15 +63,9 @@ class CallingService:
             on_redirect=calls.move_callback,
             on_halt=lambda call_id: self._player.stop(call_id, "an earlier notification failed"),
         )
+        start_time = TimeSettings(settings.time_scale, settings.step_mode)
         self._player = player = Player(
-            calls,
-            journal,
-            notifier,
-            changes,
-            clock,
-            time_scale=settings.time_scale,
-            step_mode=settings.step_mode,
-            quirks=settings.quirks,
+            calls, journal, notifier, changes, clock, time=start_time, quirks=settings.quirks
         )
         defaults = CallDefaults(
             tenant_id=settings.tenant_id,
@@ -94,7 +88,7 @@ class CallingService:
             bots,
             defaults,
             callback_url=settings.callback_url,
-            start_time=TimeSettings(settings.time_scale, settings.step_mode),
+            start_time=start_time,
         )
 
     async def start(self) -> None:

@@ -24,7 +24,7 @@ class Engine(Protocol):
 
     def create_call(self, body: Mapping[str, Any]) -> Call: ...
 
-    def play_holding(self, operation: Operation, name: str, call: Call, body: Any) -> None: ...
+    def play_claiming(self, operation: Operation, name: str, call: Call, body: Any) -> None: ...
 
     def play_beside(self, name: str, call: Call, body: Any) -> None: ...
 
@@ -193,17 +193,17 @@ class Interrupt:
 
 
 def play(doing: Doing) -> None:
-    """Its scenario plays, holding the call until the last step: a second operation that
+    """Its scenario plays, claiming the call until its last step: a second operation that
     holds the call is 409 meanwhile. Its fallback's plays instead when that applies."""
     operation, context = doing.operation, doing.context
     name = operation.name
     if operation.fallback is not None and operation.fallback.applies(context):
         name = operation.fallback.scenario
-    doing.engine.play_holding(operation, name, doing.the_call, context.body)
+    doing.engine.play_claiming(operation, name, doing.the_call, context.body)
 
 
 def play_beside(doing: Doing) -> None:
-    """Its scenario plays without holding the call (a roster change)."""
+    """Its scenario plays beside what claims the call (a roster change)."""
     doing.engine.play_beside(doing.operation.name, doing.the_call, doing.body)
 
 
