@@ -9,7 +9,7 @@ import aiohttp
 
 from bench.fuzz import fuzz
 from mockgraph.calling.operations import OPERATIONS
-from mockgraph.http.control import CONTROL_ROUTES
+from mockgraph.http.control_routes import CONTROL_ROUTES
 from mockgraph.testing import MockGraph
 
 

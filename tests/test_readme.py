@@ -87,7 +87,7 @@ def test_sample_problems_are_what_mockgraph_prints() -> None:
 def test_every_control_endpoint_is_documented() -> None:
     from aiohttp import web
 
-    from mockgraph.http.control import add_control_routes
+    from mockgraph.http.control_routes import add_control_routes
 
     app = web.Application()
     add_control_routes(app)

@@ -10,8 +10,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
-from mockgraph.calling.graph import Bots, CallDefaults, GraphService
+from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.calling.shapes import (
     ADVANCE,

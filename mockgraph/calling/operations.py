@@ -4,7 +4,7 @@ A declaration says everything about its operation: its route (every form it is s
 derives from it), the Graph type its body is checked against, the states it is allowed from,
 its own rules with their messages, its answer, what it returns, and what it does once
 accepted: its named steps, in order (``steps.py``). One generic handler
-(``mockgraph.http.graph``) serves every declaration, one service (``GraphService``) checks
+(``mockgraph.http.graph_routes``) serves every declaration, one service (``GraphService``) checks
 and performs them in one pipeline, and the README's tables are checked against this table by
 a test.
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import CallRegistry, CallWatcher
 from mockgraph.calling.control import ControlService
-from mockgraph.calling.graph import Bots, CallDefaults, GraphService
+from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.clock import Clock

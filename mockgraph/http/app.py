@@ -16,9 +16,9 @@ from mockgraph.calling.service import CallingService
 from mockgraph.clock import Clock, graph_date
 from mockgraph.config import Settings
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
-from mockgraph.http.control import OPEN_CONTROL_PATHS, add_control_routes
+from mockgraph.http.control_routes import OPEN_CONTROL_PATHS, add_control_routes
 from mockgraph.http.events import close_streams
-from mockgraph.http.graph import add_graph_routes
+from mockgraph.http.graph_routes import add_graph_routes
 from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
 from mockgraph.http.listening import AppServer, tls_context
 from mockgraph.http.requests import CREATED_CALL, PARSED_BODY, require_bearer_token

@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from mockgraph.calling.control import ControlService
-from mockgraph.calling.graph import GraphService
+from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.service import CallingService
 from mockgraph.delivery.signing import SigningService
 from mockgraph.journal import Journal

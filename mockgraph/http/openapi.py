@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from mockgraph.calling.operations import OPERATIONS, Form, Operation
-from mockgraph.http.control import CONTROL_ROUTES, ControlRoute
+from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
 
 JSON = dict[str, Any]

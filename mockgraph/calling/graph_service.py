@@ -1,66 +1,23 @@
 """The Graph operations: every declaration in ``operations.py`` is checked and performed here,
-in one order, and Graph's own events (an incoming call, its ring time-out) start here."""
+in one order, and Graph's own events (an incoming call, its ring time-out) start here. What
+plays, and when, the Director decides (``director.py``)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mockgraph.calling.answers import NOTHING, Accepted, Touched
+from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
-from mockgraph.calling.media import MediaQueue, Queued, Recordings
+from mockgraph.calling.director import Director
+from mockgraph.calling.media import Queued, Recordings
 from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
-from mockgraph.calling.playback import NOTHING_MORE, RELEASE_CALL, After, Player
+from mockgraph.calling.playback import Player
 from mockgraph.calling.steps import Doing
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.schema.validation import problem
-
-log = logging.getLogger("mockgraph")
-
-
-class Bots:
-    """Other bots known to mockgraph, by identity id: a transfer to one rings it."""
-
-    def __init__(self, bots: Mapping[str, str]) -> None:
-        self._urls = dict(bots)  # identity id -> callback URL
-
-    def register(self, identity_id: str, callback_uri: str) -> None:
-        self._urls[identity_id] = callback_uri
-
-    def url_of(self, identity_id: str) -> str | None:
-        return self._urls.get(identity_id)
-
-    def listing(self) -> list[dict[str, str]]:
-        return [{"id": key, "callbackUri": url} for key, url in self._urls.items()]
-
-
-@dataclass(frozen=True)
-class CallDefaults:
-    """What Graph fills in for a call nobody said otherwise about."""
-
-    tenant_id: str
-    app_id: str  # the bot's application: the target of an incoming call
-    application_instance: bool
-    ring_timeout: float  # seconds
-    bot_name: str = "Calling Bot"  # the application's display name
-
-    @property
-    def bot(self) -> dict[str, Any]:
-        """The bot's identity (an identitySet), as rosters and calls name it."""
-        return {"application": {"id": self.app_id, "displayName": self.bot_name}}
-
-    @property
-    def source(self) -> dict[str, Any]:
-        """A created call's source when the bot gives none: the bot, as the create page's
-        answer shows it."""
-        application = {"@odata.type": "#microsoft.graph.identity", **self.bot["application"]}
-        return {
-            "@odata.type": "#microsoft.graph.participantInfo",
-            "identity": {"@odata.type": "#microsoft.graph.identitySet", "application": application},
-        }
 
 
 def _shown(operation: Operation, doing: Doing, version: str) -> Accepted:
@@ -82,13 +39,11 @@ class GraphService:
         recordings: Recordings,
     ) -> None:
         self._calls = calls
-        self._library = library
         self._player = player
         self._bots = bots
         self._defaults = defaults
         self._recordings = recordings
-        self._media = MediaQueue(self._start_media, player.stop_operation, self._cancelled)
-        player.listen_to_keys(self._media.pressed)
+        self._director = Director(library, player, recordings)
 
     def perform(
         self,
@@ -134,85 +89,33 @@ class GraphService:
         return self._create(body)
 
     def play_claiming(self, operation: Operation, name: str, call: Call, body: Any) -> None:
-        """Play the scenario for ``name`` (the operation's, or its fallback's), the operation
-        claiming the call until its last step."""
-        call.begin(operation.name)
-        if not self._play_for(Queued(None, name, None, body, {}), name, call, RELEASE_CALL):
-            call.finish()
+        self._director.play_claiming(operation, name, call, body)
 
     def play_beside(self, name: str, call: Call, body: Any) -> None:
-        """Play the scenario for ``name`` beside what claims the call (a roster change)."""
-        self._play_for(Queued(None, name, None, body, {}), name, call, NOTHING_MORE)
+        self._director.play_beside(name, call, body)
 
     def play_media(self, queued: Queued, call: Call, *, queue: bool) -> None:
-        """Play a commsOperation's scenario: in the call's media queue, or now."""
-        if queue:
-            self._media.add(queued, call)
-        else:
-            self._start_media(queued, call, NOTHING_MORE)
+        self._director.play_media(queued, call, queue=queue)
 
     def cancel_media(self, call: Call, reason: str) -> None:
-        self._media.cancel(call, reason)
+        self._director.cancel_media(call, reason)
 
     def interrupt(self, call: Call, reason: str) -> None:
-        """Stop whatever plays for the call, its prompts included."""
-        self._player.stop(call.id, reason)
-        self._media.drop(call)
-        call.finish()
+        self._director.interrupt(call, reason)
 
     def mint_recording(self, comms: CommsOperation, origin: str) -> Mapping[str, Any]:
         return self._recordings.mint(comms, origin).values()
 
-    def _start_media(self, queued: Queued, call: Call, after: After) -> bool:
-        """Play an operation's scenario; whether one plays."""
-        return self._play_for(queued, queued.scenario_operation, call, after)
-
-    def _cancelled(self, queued: Queued, call: Call) -> None:
-        """A cancelled media operation gets its own scenario's failure, if it declares one."""
-        if queued.cancelled_scenario is not None:
-            self._play_for(queued, queued.cancelled_scenario, call, NOTHING_MORE)
-
-    def _play_for(
-        self,
-        queued: Queued,
-        scenario_operation: str,
-        call: Call,
-        after: After,
-    ) -> bool:
-        """Play the scenario for ``scenario_operation``; whether there is one. ``after``: what
-        follows its last step."""
-        scenario = self._library.select(scenario_operation, queued.request, call.pinned_scenario)
-        if scenario is None:
-            log.warning(
-                "no scenario for %s of call %s: nothing will be notified",
-                scenario_operation,
-                call.id,
-            )
-            return False
-        if scenario.name == call.pinned_scenario:
-            call.pin(None)  # a pin is for the next operation only
-        if scenario.recording is not None and queued.operation is not None:
-            self._recordings.use(queued.operation.id, scenario.recording)
-        self._player.play(
-            scenario,
-            call,
-            queued.request,
-            operation=queued.operation,
-            values=queued.values,
-            after=after,
-        )
-        return True
-
     def stops_on(self, call: Call, tone: str) -> bool:
         """Whether pressing ``tone`` now ends what runs on the call (a recording's stopTones)."""
-        return self._media.stops_on(call, tone)
+        return self._director.stops_on(call, tone)
 
     def recording(self, recording_id: str, bearer: str) -> bytes:
         """A finished recording's audio, for the bearer of its access token."""
         return self._recordings.download(recording_id, bearer)
 
     def reset(self) -> None:
-        self._media.clear()
+        self._director.reset()
         self._recordings.clear()
 
     def _create(self, body: Mapping[str, Any]) -> Call:
