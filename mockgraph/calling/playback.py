@@ -1,12 +1,14 @@
-"""Playing a scenario: wait for each step's time, fill in its notifications (``items.py``), send them.
+"""Playing a scenario: wait for each step's time, fill in its notifications (``items.py``),
+send them.
 
 Steps are scheduled against the moment the operation was accepted (``after`` adds up), so a
 slow step does not push every later one back. A step changes the call's state when it goes out,
 before delivery, as Graph's own state changes whether or not the bot is listening; a fault
 (``drop``, ``outOfOrder``, ``duplicate``) changes only what the bot receives, never that truth.
 
-Time can be controlled (``TimeSettings``): ``scale`` multiplies every pause (0 collapses them), and in step
-mode each step, once due, also waits until the test releases it with ``advance(call_id)``.
+Time can be controlled (``TimeSettings``): ``scale`` multiplies every pause (0 collapses
+them), and in step mode each step, once due, also waits until the test releases it with
+``advance(call_id)``.
 """
 
 from __future__ import annotations
