@@ -157,9 +157,11 @@ class RecordedOperation:
         return rules
 
 
-class Recording:
-    """The operations and notifications of one recording, by call. ``write(name, text)`` is
-    given each scenario file as it changes; ``problem(message)`` what cannot be a scenario."""
+class Capture:
+    """The operations and notifications ``mockgraph record`` saw, by call, as they become
+    scenario files: a capture of real traffic (a recorded call's audio is media's Recording).
+    ``write(name, text)`` is given each scenario file as it changes; ``problem(message)`` what
+    cannot be a scenario."""
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from mockgraph.delivery.http_client import (
     ConnectError,
     HttpClient,
     ProtocolError,
-    Reply,
+    ReplyHead,
     ReplyParser,
     parse_url,
 )
@@ -447,6 +447,6 @@ def test_any_split_of_a_reply_parses_the_same(
     finally:
         loop.close()
     complete = [r for r in results if r is not None]
-    assert complete == [Reply(status, headers)]
+    assert complete == [ReplyHead(status, headers)]
     assert results[-1] is not None  # complete exactly when the last byte arrives
     assert parser.keep_alive

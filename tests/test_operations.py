@@ -430,7 +430,7 @@ async def test_the_earlier_layer_wins_over_http(
 async def test_each_layer_alone_is_what_fails(server: MockGraph, operation: Operation) -> None:
     """Each breaker breaks only its own layer: a test of the pairs that can fail."""
     status, message = await send(server, attempt(operation))
-    assert status == operation.answer.status, message
+    assert status == operation.success.status, message
     for layer in LAYERS:
         if layer.applies(operation):
             broken = attempt(operation)
@@ -457,7 +457,7 @@ async def test_every_served_form_answers_as_the_documented_one(
     from the declarations, is the operation itself: its success, then its own 404."""
     request = replace(attempt(operation), method=form.method, path=form.path)
     status, message = await send(server, request)
-    assert status == operation.answer.status, message
+    assert status == operation.success.status, message
     if operation.on_call:
         status, message = await send(server, replace(request, call_id=UNKNOWN_CALL))
         assert (status, message.startswith("Call not found")) == (404, True), message
@@ -623,7 +623,7 @@ def test_the_readme_surface_table_matches_the_declarations(operation: Operation)
     rows = [line for line in README.splitlines() if cell in line]
     assert rows, f"no README row for {route.method} {route.documented}"
     [row] = rows
-    assert f"`{operation.answer.status}" in row, row
+    assert f"`{operation.success.status}" in row, row
     if operation.plays:  # the built-in that plays by default is named in the row
         default = LIBRARY.select(operation.name, {})
         assert default is not None and f"`{default.name}`" in row, row

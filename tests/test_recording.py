@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from mockgraph.recording import Pseudonyms, Recording, operation_of, redacted
+from mockgraph.recording import Capture, Pseudonyms, operation_of, redacted
 from mockgraph.scenarios.loader import load_text
 
 CALL = "/communications/calls/c1"
@@ -32,9 +32,9 @@ class Folder:
         return document
 
 
-def recording(pseudonymise: bool = False) -> tuple[Recording, Folder]:
+def recording(pseudonymise: bool = False) -> tuple[Capture, Folder]:
     folder = Folder()
-    made = Recording(
+    made = Capture(
         source="https://graph.example",
         when="2026-12-01 15:00 UTC",
         write=folder.write,

@@ -22,7 +22,7 @@ from mockgraph.schema.validation import problem
 
 def _shown(operation: Operation, doing: Doing, version: str) -> Accepted:
     """What the operation's answer shows of what it touched."""
-    view = operation.answer.body
+    view = operation.success.body
     if view is None or doing.call is None:  # most answers (a transfer's 202): nothing to build
         return NOTHING
     return view.show(Touched(doing.call, doing.comms, doing.named, version))

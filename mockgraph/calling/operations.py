@@ -137,7 +137,9 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Answer:
+class Success:
+    """What an operation answers when it succeeds: Graph's status, and what its body shows."""
+
     status: int
     body: View | None = None  # what the body shows (answers.py); None: no body
     location: bool = False  # a Location header naming what the body is
@@ -163,7 +165,7 @@ class Returns:
 
 
 # What an action that returns a commsOperation answers: 200, the operation, its Location.
-RETURNS_OPERATION = Answer(200, body=answers.OPERATION, location=True)
+RETURNS_OPERATION = Success(200, body=answers.OPERATION, location=True)
 
 
 class CallLookup(Protocol):
@@ -228,7 +230,7 @@ class Operation:
     allowed_from: frozenset[str] | None = None  # None: any state (ended calls are 404 anyway)
     advice: Mapping[str, str] = field(default_factory=dict)  # by state: what to do instead
     rules: tuple[Rule, ...] = ()
-    answer: Answer = Answer(202)
+    success: Success = Success(202)
     returns: Returns | None = None  # the commsOperation it answers with
     # What its route names besides the call (one of its operations, participants, groups or
     # sessions), found by id: the call's lookup, which is the 404 when it has none.
@@ -664,7 +666,7 @@ CREATE = Operation(
     request=Request("microsoft.graph.call"),
     on_call=False,
     rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
-    answer=Answer(201, body=answers.CALL, location=True),
+    success=Success(201, body=answers.CALL, location=True),
     steps=(steps.create_call, steps.play),
     matched_by=(
         Match("targets.0.identity.user.id"),
@@ -673,17 +675,17 @@ CREATE = Operation(
         Match("meetingInfo", presence=True),
     ),
 )
-GET = Operation("get", route=Route("GET", "/{id}"), answer=Answer(200, body=answers.CALL))
+GET = Operation("get", route=Route("GET", "/{id}"), success=Success(200, body=answers.CALL))
 DELETE = Operation(
     "delete",
     route=Route("DELETE", "/{id}"),
     # Hang up a call that is set up or being set up; an incoming one is rejected instead.
     allowed_from=ACTIVE | {"redirecting", "terminating"},
     advice={"incoming": "reject an incoming call instead"},
-    answer=Answer(204),
+    success=Success(204),
     steps=(steps.Interrupt("the call was deleted"), steps.play),
 )
-KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), answer=Answer(200))
+KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), success=Success(200))
 ESTABLISHED = frozenset({"established"})
 PLAY_PROMPT = Operation(
     "playPrompt",
@@ -691,7 +693,7 @@ PLAY_PROMPT = Operation(
     request=Request("action.playPrompt"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _some_prompts, _prompts(20)),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("playPromptOperation", "running"),
     cancelled_scenario="playPromptCancelled",
     steps=(steps.start_operation, steps.queue_media),
@@ -703,7 +705,7 @@ RECORD_RESPONSE = Operation(
     request=Request("action.recordResponse"),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media, _prompts(1), _record_timers, _stop_tones),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("recordOperation", "running"),
     cancelled_scenario="recordResponseCancelled",
     # "Stop tones specified to end recording": pressed while it records, it ends at once.
@@ -722,7 +724,7 @@ SUBSCRIBE_TO_TONE = Operation(
     request=Request("action.subscribeToTone", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_service_hosted_media,),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("subscribeToToneOperation", "completed"),
     steps=(steps.start_operation, steps.subscribe_to_tones),
 )
@@ -731,7 +733,7 @@ CANCEL_MEDIA_PROCESSING = Operation(
     route=action("/{id}/cancelMediaProcessing"),
     request=Request("action.cancelMediaProcessing", may_be_empty=True),
     allowed_from=ESTABLISHED,
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("cancelMediaProcessingOperation", "completed"),
     steps=(steps.cancel_media, steps.start_operation),
 )
@@ -741,7 +743,7 @@ SEND_DTMF_TONES = Operation(
     request=Request("action.sendDtmfTones"),
     allowed_from=ESTABLISHED,
     rules=(_some_tones,),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("sendDtmfTonesOperation", "running"),
     steps=(steps.start_operation, steps.play_operation),
     matched_by=(Match("tones.0"),),
@@ -751,7 +753,7 @@ UPDATE_RECORDING_STATUS = Operation(
     route=action("/{id}/updateRecordingStatus"),
     request=Request("action.updateRecordingStatus"),
     allowed_from=ESTABLISHED,
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("updateRecordingStatusOperation", "completed"),
     steps=(steps.start_operation,),
 )
@@ -761,14 +763,14 @@ CHANGE_SCREEN_SHARING_ROLE = Operation(
     request=Request("action.changeScreenSharingRole"),
     allowed_from=ESTABLISHED,
     rules=(_group_call("changeScreenSharingRole"), _app_hosted_media),
-    answer=Answer(202),
+    success=Success(202),
     # "all participants will receive a roster update"
     steps=(steps.acting(_sharing_role), steps.play_beside),
 )
 GET_OPERATION = Operation(
     "getOperation",
     route=Route("GET", "/{id}/operations/{opId}", v1_app=True),
-    answer=Answer(200, body=answers.OPERATION),
+    success=Success(200, body=answers.OPERATION),
     names=Call.operation,
 )
 MUTE = Operation(
@@ -777,7 +779,7 @@ MUTE = Operation(
     request=Request("action.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("mute"),),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
     steps=(steps.acting(_muting(True)), steps.start_operation, steps.play_operation),
 )
@@ -787,19 +789,19 @@ UNMUTE = Operation(
     request=Request("action.unmute", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("unmute"),),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("unmuteParticipantOperation", "completed"),
     steps=(steps.acting(_muting(False)), steps.start_operation, steps.play_operation),
 )
 PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
 LIST_PARTICIPANTS = Operation(
-    "listParticipants", route=Route("GET", PARTICIPANTS), answer=Answer(200, body=answers.ROSTER)
+    "listParticipants", route=Route("GET", PARTICIPANTS), success=Success(200, body=answers.ROSTER)
 )
 GET_PARTICIPANT = Operation(
     "getParticipant",
     route=Route("GET", PARTICIPANT),
-    answer=Answer(200, body=answers.PARTICIPANT),
+    success=Success(200, body=answers.PARTICIPANT),
     names=Call.participant,
 )
 INVITE = Operation(
@@ -808,7 +810,7 @@ INVITE = Operation(
     request=Request("action.participants.invite"),
     allowed_from=ESTABLISHED,
     rules=(_invitees, _phones_are_e164("participants")),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("inviteParticipantsOperation", "running"),
     echoes=("participants",),
     steps=(steps.start_operation, steps.play_operation),
@@ -826,7 +828,7 @@ MUTE_PARTICIPANT = Operation(
     allowed_from=ESTABLISHED,
     names=Call.participant,
     rules=(_group_call("Muting a participant"),),
-    answer=RETURNS_OPERATION,
+    success=RETURNS_OPERATION,
     returns=Returns("muteParticipantOperation", "completed"),
     steps=(steps.acting(_muting(True)), steps.start_operation, steps.play_operation),
 )
@@ -837,7 +839,7 @@ START_HOLD_MUSIC = Operation(
     allowed_from=ESTABLISHED,
     names=Call.participant,
     rules=(_one_on_hold,),
-    answer=Answer(202, body=answers.OPERATION, location=True),
+    success=Success(202, body=answers.OPERATION, location=True),
     returns=Returns("startHoldMusicOperation", "running"),
     steps=(steps.acting(_holding(True)), steps.start_operation, steps.play_operation),
 )
@@ -847,7 +849,7 @@ STOP_HOLD_MUSIC = Operation(
     request=Request("action.participant.stopHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
     names=Call.participant,
-    answer=Answer(202, body=answers.OPERATION, location=True),
+    success=Success(202, body=answers.OPERATION, location=True),
     returns=Returns("stopHoldMusicOperation", "running"),
     steps=(steps.acting(_holding(False)), steps.start_operation, steps.play_operation),
 )
@@ -855,7 +857,7 @@ REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
     route=Route("DELETE", PARTICIPANT),
     names=Call.participant,
-    answer=Answer(204),
+    success=Success(204),
     steps=(steps.acting(_leaving), steps.play_beside),
 )
 ROUTING_GROUPS = "/{id}/audioRoutingGroups"
@@ -866,18 +868,18 @@ CREATE_ROUTING_GROUP = Operation(
     request=Request("microsoft.graph.audioRoutingGroup"),
     rules=(_new_routing_group, _routing_mode),
     steps=(steps.acting(_keeping_group),),
-    answer=Answer(200, body=answers.ROUTING_GROUP),  # 200, not 201, as the docs show
+    success=Success(200, body=answers.ROUTING_GROUP),  # 200, not 201, as the docs show
 )
 LIST_ROUTING_GROUPS = Operation(
     "listAudioRoutingGroups",
     route=Route("GET", ROUTING_GROUPS, v1_app=True),
-    answer=Answer(200, body=answers.ROUTING_GROUPS),
+    success=Success(200, body=answers.ROUTING_GROUPS),
 )
 GET_ROUTING_GROUP = Operation(
     "getAudioRoutingGroup",
     route=Route("GET", ROUTING_GROUP, v1_app=True),
     names=Call.routing_group,
-    answer=Answer(200, body=answers.ROUTING_GROUP),
+    success=Success(200, body=answers.ROUTING_GROUP),
 )
 UPDATE_ROUTING_GROUP = Operation(
     "updateAudioRoutingGroup",
@@ -886,14 +888,14 @@ UPDATE_ROUTING_GROUP = Operation(
     names=Call.routing_group,
     rules=(_routing_mode,),
     steps=(steps.acting(_keeping_group),),
-    answer=Answer(200, body=answers.ROUTING_GROUP),
+    success=Success(200, body=answers.ROUTING_GROUP),
 )
 DELETE_ROUTING_GROUP = Operation(
     "deleteAudioRoutingGroup",
     route=Route("DELETE", ROUTING_GROUP, v1_app=True),
     names=Call.routing_group,
     steps=(steps.acting(_dropping_group),),
-    answer=Answer(204),
+    success=Success(204),
 )
 ADD_LARGE_GALLERY_VIEW = Operation(
     "addLargeGalleryView",
@@ -901,27 +903,27 @@ ADD_LARGE_GALLERY_VIEW = Operation(
     request=Request("action.addLargeGalleryView", may_be_empty=True),
     allowed_from=ESTABLISHED,
     rules=(_group_call("addLargeGalleryView"),),
-    answer=Answer(202, body=answers.OPERATION, location=True),
+    success=Success(202, body=answers.OPERATION, location=True),
     returns=Returns("addLargeGalleryViewOperation", "completed"),
     steps=(steps.start_operation,),
 )
 LIST_CONTENT_SHARING_SESSIONS = Operation(
     "listContentSharingSessions",
     route=Route("GET", "/{id}/contentSharingSessions"),
-    answer=Answer(200, body=answers.SESSIONS),
+    success=Success(200, body=answers.SESSIONS),
 )
 GET_CONTENT_SHARING_SESSION = Operation(
     "getContentSharingSession",
     route=Route("GET", "/{id}/contentSharingSessions/{sessionId}"),
     names=Call.sharing_session,
-    answer=Answer(200, body=answers.SESSION),
+    success=Success(200, body=answers.SESSION),
 )
 LOG_DEVICE_QUALITY = Operation(
     "logTeleconferenceDeviceQuality",
     route=action("/logTeleconferenceDeviceQuality"),
     request=Request("action.calls.logTeleconferenceDeviceQuality"),
     on_call=False,
-    answer=Answer(200),
+    success=Success(200),
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
 RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, steps=(steps.play,))

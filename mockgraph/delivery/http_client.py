@@ -54,7 +54,9 @@ class ConnectError(OSError):
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class ReplyHead:
+    """What delivery reads of a bot's reply: its status and headers (the body is dropped)."""
+
     status: int
     headers: dict[str, str]  # names in lower case; a repeated header keeps its last value
 
@@ -117,10 +119,10 @@ class ReplyParser:
     def expect(self) -> None:
         """A request went out: the next bytes begin its reply."""
         self.started = False  # a byte of the reply has come
-        self._reply: Reply | None = None
+        self._reply: ReplyHead | None = None
         self._body: StreamReader | None = None
 
-    def feed(self, data: bytes) -> Reply | None:
+    def feed(self, data: bytes) -> ReplyHead | None:
         """The reply once it is complete, else None. ProtocolError if it is not HTTP."""
         self.started = self.started or bool(data)
         try:
@@ -135,12 +137,14 @@ class ReplyParser:
             if self._reply is not None:  # a second reply nobody asked for: do not trust this
                 self.keep_alive = False  # connection again
                 continue
-            self._reply = Reply(message.code, {k.lower(): v for k, v in message.headers.items()})
+            self._reply = ReplyHead(
+                message.code, {k.lower(): v for k, v in message.headers.items()}
+            )
             self.keep_alive = not message.should_close
             self._body = body
         return self._complete()
 
-    def eof(self) -> Reply | None:
+    def eof(self) -> ReplyHead | None:
         """The connection ended: the reply if that completes it (a body read to the end)."""
         try:
             self._parser.feed_eof()
@@ -149,7 +153,7 @@ class ReplyParser:
         self.keep_alive = False
         return self._complete()
 
-    def _complete(self) -> Reply | None:
+    def _complete(self) -> ReplyHead | None:
         body = self._body
         if body is None:
             return None
@@ -183,7 +187,7 @@ class Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._transport: asyncio.Transport | None = None
         self._parser = ReplyParser(asyncio.get_running_loop())
-        self._waiter: asyncio.Future[Reply] | None = None
+        self._waiter: asyncio.Future[ReplyHead] | None = None
 
     @property
     def reusable(self) -> bool:
@@ -223,7 +227,7 @@ class Connection(asyncio.Protocol):
                     ConnectionResetError("the bot closed the connection before a full reply")
                 )
 
-    async def exchange(self, request: bytes) -> Reply:
+    async def exchange(self, request: bytes) -> ReplyHead:
         assert self._transport is not None
         self._parser.expect()
         self._waiter = asyncio.get_running_loop().create_future()
@@ -269,7 +273,7 @@ class HttpClient:
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float
-    ) -> Reply:
+    ) -> ReplyHead:
         """POST ``body`` with ``headers`` (Host and Content-Length are added); the reply's
         status and headers. Raises ConnectError, another OSError (the connection broke),
         TimeoutError, ValueError (a bad URL or header) or ProtocolError."""

@@ -48,7 +48,7 @@ def _origin(request: web.Request) -> str:
 def _answer(
     request: web.Request, operation: Operation, version: str, outcome: Accepted
 ) -> web.Response:
-    answer = operation.answer
+    answer = operation.success
     if outcome.body is None:
         response = web.Response(status=answer.status)
     else:

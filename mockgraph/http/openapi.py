@@ -67,7 +67,7 @@ def _parameters(path: str) -> list[JSON]:
 
 def _graph(operation: Operation, form: Form, path: str) -> JSON:
     version = form.version
-    answer = operation.answer
+    answer = operation.success
     success: JSON = {"description": f"{operation.name} accepted"}
     view = answer.body
     if view is not None and view.graph_type is not None:

@@ -29,7 +29,7 @@ from mockgraph.errors import GraphError
 from mockgraph.http.app import error_response
 from mockgraph.http.listening import AppServer
 from mockgraph.ids import new_id
-from mockgraph.recording import REDACTED, Pseudonyms, Recording, operation_of, redacted
+from mockgraph.recording import REDACTED, Capture, Pseudonyms, operation_of, redacted
 from mockgraph.scenarios.loader import load_text
 
 log = logging.getLogger("mockgraph.record")
@@ -141,7 +141,7 @@ class Recorder(AppServer):
         self.upstream = settings.upstream.rstrip("/")
         pseudonyms = Pseudonyms(settings.pseudonymise)
         self.output = Output(settings.out, pseudonyms)
-        self.recording = Recording(
+        self.recording = Capture(
             source=self.upstream,
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             write=self.output.write,
