@@ -1,8 +1,8 @@
 """Baseline for the IVR figure: a bare aiohttp server that serves the same requests as the IVR
 flow against mockgraph (ring, answer, subscribeToTone, playPrompt, a key press, transfer) and
 POSTs the same notifications for each, in order per call, through one shared ClientSession:
-the created call, establishing and established, the prompt's end, the tone, and the three of
-the transfer. Nothing else: no validation, journal, state, scenario engine or token signing."""
+the created call, establishing, established and the media update that follows (audio active),
+the prompt's end, the tone, and the three of the transfer. Nothing else: no validation, journal, state, scenario engine or token signing."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ async def answer(request: web.Request) -> web.Response:
     await request.json()
     call_id = request.match_info["call_id"]
     states = ("establishing", "established")
-    later(request.app, call_id, [call_item(call_id, {"state": s}) for s in states])
+    items = [call_item(call_id, {"state": s}) for s in states]
+    items.append(call_item(call_id, {"state": "established", "mediaState": {"audio": "active"}}))
+    later(request.app, call_id, items)
     return web.Response(status=202)
 
 

@@ -486,7 +486,8 @@ IVR_STEPS = (
         200,
     ),
 )
-IVR_NOTIFICATIONS = 8  # created, establishing, established, the prompt's end, a tone, 3
+# created, establishing, established, the media update, the prompt's end, a tone, 3
+IVR_NOTIFICATIONS = 9
 
 
 async def ivr_flow(http: aiohttp.ClientSession, url: str) -> None:
@@ -523,7 +524,7 @@ async def ivr_flows(http: aiohttp.ClientSession, url: str, seconds: float) -> in
 
 
 async def ivr(http: aiohttp.ClientSession) -> Figure:
-    """Whole IVR flows (8 notifications each) end to end, to a sink in another process:
+    """Whole IVR flows (9 notifications each) end to end, to a sink in another process:
     notifications delivered/s, none lost, every call's order intact."""
     results: dict[str, list[float]] = {}
     problems: list[str] = []  # mockgraph's: they fail the figure
@@ -568,7 +569,7 @@ async def ivr(http: aiohttp.ClientSession) -> Figure:
     figure.notes.extend(verdict_notes(problems, facts))
     figure.notes.append(
         f"{IVR_CALLERS} callers; a flow is 6 requests (ring, answer, subscribeToTone, "
-        "playPrompt, a key press, transfer) and 8 notifications; the callers run in the "
+        "playPrompt, a key press, transfer) and 9 notifications; the callers run in the "
         "bench's own process, on the load core"
     )
     return figure

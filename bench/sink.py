@@ -13,14 +13,15 @@ from collections import defaultdict
 from aiohttp import web
 
 # The orders a call's notifications may follow; a call repeats one of them (a call may be
-# transferred again once it is back to established). The IVR flow: rung, answered, a prompt
-# played (its operation ends), a key pressed, transferred.
+# transferred again once it is back to established). The IVR flow: rung, answered (with the
+# media update that follows), a prompt played (its operation ends), a key pressed, transferred.
 CYCLES = (
     ("transferring", "transferAccepted", "established"),
     ("transferring", "transferAccepted", "terminated"),
     (
         "incoming",
         "establishing",
+        "established",
         "established",
         "operation:completed",
         "tone",
