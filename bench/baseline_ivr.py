@@ -2,7 +2,8 @@
 flow against mockgraph (ring, answer, subscribeToTone, playPrompt, a key press, transfer) and
 POSTs the same notifications for each, in order per call, through one shared ClientSession:
 the created call, establishing, established and the media update that follows (audio active),
-the prompt's end, the tone, and the three of the transfer. Nothing else: no validation, journal, state, scenario engine or token signing."""
+the prompt's end, the tone, and the three of the transfer. Nothing else: no validation,
+journal, state, scenario engine or token signing."""
 
 from __future__ import annotations
 
