@@ -380,7 +380,10 @@ async def bot_suite() -> list[Figure]:
         "processes each, taking turns; the external server runs on the other core"
     )
     start_stop = await suite.start_stop_times(31)
-    mine, base = start_stop["mockgraph"], start_stop["aiohttp"]
+    # Judged against an AppRunner with the same routes: aiohttp builds that route table
+    # whatever serves it, so the honest baseline has it too (issue 24). The bare runner's
+    # figure stays, as a fact.
+    mine, base = start_stop["mockgraph"], start_stop["routes"]
     figures.append(
         Figure(
             "in-process MockGraph() start and stop",
@@ -390,10 +393,10 @@ async def bot_suite() -> list[Figure]:
             "<= 1.5",
             mine <= 1.5 * base,
             [
-                "against a bare aiohttp AppRunner on port 0 (no routes), median of 31, taking "
-                f"turns; an AppRunner whose app has mockgraph's {start_stop['route_count']:.0f} "
-                f"routes takes {start_stop['routes'] * 1000:.1f} ms "
-                f"(mockgraph: {mine / start_stop['routes']:.2f} x that)"
+                f"against an aiohttp AppRunner on port 0 whose app has mockgraph's "
+                f"{start_stop['route_count']:.0f} routes, median of 31, taking turns; a bare "
+                f"AppRunner with no routes takes {start_stop['aiohttp'] * 1000:.2f} ms "
+                f"(mockgraph: {mine / start_stop['aiohttp']:.1f} x that)"
             ],
         )
     )
