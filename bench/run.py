@@ -819,10 +819,18 @@ async def sustained_capacity(
         log(f"on time: stepped to {load.describe()}")
         return load.holds
 
-    rate, held = FIRST_RATE, 0.0
-    while await step(rate):
-        held, rate = rate, rate * STEP_FACTOR
-    failed = rate
+    held, failed = 0.0, FIRST_RATE
+    if await step(FIRST_RATE):  # up by STEP_FACTOR while it holds
+        held = FIRST_RATE
+        while await step(held * STEP_FACTOR):
+            held *= STEP_FACTOR
+        failed = held * STEP_FACTOR
+    else:  # a machine slower than FIRST_RATE: down by half until one holds
+        while not held and failed > 1:
+            if await step(failed / 2):
+                held = failed / 2
+            else:
+                failed /= 2
     for _ in range(BISECTIONS if held else 0):
         middle = (held + failed) / 2
         if await step(middle):
