@@ -13,9 +13,13 @@ time (BENCHMARKS.md, "on time"). So:
   later pass walks it again;
 - the frozen heap is given back (unfrozen and collected in full) when the server is idle
   and the heap has grown by a quarter since the last time (CPython's own rule for full
-  passes); a server that is never idle gives it back once the heap has grown fivefold, so
-  cyclic garbage is never held for ever. The thresholds ``serve`` set before,
-  ``(100_000, 50, 100)``, reached a full pass only after 500 million allocations.
+  passes); a server that is never idle gives it back once the heap has grown fivefold and
+  ``busy_every`` seconds (10 minutes) have passed since the last time, so cyclic garbage is
+  never held for ever. Each such pass walks the whole heap for 0.1 to 0.5 s and finds almost
+  nothing (a few thousand objects): given back at every fivefold growth, a busy server paused
+  every few seconds under load, and its notifications' lateness grew (BENCHMARKS.md, issue
+  24). The thresholds ``serve`` set before, ``(100_000, 50, 100)``, reached a full pass only
+  after 500 million allocations.
 """
 
 from __future__ import annotations
@@ -37,11 +41,14 @@ class Collector:
         *,
         young: int = 10_000,
         check_every: float = 1.0,
+        busy_every: float = 600.0,
     ) -> None:
         self._idle = idle
         self._clock = clock
         self._young = young
         self._check_every = check_every
+        self._busy_every = busy_every
+        self._last_given = clock.monotonic()
         self._saved: tuple[int, int, int] | None = None
         self._timer: Timer | None = None
         self.frozen = 0  # objects frozen at the last give-back
@@ -77,13 +84,15 @@ class Collector:
         gc.freeze()
         self.frozen, self.since = gc.get_freeze_count(), 0
         self.given_back += 1
+        self._last_given = self._clock.monotonic()
 
     def due(self) -> bool:
         """Whether the frozen heap should be given back now."""
         heap = max(self.frozen, self._young)
-        if self.since >= 4 * heap:
+        if self.since >= heap / 4 and self._idle():
             return True
-        return self.since >= heap / 4 and self._idle()
+        waited = self._clock.monotonic() - self._last_given
+        return self.since >= 4 * heap and waited >= self._busy_every
 
     def _after_pass(self, phase: str, info: dict[str, Any]) -> None:
         if phase != "stop" or self._saved is None:
