@@ -110,8 +110,8 @@ def _follow(after: After, call: Call, operation: CommsOperation | None) -> None:
 
 
 class Player:
-    """Plays scenarios: their timing, step mode and stopping. What a step sends is made by the
-    item functions above; what plays, and what follows it, its callers decide."""
+    """Plays scenarios: their timing, step mode and stopping. What a step sends is made by
+    ``items.py``; what plays, and what follows it, its callers decide."""
 
     def __init__(
         self,
