@@ -705,6 +705,9 @@ ON_TIME_RUNS = int(os.environ.get("BENCH_ON_TIME_RUNS", "5"))
 # transfer and its 3 notifications), by STEP_FACTOR while a step holds, then halving the gap
 # between the last that held and the first that did not, BISECTIONS times.
 FIRST_RATE = float(os.environ.get("BENCH_FIRST_RATE", "100"))
+# A capacity already found (notifications/s): no stepping, only the runs at half of it, to
+# compare two trees or settings at one load.
+KNOWN_CAPACITY = float(os.environ.get("BENCH_ON_TIME_CAPACITY", "0"))
 STEP_FACTOR = 1.5
 BISECTIONS = 2
 # A step holds when its arrival lateness is flat: the median and the 90th percentile of its
@@ -855,7 +858,10 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             await seed(http, server.url, 1, callback)
             await transfer(http, server.url, "c0")  # warm up: the signing key, connections
             await wait_idle(http, server.url)
-            capacity, tried = await sustained_capacity(http, server.url, sink.url, callback)
+            if KNOWN_CAPACITY:
+                capacity, tried = KNOWN_CAPACITY / 3, []
+            else:
+                capacity, tried = await sustained_capacity(http, server.url, sink.url, callback)
             log(f"on time: sustained capacity {capacity * 3:,.0f} notifications/s")
             runs = []
             for _ in range(ON_TIME_RUNS if capacity else 0):

@@ -20,7 +20,7 @@ from mockgraph.clock import iso
 Outcome = Literal["pending", "delivered", "failed", "rejected", "cancelled", "skipped", "dropped"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     time: float  # time.time()
     url: str
@@ -46,23 +46,47 @@ class Attempt:
         return result
 
 
-@dataclass
+def _decoded(received: bytes | str | None) -> Any:
+    """A request's body as received, for reading: JSON if it is JSON, else text; a str is a
+    note on why it was not read."""
+    if not isinstance(received, bytes):
+        return received
+    if not received:
+        return None
+    try:
+        return json.loads(received)
+    except ValueError:
+        return received.decode("utf-8", errors="replace")
+
+
+@dataclass(slots=True)
 class RequestRecord:
     seq: int
     time: float  # time.time()
     method: str
     path: str
     headers: Mapping[str, str]  # as received (read-only), made a dict only when shown
-    body: Any
+    # The body as the bytes received, decoded on each read: one object that the cyclic
+    # collector does not track, where the parsed JSON was a few nested dicts per request,
+    # kept for ``limit`` requests (BENCHMARKS.md, issue 24). A str says why it was not read.
+    received: bytes | str | None
     status: int
     call_id: str | None
     request_id: str
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
 
-    def answered(self, status: int, body: Any, created_call: str | None = None) -> None:
+    @property
+    def body(self) -> Any:
+        """The body: JSON if it is JSON, else text, None if there was none (a copy, decoded
+        anew on each read)."""
+        return _decoded(self.received)
+
+    def answered(
+        self, status: int, received: bytes | str | None, created_call: str | None = None
+    ) -> None:
         """mockgraph answered it: the record is final. A request that created a call belongs
         to it from now on."""
-        self.status, self.body = status, body
+        self.status, self.received = status, received
         self.call_id = self.call_id or created_call
         if self.on_final is not None:
             self.on_final(self)
@@ -82,7 +106,7 @@ class RequestRecord:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class NotificationRecord:
     seq: int
     time: float  # time.time()
@@ -155,6 +179,9 @@ class Journal:
         # Line-buffered text: each write of a whole line reaches the OS at once.
         self._file = open(file, "a", encoding="utf-8", buffering=1) if file else None  # noqa: SIM115
         self._listeners: list[Callable[[Entry], None]] = []
+        # One bound method for every entry to call back, where ``self._final`` made a new one
+        # per entry, kept as long as the entry.
+        self._on_final = self._final
 
     def subscribe(self, listener: Callable[[Entry], None]) -> Callable[[], None]:
         """Call ``listener`` with each entry once it is final; returns the unsubscribe."""
@@ -183,7 +210,7 @@ class Journal:
         method: str,
         path: str,
         headers: Mapping[str, str],
-        body: Any,
+        received: bytes | str | None,
         status: int,
         call_id: str | None,
         request_id: str,
@@ -194,11 +221,11 @@ class Journal:
             method,
             path,
             headers,
-            body,
+            received,
             status,
             call_id,
             request_id,
-            on_final=self._final,
+            on_final=self._on_final,
         )
         self._append(record)
         return record
@@ -226,7 +253,7 @@ class Journal:
             tenant_id=tenant_id,
             chain_id=chain_id,
             scenario_id=scenario_id,
-            on_final=self._final,
+            on_final=self._on_final,
         )
         self._append(record)
         return record

@@ -30,7 +30,7 @@ from mockgraph.errors import ResourceNotFound, Unauthenticated
 log = logging.getLogger("mockgraph")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Queued:
     """An operation's scenario, waiting for its turn, with what it needs (``operation``:
     the commsOperation it plays for, if it returned one)."""

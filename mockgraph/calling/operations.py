@@ -172,7 +172,7 @@ class CallLookup(Protocol):
     def find(self, call_id: str) -> Call | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Context:
     """What an operation's rules and effects see: the checked body and, if it has them, its
     call and the participant its route names."""

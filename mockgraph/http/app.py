@@ -4,7 +4,6 @@ server that runs it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from typing import Any
@@ -21,7 +20,7 @@ from mockgraph.http.events import close_streams
 from mockgraph.http.graph_routes import add_graph_routes
 from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
 from mockgraph.http.listening import AppServer, tls_context
-from mockgraph.http.requests import CREATED_CALL, PARSED_BODY, require_bearer_token
+from mockgraph.http.requests import CREATED_CALL, RECEIVED_BODY, require_bearer_token
 from mockgraph.ids import new_id
 from mockgraph.scenarios.library import ScenarioLibrary
 
@@ -58,21 +57,15 @@ def _http_error(exc: web.HTTPException, request: web.Request) -> GraphError:
     return error
 
 
-async def _journal_body(request: web.Request) -> Any:
-    """A body that was not parsed as JSON (the caller takes a parsed one as it is): as JSON if
-    it is JSON, else as text; a note if it could not be read."""
+async def _received_body(request: web.Request) -> bytes | str | None:
+    """A body the handler did not read (the caller takes one it read as it is): its bytes, or
+    a note if it could not be read."""
     if not request.body_exists:
         return None
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPException as exc:  # e.g. larger than client_max_size
         return f"<body not read: {exc.reason}>"
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")
 
 
 def _route_path(request: web.Request) -> str:
@@ -103,15 +96,16 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     # Journaled as it arrives, so that it comes before the notifications it causes; its
     # status and body are filled in once answered.
     record = None
+    call_id = request.match_info.get("call_id")
     is_graph_path = not request.path.startswith(CONTROL_PREFIX)
     if is_graph_path:
         record = request.app[JOURNAL].record_request(
             method=request.method,
             path=request.path_qs,
             headers=request.headers,
-            body=None,
+            received=None,
             status=0,
-            call_id=request.match_info.get("call_id"),
+            call_id=call_id,
             request_id=request_id,
         )
     response: web.StreamResponse
@@ -132,9 +126,13 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers["request-id"] = request_id
     response.headers["client-request-id"] = client_request_id
     if record is not None:
-        # The parsed body is there for nearly every request: no coroutine for it.
-        body = request[PARSED_BODY] if PARSED_BODY in request else await _journal_body(request)
-        record.answered(response.status, body, request.get(CREATED_CALL))
+        # The body's bytes are there for nearly every request: no coroutine for them.
+        received = (
+            request[RECEIVED_BODY] if RECEIVED_BODY in request else await _received_body(request)
+        )
+        # Only a request on no call can create one (and a miss costs Mapping.get a KeyError).
+        created = request.get(CREATED_CALL) if call_id is None else None
+        record.answered(response.status, received, created)
     return response
 
 

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
 
-PARSED_BODY: web.RequestKey[Any] = web.RequestKey("parsed_body", object)  # the JSON, once parsed
+# The body's bytes, once read by the handler, for the journal.
+RECEIVED_BODY: web.RequestKey[bytes] = web.RequestKey("received_body", bytes)
 # The call a request created (POST /communications/calls), for its journal entry.
 CREATED_CALL: web.RequestKey[str] = web.RequestKey("created_call", str)
 
@@ -46,6 +47,7 @@ async def read_json_object(
             else "Content-Type is missing; send 'Content-Type: application/json'."
         )
     raw = await request.read()
+    request[RECEIVED_BODY] = raw  # the journal keeps it without reading it again
     if not raw.strip() and allow_empty:
         return {}
     if not raw.strip():
@@ -59,7 +61,6 @@ async def read_json_object(
             f"The request body is not valid JSON: {error.msg} "
             f"(line {error.lineno}, column {error.colno})."
         ) from None
-    request[PARSED_BODY] = body  # the journal records it without parsing it again
     if not isinstance(body, dict):
         raise BadRequest(f"The request body must be a JSON object, not {type(body).__name__}.")
     return body
