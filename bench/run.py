@@ -863,11 +863,13 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             else:
                 capacity, tried = await sustained_capacity(http, server.url, sink.url, callback)
             log(f"on time: sustained capacity {capacity * 3:,.0f} notifications/s")
-            runs = []
+            runs, floors = [], []
             for _ in range(ON_TIME_RUNS if capacity else 0):
                 load = await offer(http, server.url, sink.url, callback, capacity / 2)
                 log(f"on time: at half: {load.describe()}")
                 runs.append(load)
+                floors.append(await machine_floor(capacity / 2 * 3))
+                log(f"on time: the machine's floor at that rate, p99 {floors[-1]:.1f} ms")
     on_time_runs = [
         load for load in runs if load.complete and load.p99()[0] <= 20 and load.p99()[1] <= 50
     ]
@@ -902,9 +904,26 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             None,
             f"<= 50 ms in {enough} of {len(runs)} runs (with the above)",
             bool(runs) and len(on_time_runs) >= enough,
-            [f"p99 arrived per run, ms: {', '.join(f'{late:.1f}' for late in arrivals)}"],
+            [
+                f"p99 arrived per run, ms: {', '.join(f'{late:.1f}' for late in arrivals)}",
+                "the machine's floor after each run (bare asyncio timers at the same rate on "
+                f"the same core, bench/baseline_timers.py), p99 ms: "
+                f"{', '.join(f'{late:.1f}' for late in floors)}",
+            ],
         ),
     ]
+
+
+async def machine_floor(rate: float) -> float:
+    """The p99 lateness (ms) of bare asyncio timers falling due at ``rate`` per second for
+    ON_TIME_SECONDS on the server's core, with mockgraph idle: what the machine itself puts on
+    any event loop."""
+    argv = baseline("baseline_timers.py", str(rate), str(ON_TIME_SECONDS))
+    process = await asyncio.create_subprocess_exec(
+        *pinned(SERVER_CORE, argv), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    return percentile(json.loads(out)["late_ms"], 99)
 
 
 async def transfer(http: aiohttp.ClientSession, url: str, call_id: str) -> None:

@@ -2,9 +2,11 @@
 
     BENCH_PRE="exec(open('bench/stall_probe.py').read())" BENCH_ONLY=ontime make bench
 
-Every loop callback that ran over 5 ms and every collector pass over 3 ms are counted, and at
-exit (the bench stops the server with SIGTERM) written to ``STALLS_FILE`` (/tmp/stalls.txt): the
-callbacks by kind, the worst 15, and the worst collector passes with their generation."""
+Every loop callback that ran over 5 ms and every collector pass over ``STALL_PASS_MS`` (3) are
+counted, and at exit (the bench stops the server with SIGTERM) written to ``STALLS_FILE``
+(/tmp/stalls.txt): the callbacks by kind, the worst 15, the worst collector passes with their
+generation, then every pass with its wall-clock time and how many young objects it began with
+(to place it inside or between the bench's runs)."""
 
 import asyncio.events
 import atexit
@@ -16,8 +18,8 @@ import time
 _run = asyncio.events.Handle._run
 _slow: collections.Counter[str] = collections.Counter()
 _worst: list[tuple[float, str]] = []
-_passes: list[tuple[float, int, int]] = []
-_began = [0.0]
+_passes: list[tuple[float, int, int, float, int]] = []
+_began = [0.0, 0.0]  # when the pass began, and the young count then
 
 
 def _timed(self: asyncio.events.Handle) -> None:
@@ -33,10 +35,12 @@ def _timed(self: asyncio.events.Handle) -> None:
 def _pass(phase: str, info: dict[str, int]) -> None:
     if phase == "start":
         _began[0] = time.perf_counter()
+        _began[1] = gc.get_count()[0]
         return
     took = time.perf_counter() - _began[0]
-    if took > 0.003:
-        _passes.append((round(took * 1000, 1), info["generation"], info["collected"]))
+    if took > float(os.environ.get("STALL_PASS_MS", "3")) / 1000:
+        shown = round(took * 1000, 1)
+        _passes.append((shown, info["generation"], info["collected"], time.time(), int(_began[1])))
 
 
 def _report() -> None:
@@ -49,7 +53,10 @@ def _report() -> None:
             out.write(f"{took:8.1f} ms  {shown}\n")
         worst = sorted(_passes, reverse=True)[:15]
         out.write(f"collector passes over 3 ms: {len(_passes)} (ms, generation, collected): ")
-        out.write(f"{worst}\n")
+        out.write(f"{[entry[:3] for entry in worst]}\n")
+        out.write("every pass (ms, generation, collected, time, young count):\n")
+        for entry in _passes:
+            out.write(f"{entry}\n")
 
 
 asyncio.events.Handle._run = _timed  # type: ignore[method-assign]

@@ -11,20 +11,26 @@ time (BENCHMARKS.md, "on time"). So:
 - a young pass comes every ``young`` allocations, short because ``young`` is small;
 - what survives a young pass is frozen (``gc.freeze``): it is long-lived by nature, and no
   later pass walks it again;
-- the frozen heap is given back (unfrozen and collected in full) when the server is idle
+- the frozen heap is given back (unfrozen and collected in full) when the server is quiet
   and the heap has grown by a quarter since the last time (CPython's own rule for full
-  passes); a server that is never idle gives it back once the heap has grown fivefold and
-  ``busy_every`` seconds (10 minutes) have passed since the last time, so cyclic garbage is
-  never held for ever. Each such pass walks the whole heap for 0.1 to 0.5 s and finds almost
-  nothing (a few thousand objects): given back at every fivefold growth, a busy server paused
-  every few seconds under load, and its notifications' lateness grew (BENCHMARKS.md, issue
-  24). The thresholds ``serve`` set before, ``(100_000, 50, 100)``, reached a full pass only
+  passes). Quiet is idle (nothing playing, queued or in flight) at two checks in a row, with
+  under a tenth of a core used between them: "idle" alone is true between any two requests
+  whose scenarios notify nothing, and while a test seeds thousands of calls, so a give-back
+  landed just as a load began and its first notifications went out 100s of ms late
+  (BENCHMARKS.md, issue 24). A server that is never quiet gives it back once the heap has
+  grown fivefold and ``busy_every`` seconds (10 minutes) have passed since the last time, so
+  cyclic garbage is never held for ever. Each such pass walks the whole heap for 0.1 to 0.5
+  s and finds almost nothing (a few thousand objects): given back at every fivefold growth,
+  a busy server paused every few seconds under load, and its notifications' lateness grew
+  (BENCHMARKS.md, issue 24).
+  The thresholds ``serve`` set before, ``(100_000, 50, 100)``, reached a full pass only
   after 500 million allocations.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,12 +48,18 @@ class Collector:
         young: int = 10_000,
         check_every: float = 1.0,
         busy_every: float = 600.0,
+        cpu: Callable[[], float] = time.process_time,
+        quiet_share: float = 0.1,
     ) -> None:
         self._idle = idle
         self._clock = clock
         self._young = young
         self._check_every = check_every
         self._busy_every = busy_every
+        self._cpu = cpu  # the process's CPU seconds, to tell a quiet server from one at work
+        self._quiet_share = quiet_share
+        self._last_check = (clock.monotonic(), cpu())
+        self._was_idle = False
         self._last_given = clock.monotonic()
         self._saved: tuple[int, int, int] | None = None
         self._timer: Timer | None = None
@@ -86,10 +98,11 @@ class Collector:
         self.given_back += 1
         self._last_given = self._clock.monotonic()
 
-    def due(self) -> bool:
-        """Whether the frozen heap should be given back now."""
+    def due(self, quiet: bool) -> bool:
+        """Whether the frozen heap should be given back now; ``quiet``: whether the server
+        has been quiet since the last check."""
         heap = max(self.frozen, self._young)
-        if self.since >= heap / 4 and self._idle():
+        if self.since >= heap / 4 and quiet:
             return True
         waited = self._clock.monotonic() - self._last_given
         return self.since >= 4 * heap and waited >= self._busy_every
@@ -107,6 +120,14 @@ class Collector:
     def _check(self) -> None:
         if self._saved is None:
             return
-        if self.due():
+        if self.due(self._quiet()):
             self.give_back()
         self._schedule()
+
+    def _quiet(self) -> bool:
+        """Idle now and at the last check, and hardly any CPU used in between."""
+        now, used = self._clock.monotonic(), self._cpu()
+        then, used_then = self._last_check
+        idle, was_idle = self._idle(), self._was_idle
+        self._last_check, self._was_idle = (now, used), idle
+        return idle and was_idle and used - used_then <= self._quiet_share * (now - then)

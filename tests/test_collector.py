@@ -1,7 +1,7 @@
 """The collector policy of ``mockgraph serve``, on this process's own collector, with the
-clock in the test's hands: survivors of a young pass are frozen, and the frozen heap is
-given back when idle and grown by a quarter, or, busy, once grown fivefold and ten minutes
-after the last time."""
+clock in the test's hands: survivors of a young pass are frozen, and the frozen heap is given
+back when quiet (idle, with hardly any CPU used, for a second) and grown by a quarter, or,
+busy, once grown fivefold and ten minutes after the last time."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Node:
 
 class Server:
     idle = False
+    cpu = 0.0  # the process's CPU seconds, as the collector reads them
 
 
 @pytest.fixture
@@ -38,7 +39,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def collector(server: Server, clock: ManualClock) -> Iterator[Collector]:
-    collector = Collector(lambda: server.idle, clock, young=1_000, check_every=1.0)
+    collector = Collector(
+        lambda: server.idle, clock, young=1_000, check_every=1.0, cpu=lambda: server.cpu
+    )
     collector.start()
     try:
         yield collector
@@ -81,8 +84,28 @@ async def test_a_busy_server_keeps_its_frozen_garbage_until_the_heap_grows_by_a_
     assert node() is not None  # busy: a full pass now would make calls late
     server.idle = True
     await clock.advance(1)
-    assert node() is None
+    assert node() is not None  # idle at one check: a load may be starting
+    await clock.advance(1)
+    assert node() is None  # quiet for a whole second
     assert collector.given_back == 1
+    del kept
+
+
+async def test_a_server_at_work_with_nothing_playing_is_not_quiet(
+    collector: Collector, server: Server, clock: ManualClock
+) -> None:
+    # Seeding calls, or answering requests whose scenarios notify nothing, leaves nothing
+    # playing or in flight; a whole-heap pass would still hold those requests up.
+    node = dropped_cycle()
+    kept = survivors(collector.frozen // 4 + 1)
+    server.idle = True
+    for _ in range(5):
+        server.cpu += 0.5  # half a core
+        await clock.advance(1)
+    assert node() is not None and collector.given_back == 0
+    server.cpu += 0.05  # a twentieth
+    await clock.advance(1)
+    assert node() is None and collector.given_back == 1
     del kept
 
 
