@@ -247,17 +247,27 @@ async def request_path(http: aiohttp.ClientSession) -> Figure:
         await seed(http, running["mockgraph"].url, WRK_CALLS, "http://127.0.0.1:9/unused")
         for server in running.values():
             await wrk(server.url, 1, WRK_CALLS)  # warm up
-        for _ in range(REPEATS):
-            for who, server in running.items():
-                run = await wrk(server.url, SECONDS, WRK_CALLS)
+        # Twice as many rounds, half as long, each in the other order: this machine's speed
+        # moves by a third within a minute, so the ratio is taken within each round, between
+        # runs next to each other, and its median is the figure.
+        for round_ in range(2 * REPEATS):
+            order = list(running.items())
+            for who, server in order if round_ % 2 == 0 else reversed(order):
+                run = await wrk(server.url, SECONDS / 2, WRK_CALLS)
                 results.setdefault(who, []).append(run["accepted"] / run["seconds"])
                 if who == "mockgraph":
                     rejected += int(run["rejected"])
     for who, rates in results.items():
         log(f"request path {who}: {[round(r) for r in rates]} req/s")
     rate = {who: statistics.median(rates) for who, rates in results.items()}
+    ratios = [m / b for m, b in zip(results["mockgraph"], results["fastjsonschema"], strict=True)]
+    ratio = statistics.median(ratios)
     mine, base = rate["mockgraph"], rate["fastjsonschema"]
-    figure = Figure("request path", "req/s", mine, base, ">= 0.7", mine >= 0.7 * base)
+    figure = Figure("request path", "req/s", mine, base, ">= 0.7 (per round)", ratio >= 0.7)
+    figure.notes.append(
+        f"ratio per round: {', '.join(f'{r:.3f}' for r in ratios)}; median {ratio:.3f} "
+        f"(the ratio column is of the medians)"
+    )
     shares = ", ".join(
         f"{name} {rate[who] / rate['none']:.0%}"
         for who, name in (
