@@ -260,6 +260,12 @@ class Operation:
         return steps.create_call in self.steps
 
     @cached_property
+    def hands_out_urls(self) -> bool:
+        """Whether its notifications carry URLs of mockgraph's (a recording's), which need the
+        origin the bot reached it at."""
+        return steps.mint_recording in self.steps
+
+    @cached_property
     def interrupts(self) -> bool:
         """Whether it stops what plays for the call (hanging up during a transfer)."""
         return any(isinstance(step, steps.Interrupt) for step in self.steps)

@@ -101,7 +101,7 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
     if is_graph_path:
         record = request.app[JOURNAL].record_request(
             method=request.method,
-            path=request.path_qs,
+            path=request.raw_path,  # as it came on the request line
             headers=request.headers,
             received=None,
             status=0,
