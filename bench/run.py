@@ -737,6 +737,7 @@ class Load:
     in_order: bool
     went_out: list[float]  # ms each step went out after it was due (the journal's lateMs)
     arrived: list[tuple[float, float]]  # (s into the run, ms late at the sink), by arrival
+    cpu_per_step_us: float  # the server's CPU per notification over the run, requests included
 
     @property
     def complete(self) -> bool:
@@ -775,9 +776,10 @@ class Load:
 
 
 async def offer(
-    http: aiohttp.ClientSession, server_url: str, sink_url: str, callback: str, rate: float
+    http: aiohttp.ClientSession, server: Server, sink_url: str, callback: str, rate: float
 ) -> Load:
     """``rate`` calls/s for ON_TIME_SECONDS, each a transfer whose 3 steps are 100 ms apart."""
+    server_url = server.url
     total = max(1, int(rate * ON_TIME_SECONDS))
     await http.post(f"{server_url}/_mock/reset")
     await http.post(f"{sink_url}/reset")
@@ -789,7 +791,7 @@ async def offer(
         await transfer(http, server_url, call_id)
         accepted[call_id] = time.monotonic()
 
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), cpu_seconds(server.pid)
     # The load generator's own collector passes would make the offered stream bursty.
     gc.disable()
     try:
@@ -804,6 +806,7 @@ async def offer(
     stats = await sink_stats(
         http, sink_url, 3 * total, lambda: wait_idle(http, server_url), arrivals=True
     )
+    cpu_per_step_us = (cpu_seconds(server.pid) - cpu_began) / (3 * total) * 1e6
     async with http.get(f"{server_url}/_mock/journal") as response:
         journal = await response.json()
     went_out = [
@@ -817,17 +820,17 @@ async def offer(
         for step, moment in enumerate(moments)
         if call_id in accepted
     ]
-    return Load(rate, total, stats["count"], stats["inOrder"], went_out, arrived)
+    return Load(rate, total, stats["count"], stats["inOrder"], went_out, arrived, cpu_per_step_us)
 
 
 async def sustained_capacity(
-    http: aiohttp.ClientSession, server_url: str, sink_url: str, callback: str
+    http: aiohttp.ClientSession, server: Server, sink_url: str, callback: str
 ) -> tuple[float, list[Load]]:
     """The highest steady rate (calls/s) that holds, stepping up, then narrowing the gap."""
     tried: list[Load] = []
 
     async def step(rate: float) -> bool:
-        load = await offer(http, server_url, sink_url, callback, rate)
+        load = await offer(http, server, sink_url, callback, rate)
         tried.append(load)
         log(f"on time: stepped to {load.describe()}")
         return load.holds
@@ -871,15 +874,18 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             if KNOWN_CAPACITY:
                 capacity, tried = KNOWN_CAPACITY / 3, []
             else:
-                capacity, tried = await sustained_capacity(http, server.url, sink.url, callback)
+                capacity, tried = await sustained_capacity(http, server, sink.url, callback)
             log(f"on time: sustained capacity {capacity * 3:,.0f} notifications/s")
             runs, floors = [], []
             for _ in range(ON_TIME_RUNS if capacity else 0):
-                load = await offer(http, server.url, sink.url, callback, capacity / 2)
+                load = await offer(http, server, sink.url, callback, capacity / 2)
                 log(f"on time: at half: {load.describe()}")
                 runs.append(load)
-                floors.append(await machine_floor(capacity / 2 * 3))
-                log(f"on time: the machine's floor at that rate, p99 {floors[-1]:.1f} ms")
+                floors.append(await machine_floor(capacity / 2 * 3, load.cpu_per_step_us))
+                log(
+                    f"on time: the floor at that rate, {load.cpu_per_step_us:.0f} µs of work "
+                    f"a step, p99 {floors[-1]:.1f} ms"
+                )
     on_time_runs = [
         load for load in runs if load.complete and load.p99()[0] <= 20 and load.p99()[1] <= 50
     ]
@@ -916,19 +922,20 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             bool(runs) and len(on_time_runs) >= enough,
             [
                 f"p99 arrived per run, ms: {', '.join(f'{late:.1f}' for late in arrivals)}",
-                "the machine's floor after each run (bare asyncio timers at the same rate on "
-                f"the same core, bench/baseline_timers.py), p99 ms: "
+                "the floor after each run (an asyncio loop on the same core whose timers fall "
+                "due at the same rate, each doing the CPU work mockgraph spent per step in that "
+                f"run, bench/baseline_timers.py), p99 ms: "
                 f"{', '.join(f'{late:.1f}' for late in floors)}",
             ],
         ),
     ]
 
 
-async def machine_floor(rate: float) -> float:
-    """The p99 lateness (ms) of bare asyncio timers falling due at ``rate`` per second for
-    ON_TIME_SECONDS on the server's core, with mockgraph idle: what the machine itself puts on
-    any event loop."""
-    argv = baseline("baseline_timers.py", str(rate), str(ON_TIME_SECONDS))
+async def machine_floor(rate: float, work_us: float) -> float:
+    """The p99 lateness (ms) of asyncio timers falling due at ``rate`` per second for
+    ON_TIME_SECONDS on the server's core, each doing ``work_us`` of CPU work, with mockgraph
+    idle: what the machine and queueing alone put on an event loop with mockgraph's load."""
+    argv = baseline("baseline_timers.py", str(rate), str(ON_TIME_SECONDS), str(work_us))
     process = await asyncio.create_subprocess_exec(
         *pinned(SERVER_CORE, argv), stdout=asyncio.subprocess.PIPE
     )
