@@ -921,14 +921,17 @@ async def on_time(http: aiohttp.ClientSession) -> list[Figure]:
             f"<= 50 ms in {enough} of {len(runs)} runs (with the above)",
             bool(runs) and len(on_time_runs) >= enough,
             [
-                f"p99 arrived per run, ms: {', '.join(f'{late:.1f}' for late in arrivals)}",
+                f"p99 arrived per run, ms: {shown_ms(arrivals)}",
                 "the floor after each run (an asyncio loop on the same core whose timers fall "
                 "due at the same rate, each doing the CPU work mockgraph spent per step in that "
-                f"run, bench/baseline_timers.py), p99 ms: "
-                f"{', '.join(f'{late:.1f}' for late in floors)}",
+                f"run, bench/baseline_timers.py), p99 ms: {shown_ms(floors)}",
             ],
         ),
     ]
+
+
+def shown_ms(values: list[float]) -> str:
+    return ", ".join(f"{value:.1f}" for value in values)
 
 
 async def machine_floor(rate: float, work_us: float) -> float:

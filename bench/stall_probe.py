@@ -20,6 +20,7 @@ _slow: collections.Counter[str] = collections.Counter()
 _worst: list[tuple[float, str]] = []
 _passes: list[tuple[float, int, int, float, int]] = []
 _began = [0.0, 0.0]  # when the pass began, and the young count then
+_PASS_OVER = float(os.environ.get("STALL_PASS_MS", "3")) / 1000  # read once, not per pass
 
 
 def _timed(self: asyncio.events.Handle) -> None:
@@ -38,7 +39,7 @@ def _pass(phase: str, info: dict[str, int]) -> None:
         _began[1] = gc.get_count()[0]
         return
     took = time.perf_counter() - _began[0]
-    if took > float(os.environ.get("STALL_PASS_MS", "3")) / 1000:
+    if took > _PASS_OVER:
         shown = round(took * 1000, 1)
         _passes.append((shown, info["generation"], info["collected"], time.time(), int(_began[1])))
 

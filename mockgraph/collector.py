@@ -17,14 +17,15 @@ time (BENCHMARKS.md, "on time"). So:
   under a tenth of a core used between them: "idle" alone is true between any two requests
   whose scenarios notify nothing, and while a test seeds thousands of calls, so a give-back
   landed just as a load began and its first notifications went out 100s of ms late
-  (BENCHMARKS.md, issue 24). A server that is never quiet gives it back once the heap has
-  grown fivefold and ``busy_every`` seconds (10 minutes) have passed since the last time, so
-  cyclic garbage is never held for ever. Each such pass walks the whole heap for 0.1 to 0.5
-  s and finds almost nothing (a few thousand objects): given back at every fivefold growth,
-  a busy server paused every few seconds under load, and its notifications' lateness grew
-  (BENCHMARKS.md, issue 24).
-  The thresholds ``serve`` set before, ``(100_000, 50, 100)``, reached a full pass only
-  after 500 million allocations.
+  (BENCHMARKS.md, issue 24);
+- a server that is never quiet gives it back once the heap has grown fivefold and
+  ``busy_every`` seconds (10 minutes) have passed since the last time, so cyclic garbage is
+  never held for ever. Each such pass walks the whole heap for 0.1 to 0.5 s and finds almost
+  nothing (a few thousand objects): given back at every fivefold growth, a busy server paused
+  every few seconds under load, and its notifications' lateness grew (same section).
+
+The thresholds ``serve`` set before, ``(100_000, 50, 100)``, reached a full pass only after
+500 million allocations.
 """
 
 from __future__ import annotations

@@ -210,19 +210,19 @@ class Journal:
         method: str,
         path: str,
         headers: Mapping[str, str],
-        received: bytes | str | None,
-        status: int,
         call_id: str | None,
         request_id: str,
     ) -> RequestRecord:
+        """A request as it arrives, unanswered (status 0, no body yet): ``answered`` fills
+        them in."""
         record = RequestRecord(
             next(self._seq),
             time.time(),
             method,
             path,
             headers,
-            received,
-            status,
+            None,
+            0,
             call_id,
             request_id,
             on_final=self._on_final,

@@ -18,8 +18,6 @@ def answered(journal: Journal, received: bytes | str | None, status: int = 202) 
         method="POST",
         path="/v1.0/communications/calls/c1/transfer",
         headers=HEADERS,
-        received=None,
-        status=0,
         call_id="c1",
         request_id="r1",
     )

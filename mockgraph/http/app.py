@@ -103,8 +103,6 @@ async def graph_middleware(request: web.Request, handler: Handler) -> web.Stream
             method=request.method,
             path=request.raw_path,  # as it came on the request line
             headers=request.headers,
-            received=None,
-            status=0,
             call_id=call_id,
             request_id=request_id,
         )
