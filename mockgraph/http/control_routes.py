@@ -17,6 +17,7 @@ from aiohttp import web
 
 from mockgraph.calling.shapes import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
 from mockgraph.errors import BadRequest
+from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
 from mockgraph.http.requests import read_json_object
@@ -386,10 +387,10 @@ CONTROL_ROUTES = (
         for name, content_type in UI_FILES.items()
     ),
 )
-# What bots, health checks and browsers read: open even when the control plane needs a token.
-OPEN_CONTROL_PATHS = frozenset(route.path for route in CONTROL_ROUTES if route.open)
 
 
 def add_control_routes(app: web.Application) -> None:
     for route in CONTROL_ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(
+            route.method, route.path, control_endpoint(route.handler, open_=route.open)
+        )

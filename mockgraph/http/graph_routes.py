@@ -2,7 +2,8 @@
 
 The handler reads the request (steps 3-4 of the checking order: content type, size, and the
 JSON itself), hands it to ``GraphService.perform`` (steps 5-8) and renders the declared
-answer. Authentication (step 1) comes first, in the middleware, for every Graph path.
+answer. Authentication (step 1) comes first, in ``endpoints.graph_endpoint``, which wraps every
+Graph route.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiohttp import web
 from mockgraph.calling.answers import Accepted
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import NAMESPACE, OPERATIONS, Form, Operation
+from mockgraph.http.endpoints import graph_endpoint
 from mockgraph.http.keys import GRAPH
 from mockgraph.http.requests import CREATED_CALL, read_json_object, require_bearer_token
 
@@ -100,5 +102,7 @@ def add_graph_routes(app: web.Application) -> None:
     added, and the transfer, the hottest, is first."""
     forms = [(form, op) for op in OPERATIONS if op.route for form in op.route.forms()]
     for form, operation in sorted(forms, key=lambda pair: pair[0].qualified):
-        app.router.add_route(form.method, aiohttp_path(form), handler(operation, form.version))
-    app.router.add_get(Recordings.PATH.replace("{id}", "{recording_id}"), download_recording)
+        serve = graph_endpoint(handler(operation, form.version))
+        app.router.add_route(form.method, aiohttp_path(form), serve)
+    path = Recordings.PATH.replace("{id}", "{recording_id}")
+    app.router.add_get(path, graph_endpoint(download_recording))

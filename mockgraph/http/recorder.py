@@ -26,7 +26,7 @@ from aiohttp import web
 
 from mockgraph.clock import iso
 from mockgraph.errors import GraphError
-from mockgraph.http.app import error_response
+from mockgraph.http.endpoints import error_response
 from mockgraph.http.listening import AppServer
 from mockgraph.ids import new_id
 from mockgraph.recording import REDACTED, Capture, Pseudonyms, operation_of, redacted
