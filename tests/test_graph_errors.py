@@ -209,6 +209,18 @@ async def test_paths_and_methods_not_served_get_graph_errors(driver, method, pat
         body = await response.json()
         assert_graph_error(response.status, dict(response.headers), body, expected)
         assert path in body["error"]["message"] or method in body["error"]["message"]
+        if expected == 405:  # the methods the path does have (transfer is POST; journal GET)
+            assert body["error"]["message"].endswith(
+                "allowed: POST." if "transfer" in path else "allowed: GET."
+            )
+
+
+async def test_a_path_no_route_takes_is_journaled_as_graph_answered_it(driver: Driver) -> None:
+    async with driver.http.get(driver.graph.url + "/v1.0/me", headers=AUTH) as response:
+        assert response.status == 404
+    journal = await driver.get("/_mock/journal")
+    [entry] = [e for e in journal["value"] if e["path"] == "/v1.0/me"]
+    assert (entry["method"], entry["status"], entry["callId"]) == ("GET", 404, None)
 
 
 async def test_client_request_id_is_echoed_on_success_and_error(driver: Driver) -> None:
