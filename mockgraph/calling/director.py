@@ -5,9 +5,10 @@ recordings wait their turn. The Player plays what it is given; the Director give
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from mockgraph.calling.calls import Call
+from mockgraph.calling.calls import Call, CommsOperation
 from mockgraph.calling.media import MediaQueue, Queued, Recordings
 from mockgraph.calling.operations import Operation
 from mockgraph.calling.playback import NOTHING_MORE, RELEASE_CALL, After, Player
@@ -28,12 +29,12 @@ class Director:
         """Play the scenario for ``name`` (the operation's, or its fallback's), the operation
         claiming the call until its last step."""
         call.begin(operation.name)
-        if not self._play_for(Queued(None, name, None, body, {}), name, call, RELEASE_CALL):
+        if not self._play_for(name, call, RELEASE_CALL, body):
             call.finish()
 
     def play_beside(self, name: str, call: Call, body: Any) -> None:
         """Play the scenario for ``name`` beside what claims the call (a roster change)."""
-        self._play_for(Queued(None, name, None, body, {}), name, call, NOTHING_MORE)
+        self._play_for(name, call, NOTHING_MORE, body)
 
     def play_media(self, queued: Queued, call: Call, *, queue: bool) -> None:
         """Play a commsOperation's scenario: in the call's media queue, or now."""
@@ -53,23 +54,41 @@ class Director:
 
     def _start_media(self, queued: Queued, call: Call, after: After) -> bool:
         """Play an operation's scenario; whether one plays."""
-        return self._play_for(queued, queued.scenario_operation, call, after)
+        return self._play_for(
+            queued.scenario_operation,
+            call,
+            after,
+            queued.request,
+            operation=queued.operation,
+            values=queued.values,
+        )
 
     def _cancelled(self, queued: Queued, call: Call) -> None:
         """A cancelled media operation gets its own scenario's failure, if it declares one."""
         if queued.cancelled_scenario is not None:
-            self._play_for(queued, queued.cancelled_scenario, call, NOTHING_MORE)
+            self._play_for(
+                queued.cancelled_scenario,
+                call,
+                NOTHING_MORE,
+                queued.request,
+                operation=queued.operation,
+                values=queued.values,
+            )
 
     def _play_for(
         self,
-        queued: Queued,
         scenario_operation: str,
         call: Call,
         after: After,
+        request: Mapping[str, Any],
+        *,
+        operation: CommsOperation | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Play the scenario for ``scenario_operation``; whether there is one. ``after``: what
-        follows its last step."""
-        scenario = self._library.select(scenario_operation, queued.request, call.pinned_scenario)
+        """Play the scenario for ``scenario_operation``, chosen by ``request``; whether there
+        is one. ``after``: what follows its last step; ``operation``: the commsOperation it
+        plays for, if any; ``values``: more template roots."""
+        scenario = self._library.select(scenario_operation, request, call.pinned_scenario)
         if scenario is None:
             log.warning(
                 "no scenario for %s of call %s: nothing will be notified",
@@ -79,16 +98,9 @@ class Director:
             return False
         if scenario.name == call.pinned_scenario:
             call.pin(None)  # a pin is for the next operation only
-        if scenario.recording is not None and queued.operation is not None:
-            self._recordings.use(queued.operation.id, scenario.recording)
-        self._player.play(
-            scenario,
-            call,
-            queued.request,
-            operation=queued.operation,
-            values=queued.values,
-            after=after,
-        )
+        if scenario.recording is not None and operation is not None:
+            self._recordings.use(operation.id, scenario.recording)
+        self._player.play(scenario, call, request, operation=operation, values=values, after=after)
         return True
 
     def stops_on(self, call: Call, tone: str) -> bool:
