@@ -191,8 +191,9 @@ class Journal:
     def _final(self, entry: Entry) -> None:
         if self._file is not None and not self._file.closed:
             self._file.write(json.dumps(entry.to_json(), default=str) + "\n")
-        for listener in list(self._listeners):
-            listener(entry)
+        if self._listeners:  # mostly none (an open inspector or event stream listens)
+            for listener in tuple(self._listeners):  # one may unsubscribe while told
+                listener(entry)
 
     def close(self) -> None:
         if self._file is not None:
