@@ -6,6 +6,8 @@ The domain raises these; the HTTP layer turns them into Graph-shaped error bodie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 
@@ -14,6 +16,7 @@ class GraphError(Exception):
 
     status = 500
     code = "generalException"
+    headers: Mapping[str, str] = MappingProxyType({})  # more response headers (Retry-After)
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)

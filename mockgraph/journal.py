@@ -74,6 +74,14 @@ class RequestRecord:
     call_id: str | None
     request_id: str
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
+    fault: str | None = None  # the id of the fault that answered it (or made it late)
+    early_retry: bool = False  # it came before the Retry-After a fault gave had passed
+
+    def faulted(self, fault_id: str) -> None:
+        self.fault = fault_id
+
+    def retried_early(self) -> None:
+        self.early_retry = True
 
     @property
     def body(self) -> Any:
@@ -103,6 +111,8 @@ class RequestRecord:
             "body": self.body,
             "status": self.status,
             "requestId": self.request_id,
+            "fault": self.fault,
+            "earlyRetry": self.early_retry,
         }
 
 

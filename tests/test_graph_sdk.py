@@ -360,3 +360,25 @@ async def test_participants_and_routing_groups_through_the_sdks_own_builders(
         assert all(isinstance(p, Participant) and p.id for p in parsed_roster)
     assert any(p["id"] == ann["id"] and p["isMuted"] for listed in rosters for p in listed)
     assert ann["id"] not in [p["id"] for p in rosters[-1]]  # removed last
+
+
+async def test_the_sdks_retry_handler_waits_out_a_429_and_gets_the_202(graph, bot, sdk) -> None:
+    """Kiota's RetryHandler (in the SDK's default middleware) meets Graph's throttling: it
+    reads Retry-After, waits, retries with Retry-Attempt, and the transfer goes through."""
+    call = await graph.seed_call(callback_uri=bot.callback_url)
+    await graph.add_fault(
+        {"match": {"operation": "transfer"}, "status": 429, "retryAfter": 1, "times": 1}
+    )
+    client = sdk(graph.graph_url("v1.0"))
+
+    result = await client.communications.calls.by_call_id(call["id"]).transfer.post(
+        transfer_to("alice")
+    )
+
+    assert result is None  # the 202, after one retry
+    requests = [e for e in await graph.journal(call["id"]) if e["kind"] == "request"]
+    assert [e["status"] for e in requests] == [429, 202]
+    assert requests[0]["fault"] is not None and requests[1]["fault"] is None
+    assert requests[1]["headers"].get("Retry-Attempt") == "1"
+    assert not any(e["earlyRetry"] for e in requests)
+    await bot.wait_for(3)

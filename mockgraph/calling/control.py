@@ -30,6 +30,7 @@ from mockgraph.calling.shapes import (
 from mockgraph.clock import iso
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
+from mockgraph.faults import Fault, Faults
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load_text
@@ -50,6 +51,7 @@ class ControlService:
         graph: GraphService,
         bots: Bots,
         defaults: CallDefaults,
+        faults: Faults,
         *,
         callback_url: str | None,
         start_time: TimeSettings,
@@ -65,6 +67,7 @@ class ControlService:
         self._bots = bots
         self._defaults = defaults
         self._callback_url = callback_url
+        self._faults = faults
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -236,6 +239,21 @@ class ControlService:
         entries = [entry.to_json() for entry in self._journal.entries(call_id)]
         return {"value": entries, "dropped": self._journal.dropped, "limit": self._journal.limit}
 
+    # --- faults on Graph requests --------------------------------------------------------------
+
+    def add_fault(self, spec: Mapping[str, Any]) -> Fault:
+        """Set a fault (``mockgraph.faults``); a 400 naming the field if it is wrong."""
+        return self._faults.add(spec)
+
+    def faults(self) -> list[Fault]:
+        return list(self._faults)
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._faults.remove(fault_id)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
     # --- time --------------------------------------------------------------------------------
 
     def time(self) -> TimeSettings:
@@ -275,8 +293,9 @@ class ControlService:
     # --- reset and idle ----------------------------------------------------------------------
 
     async def reset(self, time: Mapping[str, Any] | None = None) -> None:
-        """Forget calls and journal, stop what is playing, restore the start-up time settings,
-        then apply ``time`` (``{"scale": 0}``), if given, in one step. Scenarios stay."""
+        """Forget calls, journal and faults, stop what is playing, restore the start-up time
+        settings, then apply ``time`` (``{"scale": 0}``), if given, in one step. Scenarios
+        stay."""
         if time:
             self._checked_time(time)  # a bad body resets nothing
         await self._player.cancel_all("reset")
@@ -284,6 +303,7 @@ class ControlService:
         self._graph.reset()
         self._calls.clear()
         self._journal.clear()
+        self._faults.clear()
         self._player.time = self._start_time
         if time:
             self.set_time(time)

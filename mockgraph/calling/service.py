@@ -17,6 +17,7 @@ from mockgraph.calling.calls import CallRegistry, CallWatcher
 from mockgraph.calling.control import ControlService
 from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.media import Recordings
+from mockgraph.calling.operations import OPERATIONS
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.clock import Clock
 from mockgraph.config import Settings
@@ -24,6 +25,7 @@ from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
 from mockgraph.delivery.signing import SigningService
 from mockgraph.delivery.tokens import TokenIssuer
 from mockgraph.errors import WaitTimedOut
+from mockgraph.faults import Faults
 from mockgraph.journal import Entry, Journal
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
@@ -78,6 +80,9 @@ class CallingService:
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)
         self.graph = GraphService(calls, library, player, bots, defaults, recordings)
+        # Faults on Graph requests: the names a match may give are the routed operations'.
+        served = frozenset(operation.name for operation in OPERATIONS if operation.route)
+        self.faults = faults = Faults(clock, served)
         self.control = ControlService(
             calls,
             library,
@@ -88,6 +93,7 @@ class CallingService:
             self.graph,
             bots,
             defaults,
+            faults,
             callback_url=settings.callback_url,
             start_time=start_time,
         )
@@ -121,7 +127,7 @@ class CallingService:
         self.journal.close()
 
     async def reset(self, time: Mapping[str, Any] | None = None) -> None:
-        """Forget calls and journal, restore the time settings, then apply ``time``."""
+        """Forget calls, journal and faults, restore the time settings, then apply ``time``."""
         await self.control.reset(time)
 
     @property

@@ -15,7 +15,16 @@ from mockgraph.http.control_routes import add_control_routes
 from mockgraph.http.endpoints import add_fallback_route
 from mockgraph.http.events import close_streams
 from mockgraph.http.graph_routes import add_graph_routes
-from mockgraph.http.keys import CONTROL, CONTROL_TOKEN, GRAPH, JOURNAL, SERVICE, SIGNING, STREAMS
+from mockgraph.http.keys import (
+    CONTROL,
+    CONTROL_TOKEN,
+    FAULTS,
+    GRAPH,
+    JOURNAL,
+    SERVICE,
+    SIGNING,
+    STREAMS,
+)
 from mockgraph.http.listening import AppServer, tls_context
 from mockgraph.scenarios.library import ScenarioLibrary
 
@@ -30,6 +39,7 @@ def build_app(
     app[CONTROL] = service.control
     app[SIGNING] = service.signing
     app[JOURNAL] = service.journal
+    app[FAULTS] = service.faults
     app[CONTROL_TOKEN] = settings.control_token or ""
     app[STREAMS] = set()
     app.on_shutdown.append(close_streams)

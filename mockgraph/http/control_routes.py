@@ -17,6 +17,7 @@ from aiohttp import web
 
 from mockgraph.calling.shapes import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
 from mockgraph.errors import BadRequest
+from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
@@ -214,6 +215,27 @@ async def journal(request: web.Request) -> web.Response:
     return web.json_response(request.app[CONTROL].journal(request.query.get("callId")))
 
 
+async def add_fault(request: web.Request) -> web.Response:
+    fault = request.app[CONTROL].add_fault(await _body(request))
+    return web.json_response(fault.to_json(), status=201)
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"value": [fault.to_json() for fault in request.app[CONTROL].faults()]}
+    )
+
+
+async def remove_fault(request: web.Request) -> web.Response:
+    request.app[CONTROL].remove_fault(request.match_info["fault_id"])
+    return web.Response(status=204)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    request.app[CONTROL].clear_faults()
+    return web.Response(status=204)
+
+
 async def reset(request: web.Request) -> web.Response:
     await request.app[SERVICE].reset(await _body(request, allow_empty=True))
     return web.json_response({"status": "reset"})
@@ -369,6 +391,10 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
+    ControlRoute("POST", "/_mock/faults", add_fault, "Set a fault on Graph requests", 201, FAULT),
+    ControlRoute("GET", "/_mock/faults", list_faults, "The faults set"),
+    ControlRoute("DELETE", "/_mock/faults", clear_faults, "Clear every fault", 204),
+    ControlRoute("DELETE", "/_mock/faults/{fault_id}", remove_fault, "Clear one fault", 204),
     ControlRoute("POST", "/_mock/reset", reset, "Reset", body=TIME),
     ControlRoute("GET", "/_mock/openapi.json", openapi_description, "This description", open=True),
     ControlRoute(

@@ -22,9 +22,11 @@ from aiohttp import web
 
 from mockgraph.clock import graph_date
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
-from mockgraph.http.keys import CONTROL_TOKEN, JOURNAL
+from mockgraph.faults import Asked, Faults
+from mockgraph.http.keys import CONTROL_TOKEN, FAULTS, JOURNAL
 from mockgraph.http.requests import CREATED_CALL, RECEIVED_BODY, require_bearer_token
 from mockgraph.ids import new_id
+from mockgraph.journal import RequestRecord
 
 log = logging.getLogger("mockgraph")
 
@@ -45,7 +47,9 @@ def error_response(error: GraphError, request_id: str, client_request_id: str) -
         },
         **error.extra,
     }
-    return web.json_response(body, status=error.status)
+    response = web.json_response(body, status=error.status)
+    response.headers.update(error.headers)
+    return response
 
 
 def _as_graph_error(exc: Exception, request: web.Request) -> GraphError:
@@ -72,8 +76,9 @@ async def _received_body(request: web.Request) -> bytes | str | None:
         return f"<body not read: {exc.reason}>"
 
 
-def graph_endpoint(handler: Handler) -> Handler:
-    """``handler`` answering on a Graph path."""
+def graph_endpoint(handler: Handler, operation: str | None = None) -> Handler:
+    """``handler`` answering on a Graph path (for ``operation``, the table's name of what the
+    route does; None on a path that names none)."""
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         request_id = new_id()
@@ -91,6 +96,10 @@ def graph_endpoint(handler: Handler) -> Handler:
         response: web.StreamResponse
         try:
             require_bearer_token(request)
+            faults = request.app[FAULTS]
+            if faults.active:  # a fault answers before anything of the request is read
+                asked = Asked(operation, call_id, request.method, request.path)
+                await _offer(faults, record, asked)
             response = await handler(request)
         except Exception as exc:
             response = error_response(_as_graph_error(exc, request), request_id, client_request_id)
@@ -107,6 +116,18 @@ def graph_endpoint(handler: Handler) -> Handler:
 
     endpoint.__name__ = endpoint.__qualname__ = getattr(handler, "__name__", "graph")
     return endpoint
+
+
+async def _offer(faults: Faults, record: RequestRecord, asked: Asked) -> None:
+    """The faults' turn: a fault's latency, then its error (raised), if one fires."""
+    verdict, early = faults.offer(asked)
+    if early:
+        record.retried_early()
+    if verdict is not None:
+        record.faulted(verdict.fault_id)
+        await faults.wait(verdict)
+        if verdict.error is not None:
+            raise verdict.error
 
 
 def require_control_token(request: web.Request) -> None:

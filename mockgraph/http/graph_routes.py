@@ -102,7 +102,7 @@ def add_graph_routes(app: web.Application) -> None:
     added, and the transfer, the hottest, is first."""
     forms = [(form, op) for op in OPERATIONS if op.route for form in op.route.forms()]
     for form, operation in sorted(forms, key=lambda pair: pair[0].qualified):
-        serve = graph_endpoint(handler(operation, form.version))
+        serve = graph_endpoint(handler(operation, form.version), operation.name)
         app.router.add_route(form.method, aiohttp_path(form), serve)
     path = Recordings.PATH.replace("{id}", "{recording_id}")
     app.router.add_get(path, graph_endpoint(download_recording))

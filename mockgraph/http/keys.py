@@ -10,6 +10,7 @@ from mockgraph.calling.control import ControlService
 from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.service import CallingService
 from mockgraph.delivery.signing import SigningService
+from mockgraph.faults import Faults
 from mockgraph.journal import Journal
 
 SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
@@ -17,5 +18,6 @@ GRAPH: web.AppKey[GraphService] = web.AppKey("graph", GraphService)
 CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
 SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
+FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
 STREAMS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("streams", set)  # open /_mock/events

@@ -68,7 +68,7 @@ def names_nothing(version: str, definition: str, parts: Sequence[str]) -> str | 
             schema = properties[part]
             continue
         declared = [name for name in properties if "@" not in name]
-        hint = _did_you_mean([part], declared)
+        hint = did_you_mean([part], declared)
         closed = depth == 0 or schema.get("additionalProperties") is False
         if closed or hint:
             owner = schema.get("title", ".".join(parts[:depth]))
@@ -237,12 +237,12 @@ def describe(
         declared = ", ".join(sorted(p for p in schema.get("properties", {}) if "@" not in p))
         title = schema.get("title", "this type")
         names = ", ".join(f"'{name}'" for name in extra)
-        hint = _did_you_mean(extra, schema.get("properties", {}))
+        hint = did_you_mean(extra, schema.get("properties", {}))
         owner = f"{subject}: {title}" if where else title
         return f"{owner} has no property {names}{hint} (it declares: {declared})"
     if error.validator == "enum":
         members = [str(v) for v in _listed(error.validator_value) if v is not None]
-        hint = _did_you_mean([str(error.instance)], members)
+        hint = did_you_mean([str(error.instance)], members)
         return f"{subject}: {_shown(error.instance)} is not one of: {', '.join(members)}{hint}"
     if error.validator == "type":
         expected = error.validator_value
@@ -313,7 +313,7 @@ def most_specific_branch(error: ValidationError) -> ValidationError:
     return min(branches or context, key=lambda e: -len(e.absolute_path))
 
 
-def _did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
+def did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the first of ``extra`` that is a declared name in another
     case or with a typo (difflib's close match), else nothing."""
     names = list(declared)

@@ -188,9 +188,27 @@ class MockGraphClient:
         )["value"]
         return result
 
+    async def add_fault(self, fault: JSON) -> JSON:
+        """Set a fault on Graph requests, in its JSON form (``{"match": {"operation":
+        "transfer"}, "status": 429, "retryAfter": 1, "times": 1}``); returns it with its
+        ``id``. Until removed or the next reset."""
+        result: JSON = await self._request("POST", "/_mock/faults", json_body=fault)
+        return result
+
+    async def faults(self) -> list[JSON]:
+        """The faults set, each with its ``hits`` (requests it answered)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/faults"))["value"]
+        return result
+
+    async def remove_fault(self, fault_id: str) -> None:
+        await self._request("DELETE", f"/_mock/faults/{fault_id}")
+
+    async def clear_faults(self) -> None:
+        await self._request("DELETE", "/_mock/faults")
+
     async def reset(self, *, scale: float | None = None, step: bool | None = None) -> None:
-        """Forget calls and journal, stop playback, restore time settings (then set these, in
-        the same request); scenarios stay."""
+        """Forget calls, journal and faults, stop playback, restore time settings (then set
+        these, in the same request); scenarios stay."""
         body = _time(scale, step)
         await self._request("POST", "/_mock/reset", json_body=body or None)
 
