@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import ipaddress
 import json
 import logging
@@ -237,6 +238,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"mockgraph: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # The cyclic collector is off while the server starts: its imports, scenario library and
+    # routes allocate objects that all live on, and the passes over them took 45 of a start's
+    # 400 ms (BENCHMARKS.md, issue 24). serve's Collector turns it on once listening; a start
+    # that fails turns it on here.
+    gc.disable()
+    try:
+        return _serve(settings)
+    finally:
+        gc.enable()
+
+
+def _serve(settings: Settings) -> int:
     # Only here: the server and its HTTP stack are most of a start (0.4 of 0.6 s), which
     # validate, schema, import and a refused flag do without.
     from mockgraph.delivery.tokens import KeyFileError

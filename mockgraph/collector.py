@@ -77,6 +77,7 @@ class Collector:
         gc.freeze()
         self.frozen = gc.get_freeze_count()
         gc.set_threshold(self._young)
+        gc.enable()  # the start-up ran without it (cli.main)
         self._schedule()
 
     def close(self) -> None:

@@ -154,3 +154,16 @@ async def test_close_gives_the_collector_back_and_is_safe_twice(
     gc.collect(0)
     assert in_generations(kept)  # young passes freeze nothing any more
     assert clock.pending == 0
+
+
+async def test_start_turns_on_the_collector_the_start_up_ran_without(
+    server: Server, clock: ManualClock
+) -> None:
+    collector = Collector(lambda: server.idle, clock, young=1_000)
+    gc.disable()  # as ``mockgraph serve`` starts (cli.main)
+    try:
+        collector.start()
+        assert gc.isenabled()
+    finally:
+        collector.close()
+        gc.enable()
