@@ -7,6 +7,7 @@ help. The CLI and the environment are both read from that table, so they cannot 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -110,6 +111,36 @@ def parse_bot(text: str) -> tuple[str, str]:
     return identity.strip(), url.strip()
 
 
+def parse_fault(text: str) -> Mapping[str, Any]:
+    """A fault on Graph requests, as JSON (``POST /_mock/faults``'s body)."""
+    from mockgraph.calling.operations import OPERATIONS  # only when a fault is given
+    from mockgraph.errors import BadRequest
+    from mockgraph.faults import check
+
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error.msg} (column {error.colno}) in {text!r}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"a fault is a JSON object, not {text!r}")
+    try:
+        check(spec, frozenset(operation.name for operation in OPERATIONS if operation.route))
+    except BadRequest as error:
+        raise ValueError(error.message) from None
+    return spec
+
+
+def parse_faults(text: str) -> tuple[Mapping[str, Any], ...]:
+    """The env var's form: a JSON array of faults."""
+    try:
+        specs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(specs, list):
+        raise ValueError("a JSON array of faults is expected")
+    return tuple(parse_fault(json.dumps(spec)) for spec in specs)
+
+
 def parse_quirks(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in QUIRKS]
@@ -142,6 +173,7 @@ class Settings:
     ring_timeout: float = 15.0
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    faults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # set at start-up
     random_seed: int | None = None
     recording: str | None = None  # the audio every recording downloads as
     control_token: str | None = None  # what /_mock asks of its callers, if anything
@@ -179,7 +211,7 @@ class Option:
     metavar: str | None = None
     # "value"; "switch" (a flag that turns it on); "off-switch" (a flag that turns it off, the
     # env var says 1 or 0); "paths" (repeatable, env joined by ':'); "list" (repeatable, env
-    # joined by ',')
+    # joined by ','); "json-list" (repeatable, env a JSON array)
     kind: str = "value"
 
     def from_env(self, text: str) -> Any:
@@ -187,6 +219,8 @@ class Option:
             return tuple(path for path in text.split(":") if path)
         if self.kind == "list":
             return tuple(self.parse(item) for item in text.split(",") if item.strip())
+        if self.kind == "json-list":
+            return parse_faults(text)
         if self.kind in ("switch", "off-switch"):
             return parse_bool(text)
         return self.parse(text)
@@ -334,6 +368,16 @@ OPTIONS = (
         kind="list",
     ),
     Option(
+        "faults",
+        "--fault",
+        "MOCKGRAPH_FAULTS",
+        "a fault on Graph requests, as POST /_mock/faults takes it (JSON); repeatable, and set "
+        "again by each reset (env: a JSON array)",
+        parse_fault,
+        metavar="JSON",
+        kind="json-list",
+    ),
+    Option(
         "random_seed",
         "--random-seed",
         "MOCKGRAPH_RANDOM_SEED",
@@ -415,7 +459,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if option.kind in ("switch", "off-switch"):
             action = "store_true" if option.kind == "switch" else "store_false"
             parser.add_argument(option.flag, action=action, **common)
-        elif option.kind in ("paths", "list"):
+        elif option.kind in ("paths", "list", "json-list"):
             parse = str if option.kind == "paths" else argument_type(option.parse)
             parser.add_argument(
                 option.flag, action="append", type=parse, metavar=option.metavar, **common
@@ -434,7 +478,7 @@ def from_arguments(args: argparse.Namespace, env: Mapping[str, str] | None = Non
     base = Settings.from_env(env, skip=given)
     values: dict[str, Any] = {
         option.field: tuple(given[option.field])
-        if option.kind in ("paths", "list")
+        if option.kind in ("paths", "list", "json-list")
         else given[option.field]
         for option in OPTIONS
         if option.field in given

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -295,15 +295,44 @@ class Fault:
         return {**self.spec, "id": self.id, "hits": self.hits}
 
 
+def check(spec: Mapping[str, Any], operations: frozenset[str]) -> None:
+    """A 400 naming the field if ``spec`` is not a fault; ``operations``: the names a match
+    may give."""
+    wrong = FAULT.problem(spec)
+    if wrong is not None:
+        raise BadRequest(f"{wrong}.")
+    given = [key for key in HOW_OFTEN if key in spec]
+    if len(given) > 1:
+        raise BadRequest(
+            f"'{given[1]}' and '{given[0]}' both say how often the fault fires; give one."
+        )
+    if "seed" in spec and "rate" not in spec:
+        raise BadRequest("'seed' makes a 'rate' repeatable; give it with one.")
+    if "status" not in spec and "delayMs" not in spec and "budget" not in spec:
+        raise BadRequest("A fault needs a 'status', a 'delayMs' or a 'budget'.")
+    operation = spec.get("match", {}).get("operation")
+    if operation is not None and operation not in operations:
+        hint = did_you_mean([operation], sorted(operations))
+        raise BadRequest(f"'match.operation': no operation is named {operation!r}{hint}.")
+
+
 class Faults:
     """The faults in force, in the order they were added; ``operations``: the names a match
-    may give."""
+    may give; ``start``: the faults set at start-up (``--fault``), which a reset sets again."""
 
-    def __init__(self, clock: Clock, operations: frozenset[str]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        operations: frozenset[str],
+        start: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         self._clock = clock
         self._operations = operations
         self._faults: dict[str, Fault] = {}
         self._retry_after: dict[tuple[str, str], float] = {}  # (method, path): when it may
+        # Each with its id now, so that a reset sets it again under the same one.
+        self._start = [{**spec, "id": spec.get("id") or new_id()} for spec in start]
+        self.reset()
 
     @property
     def active(self) -> bool:
@@ -312,23 +341,7 @@ class Faults:
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         """A fault from its JSON form; a 400 naming the field if it is wrong."""
-        wrong = FAULT.problem(spec)
-        if wrong is not None:
-            raise BadRequest(f"{wrong}.")
-        given = [key for key in HOW_OFTEN if key in spec]
-        if len(given) > 1:
-            raise BadRequest(
-                f"'{given[1]}' and '{given[0]}' both say how often the fault fires; give one."
-            )
-        if "seed" in spec and "rate" not in spec:
-            raise BadRequest("'seed' makes a 'rate' repeatable; give it with one.")
-        if "status" not in spec and "delayMs" not in spec and "budget" not in spec:
-            raise BadRequest("A fault needs a 'status', a 'delayMs' or a 'budget'.")
-        match = spec.get("match", {})
-        operation = match.get("operation")
-        if operation is not None and operation not in self._operations:
-            hint = did_you_mean([operation], sorted(self._operations))
-            raise BadRequest(f"'match.operation': no operation is named {operation!r}{hint}.")
+        check(spec, self._operations)
         fault_id = spec.get("id") or new_id()
         if fault_id in self._faults:
             raise BadRequest(f"'id': a fault '{fault_id}' is already set.")
@@ -348,8 +361,15 @@ class Faults:
             await self._clock.sleep(verdict.delay)
 
     def clear(self) -> None:
+        """No fault, start-up ones included, until the next reset."""
         self._faults.clear()
         self._retry_after.clear()
+
+    def reset(self) -> None:
+        """The start-up faults only, each as new (its count and window start again)."""
+        self.clear()
+        for spec in self._start:
+            self.add(spec)
 
     def offer(self, asked: Asked) -> tuple[Verdict | None, bool]:
         """What the first fault that matches and fires does to ``asked`` (None: nothing), and

@@ -20,6 +20,7 @@ from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import Asked, Faults, Verdict
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import AUTH, BLIND, Driver
+from tests.test_cli import run, serving
 from tests.test_graph_errors import assert_graph_error
 
 TRANSFER = Asked("transfer", "c1", "POST", "/v1.0/communications/calls/c1/transfer")
@@ -309,3 +310,57 @@ async def test_the_readme_example_fails_for_a_bot_that_retries_at_once(bot: BotR
                 await response.read()
         with pytest.raises(AssertionError):
             await runnable(checking)(graph, call["id"])
+
+
+# --- set at start-up: --fault, MOCKGRAPH_FAULTS --------------------------------------------------
+
+THROTTLE = '{"id": "throttle", "match": {"operation": "transfer"}, "status": 429, "retryAfter": 9}'
+
+
+@pytest.mark.parametrize(
+    "flag, named",
+    [
+        ('{"status": 503, "rate": 2}', "'rate': 2 is not a share from 0 to 1"),
+        ('{"match": {"operation": "transfr"}, "status": 500}', "did you mean 'transfer'"),
+        ("{status: 503}", "not JSON"),
+        ("[]", "a fault is a JSON object"),
+    ],
+)
+async def test_a_bad_fault_flag_stops_the_start_with_exit_2(flag: str, named: str) -> None:
+    code, out, err = await run("serve", "--port", "0", "--fault", flag)
+    assert (code, out) == (2, "")
+    assert "--fault" in err and named in err
+
+
+async def test_a_bad_faults_variable_stops_the_start_with_exit_2() -> None:
+    code, _, err = await run("serve", "--port", "0", env={"MOCKGRAPH_FAULTS": '[{"status": 2}]'})
+    assert code == 2 and "MOCKGRAPH_FAULTS" in err and "'status'" in err
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+async def test_a_start_up_fault_answers_and_each_reset_sets_it_again(how: str) -> None:
+    args, env = (
+        (["--fault", THROTTLE], {})
+        if how == "flag"
+        else ([], {"MOCKGRAPH_FAULTS": f"[{THROTTLE}]"})
+    )
+    async with serving("--port", "0", *args, env=env) as (_, url), aiohttp.ClientSession() as http:
+
+        async def status() -> int:
+            async with http.post(
+                f"{url}/_mock/calls", json={"id": "c1", "callbackUri": "http://127.0.0.1:9/"}
+            ):
+                pass
+            transfer = f"{url}/v1.0/communications/calls/c1/transfer"
+            async with http.post(transfer, json=BLIND, headers=AUTH) as response:
+                return response.status
+
+        assert await status() == 429
+        async with http.delete(f"{url}/_mock/faults") as response:
+            assert response.status == 204
+        async with http.post(f"{url}/_mock/reset") as response:
+            assert response.status == 200
+        async with http.get(f"{url}/_mock/faults") as response:
+            [fault] = (await response.json())["value"]
+        assert (fault["id"], fault["hits"]) == ("throttle", 0)
+        assert await status() == 429

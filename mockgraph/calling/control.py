@@ -303,7 +303,7 @@ class ControlService:
         self._graph.reset()
         self._calls.clear()
         self._journal.clear()
-        self._faults.clear()
+        self._faults.reset()
         self._player.time = self._start_time
         if time:
             self.set_time(time)

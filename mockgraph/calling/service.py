@@ -82,7 +82,7 @@ class CallingService:
         self.graph = GraphService(calls, library, player, bots, defaults, recordings)
         # Faults on Graph requests: the names a match may give are the routed operations'.
         served = frozenset(operation.name for operation in OPERATIONS if operation.route)
-        self.faults = faults = Faults(clock, served)
+        self.faults = faults = Faults(clock, served, settings.faults)
         self.control = ControlService(
             calls,
             library,
