@@ -13,10 +13,12 @@ from typing import Any
 from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph_service import GraphService
+from mockgraph.calling.operations import HANG_UP as HANG_UP_OPERATION
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.calling.shapes import (
     ADVANCE,
     BOT,
+    HANG_UP,
     JOIN,
     PIN,
     PRESS,
@@ -125,6 +127,17 @@ class ControlService:
             raise BadRequest(f"No scenario named '{name}' is loaded (loaded: {loaded}).")
         call.pin(name)
         return call
+
+    # --- the far side --------------------------------------------------------------------------
+
+    def hang_up(self, call_id: str, body: Mapping[str, Any]) -> Call:
+        """The far side hangs up: what plays for the call stops (its prompts and recordings
+        end with no notification of their own, as public logs show none), and the bot gets
+        ``deleted``, ``terminated``, with the resultInfo ``body`` gives (``{code, subcode?,
+        message?}``), else 200/5002 as Graph sends when the other party hangs up. An ended
+        call is Graph's 404."""
+        self._graph.perform(HANG_UP_OPERATION, "v1.0", call_id, checked(HANG_UP, body))
+        return self._calls.get(call_id)
 
     # --- media -------------------------------------------------------------------------------
 

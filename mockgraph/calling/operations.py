@@ -933,6 +933,16 @@ LOG_DEVICE_QUALITY = Operation(
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
 RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, steps=(steps.play,))
+# The far side's: the caller (or whoever the bot called) hangs up, with the resultInfo Graph
+# sends for it (POST /_mock/calls/{id}/hangup); what plays for the call stops, as on a delete.
+HANG_UP = Operation(
+    "hangUp",
+    request=Request(
+        "microsoft.graph.resultInfo", optional=frozenset({"code", "subcode"}), may_be_empty=True
+    ),
+    allowed_from=ACTIVE | INCOMING | {"terminating"},
+    steps=(steps.Interrupt("the call was hung up by the far side"), steps.play),
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     TRANSFER,
@@ -944,6 +954,7 @@ OPERATIONS: tuple[Operation, ...] = (
     DELETE,
     KEEP_ALIVE,
     RING_TIMEOUT,
+    HANG_UP,
     PLAY_PROMPT,
     RECORD_RESPONSE,
     SUBSCRIBE_TO_TONE,

@@ -157,6 +157,21 @@ SHARE = Shape(
         "additionalProperties": False,
     }
 )
+HANG_UP = Shape(
+    {
+        "title": "a hang-up",
+        "type": "object",
+        "properties": {
+            "code": {"type": "integer"},
+            "subcode": {"type": "integer"},
+            "message": {"type": "string"},
+        },
+        # A subcode or message without its code (if/then: the compiled check knows draft 7).
+        "if": {"anyOf": [{"required": ["subcode"]}, {"required": ["message"]}]},
+        "then": {"required": ["code"]},
+        "additionalProperties": False,
+    }
+)
 WAIT = Shape({"type": "object", "properties": {"state": {"enum": list(CALL_STATES)}}})
 TIME = Shape(
     {

@@ -15,7 +15,18 @@ from typing import Literal
 
 from aiohttp import web
 
-from mockgraph.calling.shapes import ADVANCE, BOT, JOIN, PIN, PRESS, RING, SEED, SHARE, TIME
+from mockgraph.calling.shapes import (
+    ADVANCE,
+    BOT,
+    HANG_UP,
+    JOIN,
+    PIN,
+    PRESS,
+    RING,
+    SEED,
+    SHARE,
+    TIME,
+)
 from mockgraph.errors import BadRequest
 from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
@@ -120,6 +131,12 @@ async def wait_for_call(request: web.Request) -> web.Response:
             step = int(query_number(request, "waitingStep", 0, integer=True))
         call = await control.wait_for_step(_call_id(request), step, timeout)
     return web.json_response(call.to_json())
+
+
+async def hang_up(request: web.Request) -> web.Response:
+    """The far side hangs up: ``{"code"?, "subcode"?, "message"?}``, the resultInfo sent."""
+    body = await _body(request, allow_empty=True)
+    return web.json_response(request.app[CONTROL].hang_up(_call_id(request), body).to_json())
 
 
 async def press_tones(request: web.Request) -> web.Response:
@@ -353,6 +370,9 @@ CONTROL_ROUTES = (
     ),
     ControlRoute("POST", "/_mock/calls/{call_id}/advance", advance, "Release steps", body=ADVANCE),
     ControlRoute("POST", "/_mock/calls/{call_id}/tones", press_tones, "Press keys", body=PRESS),
+    ControlRoute(
+        "POST", "/_mock/calls/{call_id}/hangup", hang_up, "The far side hangs up", body=HANG_UP
+    ),
     ControlRoute("POST", "/_mock/calls/{call_id}/participants", add_participant, "Join", 201, JOIN),
     ControlRoute(
         "DELETE",

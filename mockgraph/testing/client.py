@@ -188,6 +188,21 @@ class MockGraphClient:
         )["value"]
         return result
 
+    async def hang_up(
+        self,
+        call_id: str,
+        code: int | None = None,
+        subcode: int | None = None,
+        message: str | None = None,
+    ) -> JSON:
+        """The far side hangs up; the bot gets ``deleted`` with this resultInfo (default
+        200/5002, as Graph sends when the other party hangs up). Returns the call."""
+        given = {"code": code, "subcode": subcode, "message": message}
+        body = {key: value for key, value in given.items() if value is not None}
+        path = f"/_mock/calls/{call_id}/hangup"
+        result: JSON = await self._request("POST", path, json_body=body or None)
+        return result
+
     async def add_fault(self, fault: JSON) -> JSON:
         """Set a fault on Graph requests, in its JSON form (``{"match": {"operation":
         "transfer"}, "status": 429, "retryAfter": 1, "times": 1}``); returns it with its

@@ -1,0 +1,140 @@
+"""The far side of a call acts: it hangs up (POST /_mock/calls/{id}/hangup), over HTTP to a
+real bot receiver. Expectations come from a captured P2P hang-up (graph-real-traffic-facts.md
+§3.4: deleted, terminated, 200/5002 with its DiagCode) and call-delete's end-reason table."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mockgraph.clock import ManualClock
+from mockgraph.testing import BotReceiver, MockGraph, MockGraphError
+from tests.conftest import AUTH, BLIND
+from tests.test_media import PROMPT, post
+
+CAPTURED = {
+    "@odata.type": "#microsoft.graph.resultInfo",
+    "code": 200,
+    "subcode": 5002,
+    "message": "The conversation has ended. DiagCode: 0#5002.@",
+}
+
+
+@pytest.fixture
+async def fast(bot: BotReceiver) -> AsyncIterator[MockGraph]:
+    async with MockGraph(time_scale=0, callback_url=bot.callback_url) as graph:
+        yield graph
+
+
+def only_item(bot: BotReceiver, index: int = -1) -> dict[str, Any]:
+    [item] = bot.received[index].notifications
+    return item
+
+
+async def test_a_hang_up_ends_the_call_as_graph_tells_the_bot(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.seed_call("c")
+    call = await fast.hang_up("c")
+    assert call["state"] == "terminated"
+    await bot.wait_for(1)
+    item = only_item(bot)
+    assert item["changeType"] == "deleted"
+    assert item["resourceUrl"] == "/communications/calls/c"
+    assert item["resourceData"]["state"] == "terminated"
+    assert item["resourceData"]["resultInfo"] == CAPTURED
+    # Graph no longer knows the call: what the bot tries next is 8522.
+    status, _, error = await post(http, fast, "c/transfer", BLIND)
+    assert (status, error["error"]["code"]) == (404, "8522")
+    with pytest.raises(MockGraphError) as raised:
+        await fast.hang_up("c")
+    assert (raised.value.status, raised.value.code) == (404, "8522")
+
+
+async def test_a_hang_up_sends_the_result_a_test_gives(fast: MockGraph, bot: BotReceiver) -> None:
+    await fast.seed_call("c")
+    await fast.hang_up("c", 410, 301005, "Media connectivity failure.")
+    await bot.wait_for(1)
+    result = only_item(bot)["resourceData"]["resultInfo"]
+    assert (result["code"], result["subcode"], result["message"]) == (
+        410,
+        301005,
+        "Media connectivity failure.",
+    )
+
+
+@pytest.mark.parametrize(
+    "body, named",
+    [({"subcode": 5010}, "'code'"), ({"code": "200"}, "'code'"), ({"reason": 1}, "'reason'")],
+)
+async def test_a_bad_hang_up_is_a_400_and_ends_nothing(
+    fast: MockGraph, http: aiohttp.ClientSession, body: dict[str, Any], named: str
+) -> None:
+    await fast.seed_call("c")
+    async with http.post(f"{fast.url}/_mock/calls/c/hangup", json=body) as response:
+        assert response.status == 400
+        assert named in (await response.json())["error"]["message"]
+    assert (await fast.call("c"))["state"] == "established"
+
+
+async def test_a_hang_up_during_a_prompt_ends_it_without_its_own_notification(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    """Public logs show no completion for a prompt or recording whose call the caller ended
+    (graph-faults-facts.md §6); mockgraph sends none, and journals why."""
+    clock = ManualClock()
+    async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        status, _, operation = await post(http, graph, "c/playPrompt", {"prompts": [PROMPT]})
+        assert status == 200 and operation["status"] == "running"
+        await graph.hang_up("c")
+        await clock.advance(5)  # the prompt would have completed after 1 s
+        await graph.wait_idle()
+        assert [item["changeType"] for r in bot.received for item in r.notifications] == ["deleted"]
+        assert only_item(bot)["resourceData"]["state"] == "terminated"
+        journal = await graph.journal("c")
+        notes = [e for e in journal if e["kind"] == "notification"]
+        cancelled = [e for e in notes if e["outcome"] == "cancelled"]
+        assert cancelled and "hung up by the far side" in cancelled[0]["note"]
+
+
+async def test_a_hang_up_during_a_transfer_cuts_it_short(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        status, _, _ = await post(http, graph, "c/transfer", BLIND)
+        assert status == 202
+        await graph.hang_up("c")
+        await clock.advance(10)
+        await graph.wait_idle()
+        states = [
+            item["resourceData"].get("state") for r in bot.received for item in r.notifications
+        ]
+        assert states[-1] == "terminated"
+        assert "transferAccepted" not in states
+        result = only_item(bot)["resourceData"]["resultInfo"]
+        assert (result["code"], result["subcode"]) == (200, 5002)
+
+
+async def test_the_caller_can_hang_up_while_the_bot_is_still_ringing(
+    fast: MockGraph, bot: BotReceiver
+) -> None:
+    rung = await fast.ring()
+    await bot.wait_for(1)  # created
+    await fast.hang_up(rung["id"])
+    await bot.wait_for(2)
+    assert only_item(bot)["changeType"] == "deleted"
+    assert (await fast.call(rung["id"]))["state"] == "terminated"
+
+
+async def test_a_hang_up_of_a_call_mockgraph_does_not_know_is_8522(
+    http: aiohttp.ClientSession, fast: MockGraph
+) -> None:
+    async with http.post(f"{fast.url}/_mock/calls/nope/hangup", headers=AUTH) as response:
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == "8522"
