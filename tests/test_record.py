@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import signal
 import subprocess
@@ -224,10 +225,27 @@ async def test_what_was_recorded_replays_the_same(
         replayed = await ivr_and_transfers(
             fresh.ring, Bot(fresh.url, replay_bot, http), press_when_due
         )
-    for then, now in zip(recorded, replayed, strict=True):
+    # Each run plays its own file, in the order they were recorded.
+    by_file = {Path(s.source.split(":")[0]).name: s for s in scenarios}
+    played = [by_file[name] for name in files]
+    assert [s.operation for s in played] == [
+        "answer",
+        "playPrompt",
+        "transfer",
+        "answer",
+        "transfer",
+    ]
+    assert len(played) == len(replayed)
+    for then, now, scenario in zip(recorded, replayed, played, strict=True):
         assert [what for what, _ in now] == [what for what, _ in then]
-        for (what, was), (_, is_) in zip(then, now, strict=True):
-            assert abs(is_ - was) <= TOLERANCE, (what, was, is_)
+        # The pauses the recorder measured (on its own clock, before passing each POST on and
+        # writing its files) are what the replay plays: each notification comes their sum
+        # after the answer. The bot's own timings of the recording run are not the oracle:
+        # they include the proxy's hop and its writes, which a loaded machine stretched by
+        # 100 to 200 ms in some runs.
+        due = list(itertools.accumulate(step.after for step in scenario.steps))
+        for (what, is_), planned in zip(now, due, strict=False):
+            assert abs(is_ - planned) <= TOLERANCE, (what, planned, is_)
     assert recorded[-1][-1][0] == "updated established 500/7000"
 
 
