@@ -309,3 +309,25 @@ async def test_the_controls_make_the_requests_a_test_would(
         await expect(api.locator(".error")).to_contain_text("has not subscribed to tones")
         await page.get_by_role("button", name="Reset").click()
         await expect(page.locator("#calls-page")).to_have_text("none")
+
+
+async def test_a_request_a_fault_answered_says_so(
+    inspector: Inspector, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await inspector.open(graph.url)
+        call = await graph.seed_call("throttled", callback_uri=bot.callback_url)
+        await inspector.show_call(call["id"])
+        await graph.add_fault({"id": "slow-down", "status": 429, "retryAfter": 30, "times": 1})
+        url = f"{graph.graph_url()}/communications/calls/{call['id']}/transfer"
+        for expected in (429, 202):  # the second at once: too soon
+            async with http.post(url, json=BLIND, headers=AUTH) as response:
+                assert response.status == expected
+        requests = inspector.rows("request")
+        await expect(requests).to_have_count(2)
+        await expect(requests.first.locator(".badge")).to_have_text(["fault slow-down"])
+        await expect(requests.last.locator(".badge")).to_have_text(["early retry"])
+        await requests.first.locator("button").click()
+        await expect(inspector.page.locator("#detail .facts")).to_contain_text(
+            "answered by fault slow-down"
+        )

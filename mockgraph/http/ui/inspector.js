@@ -446,7 +446,11 @@ function describe(row) {
 
 function arrowText(row) {
   if (row.kind === "request") {
-    return [h("span", { class: "label" }, describe(row)), h("span", { class: "line" })];
+    // A fault's answer (or delay) and a retry that came too soon, where a reader looks first.
+    const marks = [];
+    if (row.fault) marks.push(h("span", { class: "badge fault" }, `fault ${row.fault}`));
+    if (row.earlyRetry) marks.push(h("span", { class: "badge early" }, "early retry"));
+    return [h("span", { class: "label" }, describe(row), ...marks), h("span", { class: "line" })];
   }
   // Under a millisecond is on time; the details give the exact figure.
   const late = row.lateMs >= 1 ? ` · late ${Math.round(row.lateMs)} ms` : "";
@@ -469,7 +473,10 @@ function renderDetail() {
   document.getElementById("detail-title").textContent = describe(row);
   const parts = [];
   if (row.kind === "request") {
-    parts.push(h("p", {}, `request-id ${row.requestId} at ${row.time}`));
+    const facts = [`request-id ${row.requestId} at ${row.time}`];
+    if (row.fault) facts.push(`answered by fault ${row.fault} (GET /_mock/faults)`);
+    if (row.earlyRetry) facts.push("an early retry: it came before the Retry-After it was given had passed");
+    parts.push(h("p", { class: "facts" }, facts.join(" · ")));
     parts.push(h("h4", {}, "Body"), h("pre", { class: "body" }, pretty(row.body)));
     parts.push(h("h4", {}, "Headers"), h("pre", {}, pretty(row.headers)));
   } else {
