@@ -142,15 +142,6 @@ class Match:
             and (self.path is None or fnmatch.fnmatchcase(asked.path, self.path))
         )
 
-    def to_json(self) -> dict[str, str]:
-        shown = {
-            "operation": self.operation,
-            "callId": self.call_id,
-            "method": self.method,
-            "path": self.path,
-        }
-        return {key: value for key, value in shown.items() if value is not None}
-
 
 class Injected(GraphError):
     """The error a fault answers with."""
