@@ -111,34 +111,26 @@ def parse_bot(text: str) -> tuple[str, str]:
     return identity.strip(), url.strip()
 
 
-def parse_fault(text: str) -> Mapping[str, Any]:
-    """A fault on Graph requests, as JSON (``POST /_mock/faults``'s body)."""
-    from mockgraph.calling.operations import OPERATIONS  # only when a fault is given
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error.msg} (column {error.colno}) in {text!r}") from None
+
+
+def fault_spec(value: Any) -> Mapping[str, Any]:
+    """A fault on Graph requests, as ``POST /_mock/faults`` takes it (decoded JSON)."""
+    from mockgraph.calling.operations import ROUTED_OPERATIONS  # only when a fault is given
     from mockgraph.errors import BadRequest
     from mockgraph.faults import check
 
+    if not isinstance(value, dict):
+        raise ValueError(f"a fault is a JSON object, not {json.dumps(value)}")
     try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON: {error.msg} (column {error.colno}) in {text!r}") from None
-    if not isinstance(spec, dict):
-        raise ValueError(f"a fault is a JSON object, not {text!r}")
-    try:
-        check(spec, frozenset(operation.name for operation in OPERATIONS if operation.route))
+        check(value, ROUTED_OPERATIONS)
     except BadRequest as error:
         raise ValueError(error.message) from None
-    return spec
-
-
-def parse_faults(text: str) -> tuple[Mapping[str, Any], ...]:
-    """The env var's form: a JSON array of faults."""
-    try:
-        specs = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON: {error.msg} (column {error.colno})") from None
-    if not isinstance(specs, list):
-        raise ValueError("a JSON array of faults is expected")
-    return tuple(parse_fault(json.dumps(spec)) for spec in specs)
+    return value
 
 
 def parse_quirks(text: str) -> tuple[str, ...]:
@@ -211,8 +203,13 @@ class Option:
     metavar: str | None = None
     # "value"; "switch" (a flag that turns it on); "off-switch" (a flag that turns it off, the
     # env var says 1 or 0); "paths" (repeatable, env joined by ':'); "list" (repeatable, env
-    # joined by ','); "json-list" (repeatable, env a JSON array)
+    # joined by ','); "json-list" (repeatable, each flag one JSON value, env a JSON array;
+    # ``parse`` takes the decoded value)
     kind: str = "value"
+
+    def parse_flag(self, text: str) -> Any:
+        """One flag's value (a repeatable flag's: one of them)."""
+        return self.parse(parse_json(text)) if self.kind == "json-list" else self.parse(text)
 
     def from_env(self, text: str) -> Any:
         if self.kind == "paths":
@@ -220,7 +217,10 @@ class Option:
         if self.kind == "list":
             return tuple(self.parse(item) for item in text.split(",") if item.strip())
         if self.kind == "json-list":
-            return parse_faults(text)
+            items = parse_json(text)
+            if not isinstance(items, list):
+                raise ValueError(f"a JSON array is expected, not {text!r}")
+            return tuple(self.parse(item) for item in items)
         if self.kind in ("switch", "off-switch"):
             return parse_bool(text)
         return self.parse(text)
@@ -373,7 +373,7 @@ OPTIONS = (
         "MOCKGRAPH_FAULTS",
         "a fault on Graph requests, as POST /_mock/faults takes it (JSON); repeatable, and set "
         "again by each reset (env: a JSON array)",
-        parse_fault,
+        fault_spec,
         metavar="JSON",
         kind="json-list",
     ),
@@ -460,7 +460,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             action = "store_true" if option.kind == "switch" else "store_false"
             parser.add_argument(option.flag, action=action, **common)
         elif option.kind in ("paths", "list", "json-list"):
-            parse = str if option.kind == "paths" else argument_type(option.parse)
+            parse = str if option.kind == "paths" else argument_type(option.parse_flag)
             parser.add_argument(
                 option.flag, action="append", type=parse, metavar=option.metavar, **common
             )

@@ -984,6 +984,10 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+# The operations a Graph request can name (a fault's match.operation): those with a route.
+ROUTED_OPERATIONS = frozenset(operation.name for operation in OPERATIONS if operation.route)
+
+
 def scenario_operations() -> list[str]:
     """Every operation a scenario may be for: what operations play, and their fallbacks."""
     names = [op.name for op in OPERATIONS if op.plays]

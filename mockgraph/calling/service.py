@@ -17,7 +17,7 @@ from mockgraph.calling.calls import CallRegistry, CallWatcher
 from mockgraph.calling.control import ControlService
 from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.media import Recordings
-from mockgraph.calling.operations import OPERATIONS
+from mockgraph.calling.operations import ROUTED_OPERATIONS
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.clock import Clock
 from mockgraph.config import Settings
@@ -80,9 +80,7 @@ class CallingService:
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)
         self.graph = GraphService(calls, library, player, bots, defaults, recordings)
-        # Faults on Graph requests: the names a match may give are the routed operations'.
-        served = frozenset(operation.name for operation in OPERATIONS if operation.route)
-        self.faults = faults = Faults(clock, served, settings.faults)
+        self.faults = faults = Faults(clock, ROUTED_OPERATIONS, settings.faults)
         self.control = ControlService(
             calls,
             library,
