@@ -54,26 +54,25 @@ class Director:
 
     def _start_media(self, queued: Queued, call: Call, after: After) -> bool:
         """Play an operation's scenario; whether one plays."""
+        return self._play_queued(queued, queued.scenario_operation, call, after)
+
+    def _cancelled(self, queued: Queued, call: Call) -> None:
+        """A cancelled media operation gets its own scenario's failure, if it declares one."""
+        if queued.cancelled_scenario is not None:
+            self._play_queued(queued, queued.cancelled_scenario, call, NOTHING_MORE)
+
+    def _play_queued(
+        self, queued: Queued, scenario_operation: str, call: Call, after: After
+    ) -> bool:
+        """``_play_for`` with what a queued media operation carries."""
         return self._play_for(
-            queued.scenario_operation,
+            scenario_operation,
             call,
             after,
             queued.request,
             operation=queued.operation,
             values=queued.values,
         )
-
-    def _cancelled(self, queued: Queued, call: Call) -> None:
-        """A cancelled media operation gets its own scenario's failure, if it declares one."""
-        if queued.cancelled_scenario is not None:
-            self._play_for(
-                queued.cancelled_scenario,
-                call,
-                NOTHING_MORE,
-                queued.request,
-                operation=queued.operation,
-                values=queued.values,
-            )
 
     def _play_for(
         self,
