@@ -6,6 +6,7 @@ and from how the fault is declared, not from the code under test."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 
 from mockgraph.clock import ManualClock
+from mockgraph.config import fault_spec
 from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import Asked, Faults, Verdict
 from mockgraph.testing import BotReceiver, MockGraph
@@ -285,31 +287,35 @@ def runnable(code: str) -> Callable[..., Awaitable[Any]]:
     return run
 
 
-async def test_the_readme_example_holds_for_a_bot_that_backs_off(bot: BotReceiver) -> None:
+async def readme_example(bot: BotReceiver, backs_off: bool) -> None:
+    """The example's two halves around a bot that transfers until it is not throttled: one
+    that waits the Retry-After it is given, or one that retries at once."""
     setting, checking = EXAMPLE.split(BOT_ACTS)
     async with MockGraph(time_scale=0) as graph, aiohttp.ClientSession() as http:
         call = await graph.seed_call(callback_uri=bot.callback_url)
         await runnable(setting)(graph, call["id"])
         url = f"{graph.graph_url('v1.0')}/communications/calls/{call['id']}/transfer"
-        while True:  # the bot: Graph said when to come back; it does, not before
+        status = 429
+        while status == 429:
             async with http.post(url, json=BLIND, headers=AUTH) as response:
-                if response.status != 429:
-                    break
-                await asyncio.sleep(float(response.headers["Retry-After"]))
+                status = response.status
+                if status == 429 and backs_off:
+                    await asyncio.sleep(float(response.headers["Retry-After"]))
         await runnable(checking)(graph, call["id"])
 
 
+async def test_the_readme_example_holds_for_a_bot_that_backs_off(bot: BotReceiver) -> None:
+    await readme_example(bot, backs_off=True)
+
+
 async def test_the_readme_example_fails_for_a_bot_that_retries_at_once(bot: BotReceiver) -> None:
-    setting, checking = EXAMPLE.split(BOT_ACTS)
-    async with MockGraph(time_scale=0) as graph, aiohttp.ClientSession() as http:
-        call = await graph.seed_call(callback_uri=bot.callback_url)
-        await runnable(setting)(graph, call["id"])
-        url = f"{graph.graph_url('v1.0')}/communications/calls/{call['id']}/transfer"
-        for _ in range(2):  # no waiting
-            async with http.post(url, json=BLIND, headers=AUTH) as response:
-                await response.read()
-        with pytest.raises(AssertionError):
-            await runnable(checking)(graph, call["id"])
+    with pytest.raises(AssertionError):
+        await readme_example(bot, backs_off=False)
+
+
+def test_the_readme_fault_flag_example_is_a_fault() -> None:
+    [example] = re.findall(r"`--fault '(\{.*?\})'`", README)
+    assert fault_spec(json.loads(example))["every"] == 10
 
 
 # --- set at start-up: --fault, MOCKGRAPH_FAULTS --------------------------------------------------
