@@ -163,6 +163,7 @@ class Settings:
     journal_limit: int = 10_000
     calls_limit: int = 10_000
     ring_timeout: float = 15.0
+    keepalive_timeout: float = 2700.0  # Graph's 45 minutes; 0: calls never expire
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     faults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # set at start-up
@@ -349,6 +350,14 @@ OPTIONS = (
         "MOCKGRAPH_RING_TIMEOUT",
         "seconds an incoming call rings before Graph ends it (per call: 'timeout')",
         parse_positive,
+        metavar="SECONDS",
+    ),
+    Option(
+        "keepalive_timeout",
+        "--keepalive-timeout",
+        "MOCKGRAPH_KEEPALIVE_TIMEOUT",
+        "seconds a call lives without a keepAlive before Graph ends it (408/8537); 0: never",
+        parse_non_negative,
         metavar="SECONDS",
     ),
     Option(

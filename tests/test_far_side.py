@@ -138,3 +138,158 @@ async def test_a_hang_up_of_a_call_mockgraph_does_not_know_is_8522(
     async with http.post(f"{fast.url}/_mock/calls/nope/hangup", headers=AUTH) as response:
         assert response.status == 404
         assert (await response.json())["error"]["code"] == "8522"
+
+
+# --- keepAlive expiry: call-keepalive.md ("at least once every 45 minutes", 404 once ended)
+# and call-delete's end-reason table (408/8537, "keep-alive timeout").
+
+KEEP_ALIVE_MINUTES = 45 * 60
+
+
+async def keep_alive(http: aiohttp.ClientSession, graph: MockGraph, call_id: str) -> int:
+    url = f"{graph.graph_url()}/communications/calls/{call_id}/keepAlive"
+    async with http.post(url, headers=AUTH) as response:
+        return response.status
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01])
+async def test_a_call_not_kept_alive_for_45_minutes_ends_with_408_8537(
+    bot: BotReceiver, scale: float
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, time_scale=scale, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        await clock.advance(KEEP_ALIVE_MINUTES * scale - 1)
+        assert (await graph.call("c"))["state"] == "established"
+        await clock.advance(2)
+        await graph.wait_idle()
+        item = only_item(bot)
+        assert (item["changeType"], item["resourceData"]["state"]) == ("deleted", "terminated")
+        result = item["resourceData"]["resultInfo"]
+        assert (result["code"], result["subcode"]) == (408, 8537)
+        assert (await graph.call("c"))["state"] == "terminated"
+        assert clock.pending == 0  # an ended call leaves no timer behind
+
+
+async def test_each_keep_alive_gives_the_call_another_45_minutes(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        for _ in range(3):  # every 30 minutes, as a bot that follows the advice (15) would
+            await clock.advance(30 * 60)
+            assert await keep_alive(http, graph, "c") == 200
+        await clock.advance(KEEP_ALIVE_MINUTES - 1)  # 44:59 after the last keepAlive
+        assert (await graph.call("c"))["state"] == "established"
+        assert bot.received == []
+        await clock.advance(2)
+        await graph.wait_idle()
+        assert only_item(bot)["resourceData"]["resultInfo"]["subcode"] == 8537
+        assert await keep_alive(http, graph, "c") == 404  # "404 Not Found" once it ended
+
+
+async def test_the_keep_alive_timeout_is_a_flag_and_0_turns_it_off(bot: BotReceiver) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, keepalive_timeout=60, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("short")
+        await clock.advance(61)
+        await graph.wait_idle()
+        assert (await graph.call("short"))["state"] == "terminated"
+    async with MockGraph(clock=clock, keepalive_timeout=0, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("forever")
+        await clock.advance(10 * KEEP_ALIVE_MINUTES)
+        assert (await graph.call("forever"))["state"] == "established"
+        assert clock.pending == 0
+
+
+async def test_a_call_that_expires_mid_transfer_stops_the_transfer(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, keepalive_timeout=60, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        await clock.advance(59.9)  # transferring goes out at 59.95, transferAccepted at 60.05
+        status, _, _ = await post(http, graph, "c/transfer", BLIND)
+        assert status == 202
+        await clock.advance(10)
+        await graph.wait_idle()
+        states = [
+            item["resourceData"].get("state") for r in bot.received for item in r.notifications
+        ]
+        assert states[-1] == "terminated" and "transferAccepted" not in states
+        assert only_item(bot)["resourceData"]["resultInfo"]["subcode"] == 8537
+
+
+async def test_a_reset_forgets_the_calls_keep_alive_deadlines(bot: BotReceiver) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:
+        await graph.seed_call("c")
+        assert clock.pending == 1
+        await graph.reset()
+        assert clock.pending == 0
+
+
+# --- media failure and a meeting its organiser ends (graph-faults-facts.md §8) ---------------
+
+
+async def test_a_media_failure_ends_the_call_with_410_301005(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.seed_call("c")
+    call = await fast.fail_media("c")
+    assert call["state"] == "terminated"
+    await bot.wait_for(1)
+    item = only_item(bot)
+    assert (item["changeType"], item["resourceData"]["state"]) == ("deleted", "terminated")
+    result = item["resourceData"]["resultInfo"]
+    assert (result["code"], result["subcode"]) == (410, 301005)
+    with pytest.raises(MockGraphError) as raised:
+        await fast.fail_media("c")
+    assert (raised.value.status, raised.value.code) == (404, "8522")
+
+
+async def test_a_media_failure_takes_no_body(fast: MockGraph, http: aiohttp.ClientSession) -> None:
+    await fast.seed_call("c")
+    url = f"{fast.url}/_mock/calls/c/mediaFailure"
+    async with http.post(url, json={"code": 500, "subcode": 1005}) as response:
+        assert response.status == 400
+        assert "hangup" in (await response.json())["error"]["message"]
+    assert (await fast.call("c"))["state"] == "established"
+
+
+MEETING = {
+    "chatInfo": {"threadId": "19:meeting_x@thread.v2", "messageId": "0"},
+    "meetingInfo": {
+        "@odata.type": "#microsoft.graph.organizerMeetingInfo",
+        "organizer": {"user": {"id": "organizer"}},
+    },
+}
+
+
+async def test_a_meeting_its_organiser_ends_leaves_the_bot_alone_and_its_call_up(
+    fast: MockGraph, bot: BotReceiver
+) -> None:
+    """A capture (comms-samples#77): only a roster update, and no deleted for the call."""
+    await fast.seed_call("m", chat_info=MEETING["chatInfo"], meeting_info=MEETING["meetingInfo"])
+    for person in ("alice", "bob"):
+        await fast.add_participant("m", {"user": {"id": person, "displayName": person}})
+    await bot.wait_for(2)
+    call = await fast.end_meeting("m")
+    assert call["state"] == "established"
+    await bot.wait_for(3)
+    await fast.wait_idle()
+    item = only_item(bot)
+    assert item["changeType"] == "updated"
+    assert item["resourceUrl"] == "/communications/calls/m/participants"
+    [left] = item["resourceData"]
+    assert "application" in left["info"]["identity"]  # the bot, alone
+    assert len(bot.received) == 3  # no deleted follows
+
+
+async def test_only_a_meeting_can_be_ended(fast: MockGraph) -> None:
+    await fast.seed_call("p2p")
+    with pytest.raises(MockGraphError) as raised:
+        await fast.end_meeting("p2p")
+    assert raised.value.status == 400
+    assert "group calls" in str(raised.value)

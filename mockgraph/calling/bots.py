@@ -32,6 +32,7 @@ class CallDefaults:
     app_id: str  # the bot's application: the target of an incoming call
     application_instance: bool
     ring_timeout: float  # seconds
+    keepalive_timeout: float = 2700.0  # seconds without a keepAlive before a call ends; 0: never
     bot_name: str = "Calling Bot"  # the application's display name
 
     @property

@@ -375,6 +375,13 @@ class Call:
         self.on_change(self)
         return left
 
+    def leave_all_but_the_bot(self) -> None:
+        """Everyone but the bot leaves (the organiser ended the meeting)."""
+        for participant in list(self.participants.values()):
+            if not participant.is_bot:
+                del self.participants[participant.id]
+        self.on_change(self)
+
     # --- audio routing groups -----------------------------------------------------------------
 
     def routing_group(self, group_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation, Participant
 from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.operations import HANG_UP as HANG_UP_OPERATION
+from mockgraph.calling.operations import MEDIA_FAILURE, MEETING_ENDED
 from mockgraph.calling.playback import Player, TimeSettings
 from mockgraph.calling.shapes import (
     ADVANCE,
@@ -137,6 +138,19 @@ class ControlService:
         message?}``), else 200/5002 as Graph sends when the other party hangs up. An ended
         call is Graph's 404."""
         self._graph.perform(HANG_UP_OPERATION, "v1.0", call_id, checked(HANG_UP, body))
+        return self._calls.get(call_id)
+
+    def fail_media(self, call_id: str) -> Call:
+        """The call's media path fails: what plays for it stops, and the bot gets
+        ``deleted``, ``terminated``, 410/301005. An ended call is Graph's 404."""
+        self._graph.perform(MEDIA_FAILURE, "v1.0", call_id, None)
+        return self._calls.get(call_id)
+
+    def end_meeting(self, call_id: str) -> Call:
+        """The organiser ends the meeting: everyone but the bot leaves, and the bot gets that
+        roster, with no ``deleted`` for its call (as a capture shows). 400 for a call that is
+        not a meeting."""
+        self._graph.perform(MEETING_ENDED, "v1.0", call_id, None)
         return self._calls.get(call_id)
 
     # --- media -------------------------------------------------------------------------------

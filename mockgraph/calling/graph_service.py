@@ -11,10 +11,12 @@ from mockgraph.calling.answers import NOTHING, Accepted, Touched
 from mockgraph.calling.bots import Bots, CallDefaults
 from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.director import Director
+from mockgraph.calling.keepalive import KeepAliveWatch
 from mockgraph.calling.media import Queued, Recordings
-from mockgraph.calling.operations import RING_TIMEOUT, Context, Operation
+from mockgraph.calling.operations import KEEP_ALIVE_EXPIRED, RING_TIMEOUT, Context, Operation
 from mockgraph.calling.playback import Player
 from mockgraph.calling.steps import Doing
+from mockgraph.clock import Clock
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.schema.validation import problem
@@ -37,6 +39,7 @@ class GraphService:
         bots: Bots,
         defaults: CallDefaults,
         recordings: Recordings,
+        clock: Clock,
     ) -> None:
         self._calls = calls
         self._player = player
@@ -44,6 +47,10 @@ class GraphService:
         self._defaults = defaults
         self._recordings = recordings
         self._director = Director(library, player, recordings)
+        self._keep_alive = KeepAliveWatch(
+            clock, defaults.keepalive_timeout, player.deadline, self._not_kept_alive
+        )
+        calls.watch(self._keep_alive)  # it sees every call start and end
 
     def perform(
         self,
@@ -102,6 +109,9 @@ class GraphService:
 
     def interrupt(self, call: Call, reason: str) -> None:
         self._director.interrupt(call, reason)
+
+    def kept_alive(self, call: Call) -> None:
+        self._keep_alive.kept(call)
 
     def mint_recording(self, comms: CommsOperation, origin: str) -> Mapping[str, Any]:
         return self._recordings.mint(comms, origin).values()
@@ -189,6 +199,15 @@ class GraphService:
         except GraphError:  # answered, rejected or redirected in time
             return
         self.play_claiming(RING_TIMEOUT, RING_TIMEOUT.name, call, {})
+
+    def _not_kept_alive(self, call: Call) -> bool:
+        """The call's 45 minutes passed with no keepAlive: Graph ends it, unless it is not in a
+        state to (the bot's delete is under way)."""
+        try:
+            self.perform(KEEP_ALIVE_EXPIRED, "v1.0", call.id, None)
+        except GraphError:
+            return False
+        return True
 
     def ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
         """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as

@@ -691,7 +691,9 @@ DELETE = Operation(
     success=Success(204),
     steps=(steps.Interrupt("the call was deleted"), steps.play),
 )
-KEEP_ALIVE = Operation("keepAlive", route=action("/{id}/keepAlive"), success=Success(200))
+KEEP_ALIVE = Operation(
+    "keepAlive", route=action("/{id}/keepAlive"), success=Success(200), steps=(steps.kept_alive,)
+)
 ESTABLISHED = frozenset({"established"})
 PLAY_PROMPT = Operation(
     "playPrompt",
@@ -933,6 +935,13 @@ LOG_DEVICE_QUALITY = Operation(
 )
 # Graph's own: an incoming call nobody answered, rejected or redirected in time.
 RING_TIMEOUT = Operation("ringTimeout", allowed_from=INCOMING, steps=(steps.play,))
+# Graph's own: a call the bot did not keep alive for 45 minutes (call-keepalive.md) ends;
+# what plays for it stops, as on a hang-up. A call the bot is deleting is left to end so.
+KEEP_ALIVE_EXPIRED = Operation(
+    "keepAliveExpired",
+    allowed_from=ACTIVE,
+    steps=(steps.Interrupt("the bot did not keep the call alive"), steps.play),
+)
 # The far side's: the caller (or whoever the bot called) hangs up, with the resultInfo Graph
 # sends for it (POST /_mock/calls/{id}/hangup); what plays for the call stops, as on a delete.
 HANG_UP = Operation(
@@ -942,6 +951,28 @@ HANG_UP = Operation(
     ),
     allowed_from=ACTIVE | INCOMING | {"terminating"},
     steps=(steps.Interrupt("the call was hung up by the far side"), steps.play),
+)
+# The call's media path fails (POST /_mock/calls/{id}/mediaFailure): Graph ends the call with
+# call-delete's 410/301005; what plays for it stops, as on a hang-up.
+MEDIA_FAILURE = Operation(
+    "mediaFailure",
+    allowed_from=ACTIVE,
+    steps=(steps.Interrupt("the call's media failed"), steps.play),
+)
+
+
+def _ending_meeting(context: Context) -> None:
+    context.the_call.leave_all_but_the_bot()
+
+
+# The organiser ends the meeting (POST /_mock/calls/{id}/meetingEnded): everyone but the bot
+# leaves. A capture shows only that roster update, and no deleted for the call (comms-samples
+# #77): the call stays up until the bot deletes it or stops keeping it alive.
+MEETING_ENDED = Operation(
+    "meetingEnded",
+    allowed_from=ACTIVE,
+    rules=(_group_call("Ending a meeting"),),
+    steps=(steps.acting(_ending_meeting), steps.play_beside),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -954,7 +985,10 @@ OPERATIONS: tuple[Operation, ...] = (
     DELETE,
     KEEP_ALIVE,
     RING_TIMEOUT,
+    KEEP_ALIVE_EXPIRED,
     HANG_UP,
+    MEDIA_FAILURE,
+    MEETING_ENDED,
     PLAY_PROMPT,
     RECORD_RESPONSE,
     SUBSCRIBE_TO_TONE,

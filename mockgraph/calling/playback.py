@@ -212,18 +212,21 @@ class Player:
         self._notifier.send(record)
         return record
 
+    def deadline(self, seconds: float) -> float:
+        """A deadline Graph gives the bot (a ring time-out, keepAlive's 45 minutes), in
+        seconds on the clock. A deadline is not a pause: the time scale shortens or stretches
+        it, but scale 0 leaves it as it is, or an unanswered call would end before any bot
+        could answer it."""
+        return seconds * (self.time.scale or 1.0)
+
     def after_deadline(self, seconds: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` after a deadline Graph gives the bot (a ring time-out), unless a
-        reset or stop comes first. A deadline is not a pause: the time scale shortens or
-        stretches it, but scale 0 leaves it as it is, or an unanswered call would end before
-        any bot could answer it."""
-        scale = self.time.scale or 1.0
+        """Run ``callback`` after a ``deadline``, unless a reset or stop comes first."""
 
         def fire() -> None:
             self._timers.discard(timer)
             callback()
 
-        timer = self._clock.call_later(seconds * scale, fire)
+        timer = self._clock.call_later(self.deadline(seconds), fire)
         self._timers.add(timer)
 
     def advance(self, call_id: str, steps: int = 1) -> None:

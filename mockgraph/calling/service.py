@@ -75,11 +75,12 @@ class CallingService:
             app_id=settings.app_id,
             application_instance=settings.application_instance,
             ring_timeout=settings.ring_timeout,
+            keepalive_timeout=settings.keepalive_timeout,
             bot_name=settings.bot_name,
         )
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)
-        self.graph = GraphService(calls, library, player, bots, defaults, recordings)
+        self.graph = GraphService(calls, library, player, bots, defaults, recordings, clock)
         self.faults = faults = Faults(clock, ROUTED_OPERATIONS, settings.faults)
         self.control = ControlService(
             calls,

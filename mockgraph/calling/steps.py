@@ -38,6 +38,8 @@ class Engine(Protocol):
 
     def ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None: ...
 
+    def kept_alive(self, call: Call) -> None: ...
+
 
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # shared: nobody writes to it
 
@@ -98,6 +100,11 @@ def take_callback(doing: Doing) -> None:
     """The body's callbackUri, if it has one, is where the call's notifications go now."""
     if doing.body.get("callbackUri"):
         doing.the_call.callback_uri = str(doing.body["callbackUri"])
+
+
+def kept_alive(doing: Doing) -> None:
+    """The call's 45 minutes without a keepAlive start again."""
+    doing.engine.kept_alive(doing.the_call)
 
 
 def keep(*keys: str) -> Step:

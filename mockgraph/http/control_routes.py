@@ -139,6 +139,24 @@ async def hang_up(request: web.Request) -> web.Response:
     return web.json_response(request.app[CONTROL].hang_up(_call_id(request), body).to_json())
 
 
+async def _no_body(request: web.Request, instead: str) -> None:
+    """An event that takes nothing: none, or ``{}``; a body with keys says where they go."""
+    if await _body(request, allow_empty=True):
+        raise BadRequest(f"This event takes no body (send none, or {{}}); {instead}.")
+
+
+async def fail_media(request: web.Request) -> web.Response:
+    """The call's media fails: the bot gets ``deleted`` with 410/301005."""
+    await _no_body(request, "to end the call with another resultInfo, POST .../hangup with it")
+    return web.json_response(request.app[CONTROL].fail_media(_call_id(request)).to_json())
+
+
+async def end_meeting(request: web.Request) -> web.Response:
+    """The organiser ends the meeting: the bot gets a roster with only itself."""
+    await _no_body(request, "to take one person off the roster, DELETE .../participants/{id}")
+    return web.json_response(request.app[CONTROL].end_meeting(_call_id(request)).to_json())
+
+
 async def press_tones(request: web.Request) -> web.Response:
     """The caller presses keys: ``{"tones": "12#"}``; answers the toneInfo of each."""
     tones = request.app[CONTROL].press_tones(_call_id(request), await _body(request))
@@ -372,6 +390,12 @@ CONTROL_ROUTES = (
     ControlRoute("POST", "/_mock/calls/{call_id}/tones", press_tones, "Press keys", body=PRESS),
     ControlRoute(
         "POST", "/_mock/calls/{call_id}/hangup", hang_up, "The far side hangs up", body=HANG_UP
+    ),
+    ControlRoute(
+        "POST", "/_mock/calls/{call_id}/mediaFailure", fail_media, "The call's media fails"
+    ),
+    ControlRoute(
+        "POST", "/_mock/calls/{call_id}/meetingEnded", end_meeting, "The organiser ends it"
     ),
     ControlRoute("POST", "/_mock/calls/{call_id}/participants", add_participant, "Join", 201, JOIN),
     ControlRoute(

@@ -203,6 +203,18 @@ class MockGraphClient:
         result: JSON = await self._request("POST", path, json_body=body or None)
         return result
 
+    async def fail_media(self, call_id: str) -> JSON:
+        """The call's media fails; the bot gets ``deleted`` with 410/301005. Returns the
+        call."""
+        result: JSON = await self._request("POST", f"/_mock/calls/{call_id}/mediaFailure")
+        return result
+
+    async def end_meeting(self, call_id: str) -> JSON:
+        """The organiser ends the meeting: everyone but the bot leaves and the bot gets that
+        roster; its call is not deleted (as Graph does). Returns the call."""
+        result: JSON = await self._request("POST", f"/_mock/calls/{call_id}/meetingEnded")
+        return result
+
     async def add_fault(self, fault: JSON) -> JSON:
         """Set a fault on Graph requests, in its JSON form (``{"match": {"operation":
         "transfer"}, "status": 429, "retryAfter": 1, "times": 1}``); returns it with its
