@@ -293,3 +293,78 @@ async def test_only_a_meeting_can_be_ended(fast: MockGraph) -> None:
         await fast.end_meeting("p2p")
     assert raised.value.status == 400
     assert "group calls" in str(raised.value)
+
+
+# --- the far side acts from a scenario step ---------------------------------------------------
+
+CALLER_HANGS_UP_MID_PROMPT = """
+name: caller-hangs-up-mid-prompt
+operation: playPrompt
+steps:
+  - after: 500ms
+    farSide: hangUp
+  - after: 500ms
+    about: operation
+    notify: {changeType: deleted, resourceData: {status: completed}}
+"""
+
+
+async def test_a_scenario_step_can_make_the_caller_hang_up(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:
+        await graph.load_scenarios(CALLER_HANGS_UP_MID_PROMPT)
+        await graph.seed_call("c")
+        await graph.pin_scenario("c", "caller-hangs-up-mid-prompt")
+        status, _, _ = await post(http, graph, "c/playPrompt", {"prompts": [PROMPT]})
+        assert status == 200
+        await clock.advance(0.4)
+        assert bot.received == []
+        await clock.advance(2)
+        await graph.wait_idle()
+        # What the hang-up sends, and not the prompt's completion that was to follow.
+        assert [item["changeType"] for r in bot.received for item in r.notifications] == ["deleted"]
+        assert only_item(bot)["resourceData"]["resultInfo"] == CAPTURED
+        journal = await graph.journal("c")
+        notes = [e for e in journal if e["kind"] == "notification"]
+        outcomes = [(e["scenario"], e["step"], e["outcome"]) for e in notes]
+        assert ("caller-hangs-up-mid-prompt", 2, "cancelled") in outcomes
+        assert ("hang-up", 1, "delivered") in outcomes
+
+
+async def test_a_far_side_step_due_at_once_ends_its_scenario_there(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.load_scenarios(
+        "name: media-fails-mid-transfer\noperation: transfer\nsteps:\n"
+        "  - notify: {changeType: updated, resourceData: {state: transferring}}\n"
+        "  - farSide: mediaFailure\n"
+        "  - notify: {changeType: updated, resourceData: {state: transferAccepted}}\n"
+    )
+    await fast.seed_call("c")
+    await fast.pin_scenario("c", "media-fails-mid-transfer")
+    status, _, _ = await post(http, fast, "c/transfer", BLIND)
+    assert status == 202
+    await bot.wait_for(2)
+    await fast.wait_idle()
+    states = [item["resourceData"].get("state") for r in bot.received for item in r.notifications]
+    assert states == ["transferring", "terminated"]
+    assert only_item(bot)["resourceData"]["resultInfo"]["subcode"] == 301005
+
+
+async def test_a_far_side_step_that_cannot_happen_is_skipped_and_journaled(
+    fast: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    await fast.load_scenarios(
+        "name: meeting-ends-on-transfer\noperation: transfer\nsteps:\n  - farSide: meetingEnded\n"
+    )
+    await fast.seed_call("p2p")
+    await fast.pin_scenario("p2p", "meeting-ends-on-transfer")
+    status, _, _ = await post(http, fast, "p2p/transfer", BLIND)
+    assert status == 202
+    await fast.wait_idle()
+    [skipped] = [e for e in await fast.journal("p2p") if e.get("outcome") == "skipped"]
+    assert skipped["body"] == {"farSide": "meetingEnded"}
+    assert "group calls" in skipped["note"]
+    assert (await fast.call("p2p"))["state"] == "established"

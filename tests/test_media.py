@@ -467,7 +467,7 @@ def test_a_scenario_tone_that_is_no_key_is_reported_at_its_line() -> None:
 def test_a_step_needs_notify_or_tones() -> None:
     _, problems = load_text("name: t\noperation: playPrompt\nsteps:\n  - after: 1s\n", "t.yaml")
     assert [str(p) for p in problems] == [
-        "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones', 'roster', 'join' or 'leave' "
+        "t.yaml:4:5: 'steps[0]' needs 'notify', 'tones', 'roster', 'join', 'leave' or 'farSide' "
         "(or more than one)"
     ]
 

@@ -69,8 +69,8 @@ def test_a_good_file_loads() -> None:
         ),
         (
             GOOD.replace("    notify:", "    notfy:"),
-            "s.yaml:4:5: 'steps[0]' needs 'notify', 'tones', 'roster', 'join' or 'leave' "
-            "(or more than one)",
+            "s.yaml:4:5: 'steps[0]' needs 'notify', 'tones', 'roster', 'join', 'leave' or "
+            "'farSide' (or more than one)",
         ),
         (GOOD.replace("name: ok\n", ""), "s.yaml:1:1: 'name' is required"),
         (

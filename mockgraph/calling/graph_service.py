@@ -13,7 +13,13 @@ from mockgraph.calling.calls import Call, CallRegistry, CommsOperation
 from mockgraph.calling.director import Director
 from mockgraph.calling.keepalive import KeepAliveWatch
 from mockgraph.calling.media import Queued, Recordings
-from mockgraph.calling.operations import KEEP_ALIVE_EXPIRED, RING_TIMEOUT, Context, Operation
+from mockgraph.calling.operations import (
+    FAR_SIDE,
+    KEEP_ALIVE_EXPIRED,
+    RING_TIMEOUT,
+    Context,
+    Operation,
+)
 from mockgraph.calling.playback import Player
 from mockgraph.calling.steps import Doing
 from mockgraph.clock import Clock
@@ -51,6 +57,7 @@ class GraphService:
             clock, defaults.keepalive_timeout, player.deadline, self._not_kept_alive
         )
         calls.watch(self._keep_alive)  # it sees every call start and end
+        player.let_far_side_act(self._far_side_acts)
 
     def perform(
         self,
@@ -208,6 +215,15 @@ class GraphService:
         except GraphError:
             return False
         return True
+
+    def _far_side_acts(self, call: Call, event: str) -> str | None:
+        """A scenario step's far-side event, as its control-plane route makes it happen; why
+        not, if it cannot happen now (the call ended meanwhile, or is not a meeting)."""
+        try:
+            self.perform(FAR_SIDE[event], "v1.0", call.id, None)
+        except GraphError as error:
+            return f"the far side's {event} cannot happen now: {error.message}"
+        return None
 
     def ring_transfer_target(self, call: Call, target: Mapping[str, Any]) -> None:
         """A transfer to a bot known to mockgraph rings that bot, with the transferring bot as

@@ -975,6 +975,9 @@ MEETING_ENDED = Operation(
     steps=(steps.acting(_ending_meeting), steps.play_beside),
 )
 
+# What a scenario step's farSide makes happen, by name: the far side's events.
+FAR_SIDE = {operation.name: operation for operation in (HANG_UP, MEDIA_FAILURE, MEETING_ENDED)}
+
 OPERATIONS: tuple[Operation, ...] = (
     TRANSFER,
     ANSWER,

@@ -135,10 +135,16 @@ class Player:
         self.time = time
         self.quirks = quirks
         self._key_listeners: list[Callable[[Call, str], None]] = []
+        self._far_side: Callable[[Call, str], str | None] = _nobody_acts
 
     def listen_to_keys(self, listener: Callable[[Call, str], None]) -> None:
         """Tell ``listener`` of each key press, once its notification has gone out."""
         self._key_listeners.append(listener)
+
+    def let_far_side_act(self, act: Callable[[Call, str], str | None]) -> None:
+        """``act(call, event)`` makes a step's ``farSide`` event happen; it returns why it
+        could not, if it could not."""
+        self._far_side = act
 
     def _heard(self, call: Call, tone: str) -> None:
         for listener in self._key_listeners:
@@ -308,6 +314,9 @@ class Player:
                 playback.held_back = []
             for call_pressed, tone in pressed:
                 self._heard(call_pressed, tone)
+            if step.far_side is not None:
+                self._far_side_acts(playback, index, step.far_side)
+                return
 
     async def _run(
         self,
@@ -346,6 +355,19 @@ class Player:
         playback.call.wait_at_step(None)
         _follow(playback.after, playback.call, playback.operation)
         self._changes.notify()
+
+    def _far_side_acts(self, playback: Playback, index: int, event: str) -> None:
+        """The step's far-side event: what it plays takes over the call, so this scenario ends
+        here, stopped rather than ended (what it was to start next does not), and its later
+        steps are journaled as cancelled before the event's own notifications."""
+        playback.cancel_reason = f"the far side acted ({event}) at step {index + 1}"
+        playback.after = RELEASE_CALL
+        self._cancelled(playback)
+        call = playback.call
+        refused = self._far_side(call, event)
+        if refused is not None:
+            body = {"farSide": event}
+            self._skip(playback, index, call.id, call.callback_uri, body, refused)
 
     def _journal_unplayed(self, playback: Playback) -> None:
         """Steps that will never go out are journaled as cancelled: nothing vanishes."""
@@ -485,3 +507,7 @@ class Player:
             )
             for n in range(copies)
         ]
+
+
+def _nobody_acts(call: Call, event: str) -> str:
+    return f"nothing makes the far side's {event} happen"

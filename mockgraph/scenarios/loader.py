@@ -388,6 +388,7 @@ def _scenario(document: Document, filename: str) -> Scenario:
             roster=step.get("roster"),
             join=tuple(step.get("join", ())),
             leave=tuple(step.get("leave", ())),
+            far_side=step.get("farSide"),
         )
         for step in data["steps"]
     )

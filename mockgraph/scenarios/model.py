@@ -33,6 +33,7 @@ class Step:
     roster: str | None = None  # "current": the roster goes out; "invitees": they join first
     join: tuple[Mapping[str, Any], ...] = ()  # identitySets that join; the roster goes out
     leave: tuple[str, ...] = ()  # identity ids of participants who leave; the roster goes out
+    far_side: str | None = None  # last, the far side acts: hangUp, mediaFailure, meetingEnded
 
     @cached_property
     def templated(self) -> bool:
