@@ -27,7 +27,7 @@ from mockgraph.config import (
     parse_port,
     parse_writable_folder,
 )
-from mockgraph.scenarios.loader import ScenarioError, load_library, load_paths, scenario_schema
+from mockgraph.scenarios.loader import ScenarioError, load_files, load_library, scenario_schema
 
 if TYPE_CHECKING:
     from mockgraph.http.listening import Lifecycle
@@ -153,12 +153,13 @@ def import_traces(traces: Sequence[str], name: str, operation: str, out: str | N
 
 
 def validate(paths: Sequence[str]) -> int:
-    scenarios, problems = load_paths(paths)
-    for problem in problems:
+    loaded = load_files(paths)
+    for problem in loaded.problems:
         print(problem)
-    if problems:
+    if loaded.problems:
         return EXIT_FAILURE
-    print(f"ok: {len(scenarios)} scenario(s)")
+    faults = f", {len(loaded.faults)} fault(s)" if loaded.faults else ""
+    print(f"ok: {len(loaded.scenarios)} scenario(s){faults}")
     return EXIT_OK
 
 

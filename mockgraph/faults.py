@@ -339,6 +339,17 @@ class Faults:
         fault = self._faults[fault_id] = Fault(fault_id, spec)
         return fault
 
+    def add_all(self, specs: Iterable[Mapping[str, Any]]) -> list[Fault]:
+        """Faults from their JSON forms, all or none: a 400 for the first that is wrong."""
+        specs = list(specs)
+        ids = [spec["id"] for spec in specs if spec.get("id")]
+        for spec in specs:
+            check(spec, self._operations)
+        taken = sorted({i for i in ids if i in self._faults or ids.count(i) > 1})
+        if taken:
+            raise BadRequest(f"'id': a fault '{taken[0]}' is already set, or given twice.")
+        return [self.add(spec) for spec in specs]
+
     def __iter__(self) -> Iterator[Fault]:
         return iter(list(self._faults.values()))
 

@@ -20,6 +20,7 @@ from mockgraph.clock import ManualClock
 from mockgraph.config import fault_spec
 from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import Asked, Faults, Verdict
+from mockgraph.scenarios.loader import load
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import AUTH, BLIND, Driver
 from tests.test_cli import run, serving
@@ -370,3 +371,127 @@ async def test_a_start_up_fault_answers_and_each_reset_sets_it_again(how: str) -
             [fault] = (await response.json())["value"]
         assert (fault["id"], fault["hits"]) == ("throttle", 0)
         assert await status() == 429
+
+
+# --- faults in scenario files -----------------------------------------------------------------
+
+THROTTLING_FILE = """\
+description: the first transfer is throttled
+fault:
+  id: file-throttle
+  match: {operation: transfer}
+  status: 429
+  retryAfter: 1
+  times: 1
+---
+name: quick-transfer
+operation: transfer
+steps:
+  - notify: {changeType: updated, resourceData: {state: transferring}}
+"""
+
+
+def test_a_scenario_file_can_hold_faults_beside_its_scenarios() -> None:
+    loaded = load(THROTTLING_FILE, "throttle.yaml")
+    assert loaded.problems == []
+    assert [s.name for s in loaded.scenarios] == ["quick-transfer"]
+    assert loaded.faults == [
+        {
+            "id": "file-throttle",
+            "match": {"operation": "transfer"},
+            "status": 429,
+            "retryAfter": 1,
+            "times": 1,
+        }
+    ]
+    only_a_fault = load("fault: {status: 503}\n", "f.yaml")
+    assert (only_a_fault.problems, len(only_a_fault.faults)) == ([], 1)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            "fault:\n  match: {operation: transfr}\n  status: 500\n",
+            "f.yaml:2:22: 'fault.match.operation': no operation is named 'transfr'; "
+            "did you mean 'transfer'?",
+        ),
+        ("fault:\n  status: 200\n", "f.yaml:2:11: 'fault.status': 200 is not an error status"),
+        ("fault:\n  status: 500\n  times: 1\n  every: 2\n", "f.yaml:4:10: 'fault.every'"),
+        ("fault: 503\n", "f.yaml:1:8: 'fault' must be a mapping"),
+        ("fault: {status: 500}\ndescripton: x\n", "f.yaml:2:1: 'descripton': a fault holds only"),
+    ],
+)
+def test_a_bad_fault_in_a_file_is_told_at_its_line_and_column(text: str, problem: str) -> None:
+    [found] = load(text, "f.yaml").problems
+    assert str(found).startswith(problem)
+
+
+async def test_a_fault_from_a_scenarios_file_is_set_at_start_and_again_by_each_reset(
+    tmp_path: Path, bot: BotReceiver
+) -> None:
+    path = tmp_path / "throttle.yaml"
+    path.write_text(THROTTLING_FILE, encoding="utf-8")
+    async with (
+        MockGraph([path], time_scale=0, callback_url=bot.callback_url) as graph,
+        aiohttp.ClientSession() as http,
+    ):
+        driver = Driver(graph, bot, http)
+        for _ in range(2):  # before and after a reset
+            call = await driver.seed()
+            statuses = [(await driver.transfer(call["id"]))[0] for _ in range(2)]
+            assert statuses == [429, 202]  # times: 1
+            await graph.reset()
+        [fault] = await graph.faults()
+        assert (fault["id"], fault["hits"]) == ("file-throttle", 0)
+
+
+async def test_a_fault_posted_in_a_scenario_body_is_set_until_the_next_reset(
+    driver: Driver,
+) -> None:
+    url = f"{driver.graph.url}/_mock/scenarios"
+    async with driver.http.post(url, data=THROTTLING_FILE.encode()) as response:
+        assert response.status == 201
+        added = await response.json()
+    assert [s["name"] for s in added["value"]] == ["quick-transfer"]
+    assert [(f["id"], f["status"]) for f in added["faults"]] == [("file-throttle", 429)]
+    call = await driver.seed()
+    assert (await driver.transfer(call["id"]))[0] == 429
+    # The same id again: nothing is added, neither the fault nor the scenario.
+    async with driver.http.post(url, data=THROTTLING_FILE.encode()) as response:
+        assert response.status == 400
+        assert "'file-throttle'" in (await response.json())["error"]["message"]
+    await driver.graph.reset()
+    assert await driver.graph.faults() == []
+
+
+async def test_validate_counts_the_faults_a_file_holds(tmp_path: Path) -> None:
+    path = tmp_path / "throttle.yaml"
+    path.write_text(THROTTLING_FILE, encoding="utf-8")
+    code, out, _ = await run("validate", str(path))
+    assert (code, out.strip()) == (0, "ok: 1 scenario(s), 1 fault(s)")
+
+
+[FILE_EXAMPLE] = re.findall(
+    r"<!-- runs in tests/test_faults.py -->\n```yaml\n(.*?)```", README, re.S
+)
+
+
+async def test_the_readme_fault_file_throttles_the_first_transfer(
+    tmp_path: Path, bot: BotReceiver
+) -> None:
+    path = tmp_path / "throttled.yaml"
+    path.write_text(FILE_EXAMPLE, encoding="utf-8")
+    async with (
+        MockGraph([path], time_scale=0, callback_url=bot.callback_url) as graph,
+        aiohttp.ClientSession() as http,
+    ):
+        driver = Driver(graph, bot, http)
+        call = await driver.seed()
+        first, headers, body = await driver.transfer(call["id"])
+        assert (first, headers["Retry-After"], body["error"]["code"]) == (
+            429,
+            "1",
+            "TooManyRequests",
+        )
+        assert (await driver.transfer(call["id"]))[0] == 202

@@ -36,7 +36,7 @@ from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
 from mockgraph.faults import Fault, Faults
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
-from mockgraph.scenarios.loader import load_text
+from mockgraph.scenarios.loader import load
 from mockgraph.scenarios.model import Scenario
 from mockgraph.signals import Changes
 from mockgraph.tones import tone_names
@@ -237,19 +237,23 @@ class ControlService:
     def scenarios(self) -> list[Scenario]:
         return list(self._library)
 
-    def load_scenarios(self, text: str, source: str = "request") -> list[Scenario]:
-        """Add the scenarios in YAML ``text``; adds none if any is invalid (400 lists every
-        problem as ``source:line:col: message``)."""
-        scenarios, problems = load_text(text, source)
-        if problems:
+    def load_scenarios(
+        self, text: str, source: str = "request"
+    ) -> tuple[list[Scenario], list[Fault]]:
+        """Add the scenarios in YAML ``text``, and set the faults it holds until the next
+        reset; adds nothing if anything is invalid (400 lists every problem as
+        ``source:line:col: message``)."""
+        loaded = load(text, source)
+        if loaded.problems:
             raise BadRequest(
-                "Invalid scenario: " + "; ".join(map(str, problems)),
-                problems=[str(problem) for problem in problems],
+                "Invalid scenario: " + "; ".join(map(str, loaded.problems)),
+                problems=[str(problem) for problem in loaded.problems],
             )
-        if not scenarios:
+        if not loaded.scenarios and not loaded.faults:
             raise BadRequest("The body holds no scenario; send the YAML of one or more scenarios.")
-        self._library.add(scenarios)
-        return scenarios
+        faults = self._faults.add_all(loaded.faults)
+        self._library.add(loaded.scenarios)
+        return loaded.scenarios, faults
 
     def trace(self, call_id: str) -> list[dict[str, Any]]:
         """The call's notifications that went out, as ``{time, body}``: what ``mockgraph

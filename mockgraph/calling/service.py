@@ -81,7 +81,8 @@ class CallingService:
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)
         self.graph = GraphService(calls, library, player, bots, defaults, recordings, clock)
-        self.faults = faults = Faults(clock, ROUTED_OPERATIONS, settings.faults)
+        start_faults = (*settings.faults, *library.faults)
+        self.faults = faults = Faults(clock, ROUTED_OPERATIONS, start_faults)
         self.control = ControlService(
             calls,
             library,

@@ -237,8 +237,9 @@ async def set_time(request: web.Request) -> web.Response:
 async def load_scenarios(request: web.Request) -> web.Response:
     """Add scenarios from a YAML body, checked as files are; 400 lists every problem."""
     text = (await request.read()).decode("utf-8", errors="replace")
-    scenarios = request.app[CONTROL].load_scenarios(text)
-    return web.json_response({"value": [s.summary() for s in scenarios]}, status=201)
+    scenarios, faults = request.app[CONTROL].load_scenarios(text)
+    body = {"value": [s.summary() for s in scenarios], "faults": [f.to_json() for f in faults]}
+    return web.json_response(body, status=201)
 
 
 async def list_scenarios(request: web.Request) -> web.Response:

@@ -12,8 +12,11 @@ class ScenarioLibrary:
     """Scenarios by name. A scenario loaded later replaces an earlier one of the same name,
     so a tester's file can redefine a built-in."""
 
-    def __init__(self, scenarios: Iterable[Scenario] = ()) -> None:
+    def __init__(
+        self, scenarios: Iterable[Scenario] = (), *, faults: Iterable[Mapping[str, Any]] = ()
+    ) -> None:
         self._by_name: dict[str, Scenario] = {}
+        self.faults = tuple(faults)  # what the files set on Graph requests, as --fault does
         self.add(scenarios)
 
     def add(self, scenarios: Iterable[Scenario]) -> None:

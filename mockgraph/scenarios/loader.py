@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mockgraph.errors import GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
 from mockgraph.scenarios.templating import is_template, placeholder_problems, placeholders
@@ -21,6 +22,7 @@ from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
 from mockgraph.scenarios.yamlpos import Path as YamlPath
 from mockgraph.schema.validation import (
     describe,
+    did_you_mean,
     extra_properties,
     most_specific,
     names_nothing,
@@ -90,19 +92,43 @@ def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What scenario files hold: scenarios, and faults on Graph requests (a document whose
+    key is ``fault``), or the problems that keep them from loading (then nothing else)."""
+
+    scenarios: list[Scenario] = field(default_factory=list)
+    faults: list[Mapping[str, Any]] = field(default_factory=list)  # as POST /_mock/faults takes
+    problems: list[Problem] = field(default_factory=list)
+
+
 def load_text(
     text: str, filename: str, *, trusted: bool = False
 ) -> tuple[list[Scenario], list[Problem]]:
-    """Scenarios in one file's text, or the problems that keep it from loading. ``trusted``
+    """The scenarios in one file's text, or the problems that keep it from loading."""
+    loaded = load(text, filename, trusted=trusted)
+    return loaded.scenarios, loaded.problems
+
+
+def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
+    """What one file's text holds, or the problems that keep it from loading. ``trusted``
     skips the checks: for the built-in library, which the test suite checks instead."""
     try:
         documents = load_documents(text)
     except YamlProblem as error:
-        return [], [Problem(filename, error.position.line, error.position.column, error.message)]
+        position = error.position
+        return Loaded(problems=[Problem(filename, position.line, position.column, error.message)])
     scenarios: list[Scenario] = []
+    faults: list[Mapping[str, Any]] = []
     problems: list[Problem] = []
     for document in documents:
         if document.value is None:  # an empty document, e.g. a trailing ---
+            continue
+        if isinstance(document.value, dict) and "fault" in document.value:
+            found_in_fault = list(_fault_problems(document, filename))
+            problems.extend(found_in_fault)
+            if not found_in_fault:
+                faults.append(document.value["fault"])
             continue
         found = (
             []
@@ -127,29 +153,35 @@ def load_text(
                 )
             )
         names[scenario.name] = scenario
-    if not scenarios and not problems and not trusted:
+    if not scenarios and not faults and not problems and not trusted:
         problems.append(
             Problem(filename, 1, 1, "the file holds no scenario (it is empty, or only comments)")
         )
-    return (scenarios, []) if not problems else ([], problems)
+    return Loaded(scenarios, faults) if not problems else Loaded(problems=problems)
 
 
 def load_paths(
     paths: Iterable[str | Path], *, trusted: bool = False
 ) -> tuple[list[Scenario], list[Problem]]:
-    """Scenarios from files and folders; problems of every file, not just the first."""
-    scenarios: list[Scenario] = []
-    problems: list[Problem] = []
+    """The scenarios in files and folders; problems of every file, not just the first."""
+    loaded = load_files(paths, trusted=trusted)
+    return loaded.scenarios, loaded.problems
+
+
+def load_files(paths: Iterable[str | Path], *, trusted: bool = False) -> Loaded:
+    """What files and folders hold; problems of every file, not just the first."""
+    everything = Loaded()
     for path in scenario_files(paths):
         try:
             text = _read(path)
         except _Unreadable as error:
-            problems.append(Problem(str(path), error.line, error.column, str(error)))
+            everything.problems.append(Problem(str(path), error.line, error.column, str(error)))
             continue
-        found, file_problems = load_text(text, str(path), trusted=trusted)
-        scenarios.extend(found)
-        problems.extend(file_problems)
-    return scenarios, problems
+        loaded = load(text, str(path), trusted=trusted)
+        everything.scenarios.extend(loaded.scenarios)
+        everything.faults.extend(loaded.faults)
+        everything.problems.extend(loaded.problems)
+    return everything
 
 
 MAX_FILE_BYTES = 1024 * 1024  # as a request body: a scenario is a few hundred bytes
@@ -191,12 +223,12 @@ def builtin_paths() -> list[Path]:
 
 
 def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:
-    """The built-ins, then ``paths`` (which may redefine a built-in by name); raises
-    ``ScenarioError`` with every problem if any file is invalid."""
-    extra, problems = load_paths(paths)
-    if problems:
-        raise ScenarioError(problems)
-    return ScenarioLibrary([*_builtins(), *extra])
+    """The built-ins, then ``paths`` (which may redefine a built-in by name) with the faults
+    they set; raises ``ScenarioError`` with every problem if any file is invalid."""
+    loaded = load_files(paths)
+    if loaded.problems:
+        raise ScenarioError(loaded.problems)
+    return ScenarioLibrary([*_builtins(), *loaded.scenarios], faults=loaded.faults)
 
 
 @cache
@@ -255,6 +287,43 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
             yield at(
                 (*base, "fault"), "outOfOrder sends a step after the next one; this step is last"
             )
+
+
+FAULT_DOCUMENT_KEYS = ("fault", "description")
+LEADING_FIELD = re.compile(r"^'([\w.]+)'")
+
+
+def _fault_problems(document: Document, filename: str) -> Iterator[Problem]:
+    """A fault document: ``fault`` as ``POST /_mock/faults`` takes it, and a ``description``."""
+    # Imported here: the operation table imports the scenarios (a cycle at import time).
+    from mockgraph.calling.operations import ROUTED_OPERATIONS
+    from mockgraph.faults import check
+
+    def at(path: YamlPath, message: str, *, key: bool = False) -> Problem:
+        position = document.position(path, key=key)
+        return Problem(filename, position.line, position.column, message)
+
+    for key in document.value:
+        if key not in FAULT_DOCUMENT_KEYS:
+            hint = did_you_mean([str(key)], FAULT_DOCUMENT_KEYS)
+            yield at(
+                (key,),
+                f"'{key}': a fault holds only 'fault' and 'description'{hint}",
+                key=True,
+            )
+    if not isinstance(document.value.get("description", ""), str):
+        yield at(("description",), "'description' must be text")
+    spec = document.value["fault"]
+    if not isinstance(spec, dict):
+        yield at(("fault",), "'fault' must be a mapping, as POST /_mock/faults takes it")
+        return
+    try:
+        check(spec, ROUTED_OPERATIONS)
+    except GraphError as error:
+        field_name = LEADING_FIELD.match(error.message)
+        path = ("fault", *field_name.group(1).split(".")) if field_name else ("fault",)
+        message = LEADING_FIELD.sub(r"'fault.\1'", error.message).rstrip(".")
+        yield at(path, message if field_name else f"'fault': {message}")
 
 
 def _reference_problems(step: Mapping[str, Any], operation: str) -> Iterator[tuple[YamlPath, str]]:
