@@ -221,6 +221,21 @@ async def test_a_call_that_expires_mid_transfer_stops_the_transfer(
         assert only_item(bot)["resourceData"]["resultInfo"]["subcode"] == 8537
 
 
+async def test_the_calls_let_go_past_the_limit_take_their_timers_with_them(
+    bot: BotReceiver,
+) -> None:
+    """A long run holds keepAlive timers for calls not over, and at most --calls-limit more."""
+    clock = ManualClock()
+    async with MockGraph(
+        clock=clock, calls_limit=10, time_scale=0, callback_url=bot.callback_url
+    ) as graph:
+        for n in range(30):
+            await graph.seed_call(f"c{n}")
+            await graph.hang_up(f"c{n}")
+        assert len(await graph.calls()) <= 10  # the rest were let go
+        assert clock.pending <= 10
+
+
 async def test_a_reset_forgets_the_calls_keep_alive_deadlines(bot: BotReceiver) -> None:
     clock = ManualClock()
     async with MockGraph(clock=clock, callback_url=bot.callback_url) as graph:

@@ -5,9 +5,10 @@ operation acts on, what it answers, and where the call ends up once its notifica
 Sources: v1.0 call-answer, call-reject, call-redirect (incoming calls only: "an incoming call
 that hasn't been answered or rejected yet"); call-transfer (an established call); call-delete
 (hang up an established call; an incoming one is rejected instead); call-keepalive (200 while
-the call lives, 404 once it has ended); call-playprompt and call-subscribetotone (an
-established call, 200 with the operation); Graph forgets a call once it has ended (404); a
-call nobody answers ends after the ring time-out.
+the call lives, 404 once it has ended; a call with no keepAlive for 45 minutes since the last
+one or its start ends: here 30 s, as --keepalive-timeout sets it); call-playprompt and
+call-subscribetotone (an established call, 200 with the operation); Graph forgets a call once
+it has ended (404); a call nobody answers ends after the ring time-out.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mockgraph.scenarios.loader import load_library
 MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 PROMPT = {"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": "https://x/a.wav"}}
 RING_TIMEOUT = 15.0
+KEEP_ALIVE = 30.0  # Graph's 45 minutes, shortened so that a run of steps reaches it
 # Long enough for every default scenario to play out (the longest, a prompt, takes 1 s).
 SETTLED = 2.0
 
@@ -69,12 +71,14 @@ class CallStateMachine(RuleBasedStateMachine):
             callback_url="http://127.0.0.1:9/cb",
             delivery_attempts=1,
             ring_timeout=RING_TIMEOUT,
+            keepalive_timeout=KEEP_ALIVE,
             grace_period=0,
         )
         self.service = CallingService(load_library([]), configured, clock=self.clock)
         self.run(self.service.start())
         self.model: dict[str, str] = {}  # call id -> the state Graph's docs lead to
         self.deadlines: dict[str, float] = {}  # call id -> when its ringing times out
+        self.kept: dict[str, float] = {}  # call id -> its start, or its last keepAlive
         self.now = 0.0
         self.ids = (f"c-{n}" for n in itertools.count())
 
@@ -95,7 +99,7 @@ class CallStateMachine(RuleBasedStateMachine):
 
     def settle(self, seconds: float = SETTLED) -> None:
         """Let ``seconds`` pass: what was due plays, and a call rung RING_TIMEOUT ago that is
-        still incoming has ended."""
+        still incoming has ended, as has one not kept alive for KEEP_ALIVE."""
         self.run(self.clock.advance(seconds))
         self.now += seconds
         for call_id, deadline in list(self.deadlines.items()):
@@ -103,6 +107,12 @@ class CallStateMachine(RuleBasedStateMachine):
                 del self.deadlines[call_id]
                 if self.model[call_id] == "incoming":
                     self.model[call_id] = "terminated"
+        for call_id, kept in list(self.kept.items()):
+            if self.model[call_id] == "terminated":
+                del self.kept[call_id]
+            elif self.now >= kept + KEEP_ALIVE:
+                del self.kept[call_id]
+                self.model[call_id] = "terminated"
 
     @initialize()
     def quiet(self) -> None:
@@ -111,6 +121,7 @@ class CallStateMachine(RuleBasedStateMachine):
     @rule(target=calls, kind=st.sampled_from(["rung", "seeded", "created"]))
     def new_call(self, kind: str) -> str:
         call_id = next(self.ids)
+        started = self.now
         if kind == "rung":
             self.within(self.service.control.ring, {"id": call_id})
             self.model[call_id] = "incoming"
@@ -128,7 +139,10 @@ class CallStateMachine(RuleBasedStateMachine):
             assert created.body is not None and created.body["state"] == "establishing"
             call_id = str(created.body["id"])
             self.model[call_id] = "established"
+            self.kept[call_id] = started
             self.settle()
+            return call_id
+        self.kept[call_id] = started
         return call_id
 
     @rule(call_id=calls, name=st.sampled_from(sorted(MODEL)))
@@ -149,6 +163,8 @@ class CallStateMachine(RuleBasedStateMachine):
         assert status == expected, f"{name} of a call that is {state}: {status}"
         if status == success and leads_to is not None:
             self.model[call_id] = leads_to
+        if status == success and name == "keepAlive":
+            self.kept[call_id] = self.now
         self.settle()
 
     @rule(seconds=st.sampled_from([1.0, 5.0, RING_TIMEOUT]))

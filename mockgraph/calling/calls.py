@@ -482,6 +482,17 @@ class CallWatcher(Protocol):
     def calls_cleared(self) -> None: ...
 
 
+class CallFollower(Protocol):
+    """Told when calls begin and when the registry lets them go, and only then: a follower
+    costs nothing per change (the keepAlive deadlines)."""
+
+    def call_seeded(self, call: Call) -> None: ...
+
+    def calls_forgotten(self, call_ids: list[str]) -> None: ...
+
+    def calls_cleared(self) -> None: ...
+
+
 class CallRegistry:
     """The calls mockgraph knows, by id. Beyond ``limit`` calls, the oldest ended ones are
     forgotten (a long run must not grow without end); calls that are not over never are."""
@@ -491,11 +502,16 @@ class CallRegistry:
         self.forgotten = 0
         self._calls: dict[str, Call] = {}
         self._watchers: list[CallWatcher] = []
+        self._followers: list[CallFollower] = []
 
     def watch(self, watcher: CallWatcher) -> Callable[[], None]:
         """Tell ``watcher`` of each change from now on; returns the unwatch."""
         self._watchers.append(watcher)
         return lambda: self._watchers.remove(watcher)
+
+    def follow(self, follower: CallFollower) -> None:
+        """Tell ``follower`` of each call seeded, and of calls let go, from now on."""
+        self._followers.append(follower)
 
     def _changed(self, call: Call) -> None:
         for watcher in self._watchers:
@@ -566,6 +582,8 @@ class CallRegistry:
         call.on_change = self._changed
         self._calls[call_id] = call
         self._changed(call)
+        for follower in self._followers:
+            follower.call_seeded(call)
         if len(self._calls) > self.limit:
             self._forget_ended()
         return call
@@ -577,9 +595,13 @@ class CallRegistry:
         for call_id in ended:
             del self._calls[call_id]
         self.forgotten += len(ended)
+        for follower in self._followers:
+            follower.calls_forgotten(ended)
 
     def clear(self) -> None:
         self._calls.clear()
         self.forgotten = 0
         for watcher in self._watchers:
             watcher.calls_cleared()
+        for follower in self._followers:
+            follower.calls_cleared()

@@ -54,9 +54,8 @@ class GraphService:
         self._recordings = recordings
         self._director = Director(library, player, recordings)
         self._keep_alive = KeepAliveWatch(
-            clock, defaults.keepalive_timeout, player.deadline, self._not_kept_alive
+            calls, clock, defaults.keepalive_timeout, player.deadline, self._not_kept_alive
         )
-        calls.watch(self._keep_alive)  # it sees every call start and end
         player.let_far_side_act(self._far_side_acts)
 
     def perform(

@@ -1,48 +1,56 @@
 """Graph ends a call its bot does not keep alive: ``POST .../keepAlive`` must succeed at least
 once within 45 minutes of the previous one, or of the call's start (call-keepalive.md).
 
-``KeepAliveWatch`` keeps one timer per call that is not over. A keepAlive only records when it
-came, so a bot that keeps its calls alive costs no timer churn: a timer that fires early for a
-call kept alive meanwhile is set again for the time left. A call that ends gives its timer back
-at once, so that a long run holds timers (and the calls they name) only for calls not over.
+``KeepAliveWatch`` keeps one timer per call, set when the call begins. It costs nothing on the
+request path: a keepAlive only records when it came (a timer that fires early for a call kept
+alive meanwhile is set again for the time left), and a call's other changes do not reach it.
+A timer that fires for a call that ended meanwhile does nothing; the registry's letting go of
+ended calls (past ``--calls-limit``) cancels theirs, so a long run holds at most that many
+timers beside those of calls not over.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from mockgraph.calling.calls import Call
+from mockgraph.calling.calls import Call, CallRegistry
 from mockgraph.clock import Clock, Timer
 
 KEEP_ALIVE_TIMEOUT = 45 * 60.0  # seconds, as Graph documents it
 
 
 class KeepAliveWatch:
-    """Calls the bot must keep alive; ``expire`` ends one it did not. ``deadline(seconds)``
-    turns the timeout into seconds on the clock (the time scale's say)."""
+    """Calls the bot must keep alive (a ``CallFollower`` of ``calls``); ``expire`` ends one
+    it did not, or says it cannot now. ``deadline(seconds)`` turns the timeout into seconds on
+    the clock (the time scale's say)."""
 
     def __init__(
         self,
+        calls: CallRegistry,
         clock: Clock,
         timeout: float,
         deadline: Callable[[float], float],
         expire: Callable[[Call], bool],
     ) -> None:
+        self._calls = calls
         self._clock = clock
         self.timeout = timeout  # 0: calls never expire
         self._deadline = deadline
         self._expire = expire
         self._kept: dict[str, float] = {}  # call id -> when its last keepAlive (or start) came
         self._timers: dict[str, Timer] = {}
+        calls.follow(self)
 
-    # --- what the call registry tells it (a CallWatcher) -------------------------------------
+    # --- what the call registry tells it (a CallFollower) ------------------------------------
 
-    def call_changed(self, call: Call) -> None:
-        if call.ended:
-            self._forget(call.id)
-        elif call.id not in self._kept and self.timeout > 0:
+    def call_seeded(self, call: Call) -> None:
+        if self.timeout > 0 and not call.ended:
             self._kept[call.id] = self._clock.monotonic()
-            self._arm(call, self._deadline(self.timeout))
+            self._arm(call.id, self._deadline(self.timeout))
+
+    def calls_forgotten(self, call_ids: list[str]) -> None:
+        for call_id in call_ids:
+            self._forget(call_id)
 
     def calls_cleared(self) -> None:
         for timer in self._timers.values():
@@ -59,19 +67,24 @@ class KeepAliveWatch:
 
     # --- the timers ----------------------------------------------------------------------------
 
-    def _arm(self, call: Call, seconds: float) -> None:
-        self._timers[call.id] = self._clock.call_later(seconds, lambda: self._due(call))
+    def _arm(self, call_id: str, seconds: float) -> None:
+        # The timer names the call by id, not the call itself: an ended call is not held.
+        self._timers[call_id] = self._clock.call_later(seconds, lambda: self._due(call_id))
 
-    def _due(self, call: Call) -> None:
-        self._timers.pop(call.id, None)
-        kept = self._kept.get(call.id)
-        if kept is None:  # ended, or the calls were cleared
+    def _due(self, call_id: str) -> None:
+        self._timers.pop(call_id, None)
+        kept = self._kept.get(call_id)
+        call = self._calls.find(call_id)
+        if kept is None or call is None or call.ended:
+            self._kept.pop(call_id, None)
             return
         left = kept + self._deadline(self.timeout) - self._clock.monotonic()
         if left > 0:  # kept alive since the timer was set
-            self._arm(call, left)
-        elif not self._expire(call):  # not now (a bot's delete is under way): look again later
-            self._arm(call, self._deadline(self.timeout))
+            self._arm(call_id, left)
+        elif self._expire(call):
+            self._kept.pop(call_id, None)
+        else:  # not now (a bot's delete is under way): look again later
+            self._arm(call_id, self._deadline(self.timeout))
 
     def _forget(self, call_id: str) -> None:
         self._kept.pop(call_id, None)
