@@ -181,6 +181,14 @@ async def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
     log.info("%d scenario(s) loaded: %s", len(library), ", ".join(library.names()))
+    if settings.tls == "auto" and server.trust_file:
+        print(
+            f"mockgraph: https by a local certificate authority: {server.trust_file} (trust it "
+            "with SSL_CERT_FILE, REQUESTS_CA_BUNDLE or NODE_EXTRA_CA_CERTS; also at "
+            f"{url}/_mock/ca.pem)",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"mockgraph listening on {url}", flush=True)
     try:
         await stop.wait()

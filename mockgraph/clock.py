@@ -10,6 +10,7 @@ import asyncio
 import heapq
 import itertools
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -35,6 +36,10 @@ class Clock:
         """Seconds on a clock that only goes forward (the loop's)."""
         return asyncio.get_running_loop().time()
 
+    def wall(self) -> float:
+        """Seconds since the epoch, as tokens write their times (``iat``, ``exp``)."""
+        return time.time()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -57,12 +62,17 @@ class ManualClock(Clock):
     def __init__(self, seed: int | None = 0, start: float = 0.0) -> None:
         super().__init__(seed)
         self._now = start
+        self._epoch = time.time() - start
         self._due: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._cancelled: set[int] = set()
 
     def monotonic(self) -> float:
         return self._now
+
+    def wall(self) -> float:
+        """The wall clock as it was when this clock was made, moved as ``advance`` moves it."""
+        return self._epoch + self._now
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
         key = next(self._order)

@@ -133,6 +133,28 @@ def fault_spec(value: Any) -> Mapping[str, Any]:
     return value
 
 
+def parse_tls(text: str) -> str:
+    if text != "auto":
+        raise ValueError(f"must be auto (or use --tls-cert and --tls-key), not {text!r}")
+    return text
+
+
+AUTH_MODES = ("lenient", "strict")
+
+
+def parse_auth(text: str) -> str:
+    if text not in AUTH_MODES:
+        raise ValueError(f"must be lenient or strict, not {text!r}")
+    return text
+
+
+def app_spec(value: Any) -> Mapping[str, Any]:
+    """An app registration, as ``PUT /_mock/apps/{clientId}`` takes it (decoded JSON)."""
+    from mockgraph.identity.apps import app_option  # only when an app is given
+
+    return app_option(value)
+
+
 def parse_quirks(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in QUIRKS]
@@ -167,12 +189,17 @@ class Settings:
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     faults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # set at start-up
+    apps: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # registered at start-up
+    token_lifetime: float = 3600.0  # seconds a token of the identity platform lasts
+    auth: str = "lenient"  # strict: Graph requests need the identity platform's tokens
     random_seed: int | None = None
     recording: str | None = None  # the audio every recording downloads as
     control_token: str | None = None  # what /_mock asks of its callers, if anything
     journal_file: str | None = None  # where every final journal entry is appended
     tls_cert: str | None = None  # PEM certificate (chain): serve https
     tls_key: str | None = None  # PEM private key of tls_cert
+    tls: str | None = None  # "auto": serve https with a local certificate authority's
+    tls_dir: str | None = None  # where --tls auto keeps its authority (default: the cache)
     # Not a flag: a limit for the benchmarks' sake, declared here so it has one home.
     connections: int = 256  # open connections to bots at most, all bots together
 
@@ -387,6 +414,33 @@ OPTIONS = (
         kind="json-list",
     ),
     Option(
+        "apps",
+        "--app",
+        "MOCKGRAPH_APPS",
+        "an app the identity platform knows, as PUT /_mock/apps/{clientId} takes it (JSON: "
+        "clientId, secret or certificate, roles); repeatable (env: a JSON array)",
+        app_spec,
+        metavar="JSON",
+        kind="json-list",
+    ),
+    Option(
+        "auth",
+        "--auth",
+        "MOCKGRAPH_AUTH",
+        "lenient: any bearer token will do; strict: a token of the identity platform, "
+        "unexpired, for Graph, with a permission that allows the operation",
+        parse_auth,
+        metavar="lenient|strict",
+    ),
+    Option(
+        "token_lifetime",
+        "--token-lifetime",
+        "MOCKGRAPH_TOKEN_LIFETIME",
+        "seconds a token of the identity platform lasts (expires_in)",
+        parse_positive,
+        metavar="SECONDS",
+    ),
+    Option(
         "random_seed",
         "--random-seed",
         "MOCKGRAPH_RANDOM_SEED",
@@ -417,6 +471,23 @@ OPTIONS = (
         "append every journal entry to PATH as a JSON line once it is final, flushed at once",
         parse_appendable_file,
         metavar="PATH",
+    ),
+    Option(
+        "tls",
+        "--tls",
+        "MOCKGRAPH_TLS",
+        "auto: serve https with a certificate of a local certificate authority, made once and "
+        "kept (its file is printed on stderr and served at /_mock/ca.pem)",
+        parse_tls,
+        metavar="auto",
+    ),
+    Option(
+        "tls_dir",
+        "--tls-dir",
+        "MOCKGRAPH_TLS_DIR",
+        "where --tls auto keeps its authority and certificate (default: "
+        "$XDG_CACHE_HOME/mockgraph/tls, else ~/.cache/mockgraph/tls)",
+        metavar="FOLDER",
     ),
     Option(
         "tls_cert",

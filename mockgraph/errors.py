@@ -38,6 +38,13 @@ class Unauthenticated(GraphError):
     code = "InvalidAuthenticationToken"
 
 
+class Forbidden(GraphError):
+    """The calling API's 403: what real logs show for permissions not granted (7504)."""
+
+    status = 403
+    code = "7504"
+
+
 class ResourceNotFound(GraphError):
     """A path mockgraph does not serve."""
 

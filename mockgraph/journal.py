@@ -76,9 +76,13 @@ class RequestRecord:
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
     fault: str | None = None  # the id of the fault that answered it (or made it late)
     early_retry: bool = False  # it came before the Retry-After a fault gave had passed
+    app_id: str | None = None  # the app its token speaks for (--auth strict)
 
     def faulted(self, fault_id: str) -> None:
         self.fault = fault_id
+
+    def made_by(self, app_id: str) -> None:
+        self.app_id = app_id
 
     def retried_early(self) -> None:
         self.early_retry = True
@@ -113,6 +117,7 @@ class RequestRecord:
             "requestId": self.request_id,
             "fault": self.fault,
             "earlyRetry": self.early_retry,
+            "appId": self.app_id,
         }
 
 

@@ -36,7 +36,7 @@ async def serving(
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
-        assert line.startswith(READY), line
+        assert line.startswith((READY, READY.replace("http:", "https:"))), line
         yield process, line.strip().removeprefix("mockgraph listening on ")
     finally:
         if process.returncode is None:

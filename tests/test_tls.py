@@ -4,6 +4,7 @@ so a Node bot pointed at plain http gets 401 from a faithful Graph."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import subprocess
 import sys
@@ -62,3 +63,79 @@ def test_bad_tls_flags_stop_the_start(
     )
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+
+
+# --- --tls auto: a local certificate authority, kept and reused ---------------------------------
+
+
+async def start_auto(folder: Path) -> tuple[str, str, bytes]:
+    """``mockgraph serve --tls auto``: its URL, its stderr line, and /_mock/ca.pem."""
+    from tests.test_cli import serving
+
+    async with serving("--port", "0", "--tls", "auto", "--tls-dir", str(folder)) as (
+        process,
+        url,
+    ):
+        assert process.stderr is not None
+        said = ""
+        while not said.startswith("mockgraph: https"):  # after the log's lines, if any
+            said = (await asyncio.wait_for(process.stderr.readline(), 10)).decode()
+        trust = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/_mock/ca.pem", ssl=trust) as response:
+                assert response.status == 200
+                assert response.content_type == "application/x-pem-file"
+                pem = await response.read()
+            async with http.get(f"{url}/v1.0/communications/calls/x", ssl=trust) as response:
+                assert response.status == 401  # Graph, over https the authority vouches for
+        return url, said, pem
+
+
+async def test_tls_auto_serves_https_by_a_local_authority_it_keeps(tmp_path: Path) -> None:
+    folder = tmp_path / "tls"
+    url, said, pem = await start_auto(folder)
+    assert url.startswith("https://127.0.0.1:")
+    assert str(folder / "ca.pem") in said and "SSL_CERT_FILE" in said
+    assert pem == (folder / "ca.pem").read_bytes()
+    assert oct((folder / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
+    # The second start keeps the authority a user may already trust.
+    _, _, again = await start_auto(folder)
+    assert again == pem
+
+
+async def test_the_certificate_to_trust_is_404_over_http() -> None:
+    async with (
+        MockGraph() as graph,
+        aiohttp.ClientSession() as http,
+        http.get(f"{graph.url}/_mock/ca.pem") as response,
+    ):
+        assert response.status == 404
+
+
+def test_tls_auto_and_a_certificate_of_ones_own_are_one_or_the_other(
+    certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cert, key = certificate
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockgraph",
+            "serve",
+            "--port",
+            "0",
+            "--tls",
+            "auto",
+            "--tls-dir",
+            str(tmp_path),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2 and "not both" in result.stderr

@@ -34,6 +34,7 @@ from mockgraph.clock import iso
 from mockgraph.delivery.notifier import Notifier
 from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
 from mockgraph.faults import Fault, Faults
+from mockgraph.identity.apps import App, Apps, app_from_spec
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load
@@ -55,6 +56,7 @@ class ControlService:
         bots: Bots,
         defaults: CallDefaults,
         faults: Faults,
+        apps: Apps,
         *,
         callback_url: str | None,
         start_time: TimeSettings,
@@ -71,6 +73,7 @@ class ControlService:
         self._defaults = defaults
         self._callback_url = callback_url
         self._faults = faults
+        self._apps = apps
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -270,6 +273,19 @@ class ControlService:
         entries = [entry.to_json() for entry in self._journal.entries(call_id)]
         return {"value": entries, "dropped": self._journal.dropped, "limit": self._journal.limit}
 
+    # --- apps the identity platform knows ------------------------------------------------------
+
+    def apps(self) -> list[App]:
+        return list(self._apps)
+
+    def register_app(self, client_id: str, spec: Mapping[str, Any]) -> App:
+        """Register (or replace) the app ``client_id``: its secret or certificate, and the
+        application permissions its tokens carry; until the next reset."""
+        return self._apps.register(app_from_spec(spec, client_id))
+
+    def remove_app(self, client_id: str) -> None:
+        self._apps.remove(client_id)
+
     # --- faults on Graph requests --------------------------------------------------------------
 
     def add_fault(self, spec: Mapping[str, Any]) -> Fault:
@@ -335,6 +351,7 @@ class ControlService:
         self._calls.clear()
         self._journal.clear()
         self._faults.reset()
+        self._apps.reset()
         self._player.time = self._start_time
         if time:
             self.set_time(time)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Protocol
@@ -32,7 +33,17 @@ from mockgraph.calling.answers import View
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
 from mockgraph.calling.steps import PLAYING, Step
 from mockgraph.config import parse_http_url
-from mockgraph.errors import BadRequest, CallNotFound, Conflict
+from mockgraph.errors import BadRequest, CallNotFound, Conflict, Forbidden
+from mockgraph.identity.permissions import (
+    ACCESS_MEDIA,
+    ANY_CALLING,
+    INITIATE,
+    INITIATE_GROUP,
+    JOIN_AS_GUEST,
+    JOIN_GROUP,
+    NONE_NEEDED,
+    allowed_by,
+)
 from mockgraph.ids import new_id
 from mockgraph.tones import tone_names
 
@@ -225,6 +236,8 @@ class EndsOnTone:
 class Operation:
     name: str  # also the scenario operation it plays
     route: Route | None = None  # None: Graph's own event, e.g. ringTimeout
+    # The application permissions any one of which allows it (under --auth strict).
+    permissions: frozenset[str] = ANY_CALLING
     request: Request | None = None  # None: the body is not read
     on_call: bool = True  # False: on the collection (create)
     allowed_from: frozenset[str] | None = None  # None: any state (ended calls are 404 anyway)
@@ -274,6 +287,17 @@ class Operation:
     def sets_callback(self) -> bool:
         """Whether its body names the callbackUri the call's notifications go to."""
         return steps.take_callback in self.steps or self.creates_call
+
+    def check_permitted(self, roles: AbstractSet[str]) -> None:
+        """Raise the 403 Graph's calling API answers if no role in the token allows this."""
+        if self.permissions and self.permissions.isdisjoint(roles):
+            needed = ", ".join(sorted(self.permissions))
+            have = ", ".join(sorted(roles)) or "none"
+            raise Forbidden(
+                "Insufficient enterprise tenant permissions, cannot access this API. "
+                f"({self.name} needs one of the application permissions {needed}; the "
+                f"token's roles: {have}.)"
+            )
 
     def check_state(self, call: Call) -> None:
         """Raise the 404 or 409 Graph answers if the call's state does not allow this."""
@@ -629,6 +653,7 @@ ANSWER = Operation(
 )
 REJECT = Operation(
     "reject",
+    permissions=NONE_NEEDED,
     route=action("/{id}/reject"),
     request=Request("action.reject", may_be_empty=True),
     allowed_from=INCOMING,
@@ -639,6 +664,7 @@ REJECT = Operation(
 )
 REDIRECT = Operation(
     "redirect",
+    permissions=allowed_by(INITIATE),
     route=action("/{id}/redirect"),
     request=Request("action.redirect"),
     allowed_from=INCOMING,
@@ -653,6 +679,7 @@ REDIRECT = Operation(
 )
 TRANSFER = Operation(
     "transfer",
+    permissions=allowed_by(INITIATE),
     route=action("/{id}/transfer"),
     request=Request("action.transfer"),
     allowed_from=frozenset({"established"}),
@@ -668,6 +695,7 @@ TRANSFER = Operation(
 )
 CREATE = Operation(
     "create",
+    permissions=allowed_by(INITIATE, JOIN_GROUP, JOIN_AS_GUEST),
     route=Route("POST", ""),
     request=Request("microsoft.graph.call"),
     on_call=False,
@@ -684,6 +712,7 @@ CREATE = Operation(
 GET = Operation("get", route=Route("GET", "/{id}"), success=Success(200, body=answers.CALL))
 DELETE = Operation(
     "delete",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=Route("DELETE", "/{id}"),
     # Hang up a call that is set up or being set up; an incoming one is rejected instead.
     allowed_from=ACTIVE | {"redirecting", "terminating"},
@@ -692,11 +721,16 @@ DELETE = Operation(
     steps=(steps.Interrupt("the call was deleted"), steps.play),
 )
 KEEP_ALIVE = Operation(
-    "keepAlive", route=action("/{id}/keepAlive"), success=Success(200), steps=(steps.kept_alive,)
+    "keepAlive",
+    route=action("/{id}/keepAlive"),
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
+    success=Success(200),
+    steps=(steps.kept_alive,),
 )
 ESTABLISHED = frozenset({"established"})
 PLAY_PROMPT = Operation(
     "playPrompt",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=action("/{id}/playPrompt"),
     request=Request("action.playPrompt"),
     allowed_from=ESTABLISHED,
@@ -709,6 +743,7 @@ PLAY_PROMPT = Operation(
 )
 RECORD_RESPONSE = Operation(
     "recordResponse",
+    permissions=allowed_by(ACCESS_MEDIA),
     route=action("/{id}/recordResponse"),
     request=Request("action.recordResponse"),
     allowed_from=ESTABLISHED,
@@ -728,6 +763,7 @@ RECORD_RESPONSE = Operation(
 )
 SUBSCRIBE_TO_TONE = Operation(
     "subscribeToTone",
+    permissions=allowed_by(ACCESS_MEDIA),
     route=action("/{id}/subscribeToTone"),
     request=Request("action.subscribeToTone", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -738,6 +774,7 @@ SUBSCRIBE_TO_TONE = Operation(
 )
 CANCEL_MEDIA_PROCESSING = Operation(
     "cancelMediaProcessing",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=action("/{id}/cancelMediaProcessing"),
     request=Request("action.cancelMediaProcessing", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -747,6 +784,7 @@ CANCEL_MEDIA_PROCESSING = Operation(
 )
 SEND_DTMF_TONES = Operation(
     "sendDtmfTones",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=action("/{id}/sendDtmfTones", v1_app=True),
     request=Request("action.sendDtmfTones"),
     allowed_from=ESTABLISHED,
@@ -758,6 +796,7 @@ SEND_DTMF_TONES = Operation(
 )
 UPDATE_RECORDING_STATUS = Operation(
     "updateRecordingStatus",
+    permissions=allowed_by(JOIN_GROUP, ACCESS_MEDIA),
     route=action("/{id}/updateRecordingStatus"),
     request=Request("action.updateRecordingStatus"),
     allowed_from=ESTABLISHED,
@@ -767,6 +806,7 @@ UPDATE_RECORDING_STATUS = Operation(
 )
 CHANGE_SCREEN_SHARING_ROLE = Operation(
     "changeScreenSharingRole",
+    permissions=allowed_by(ACCESS_MEDIA),
     route=action("/{id}/changeScreenSharingRole"),
     request=Request("action.changeScreenSharingRole"),
     allowed_from=ESTABLISHED,
@@ -783,6 +823,7 @@ GET_OPERATION = Operation(
 )
 MUTE = Operation(
     "mute",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=action("/{id}/mute"),
     request=Request("action.mute", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -793,6 +834,7 @@ MUTE = Operation(
 )
 UNMUTE = Operation(
     "unmute",
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
     route=action("/{id}/unmute"),
     request=Request("action.unmute", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -804,7 +846,10 @@ UNMUTE = Operation(
 PARTICIPANTS = "/{id}/participants"
 PARTICIPANT = PARTICIPANTS + "/{participantId}"
 LIST_PARTICIPANTS = Operation(
-    "listParticipants", route=Route("GET", PARTICIPANTS), success=Success(200, body=answers.ROSTER)
+    "listParticipants",
+    route=Route("GET", PARTICIPANTS),
+    permissions=allowed_by(INITIATE, ACCESS_MEDIA),
+    success=Success(200, body=answers.ROSTER),
 )
 GET_PARTICIPANT = Operation(
     "getParticipant",
@@ -814,6 +859,7 @@ GET_PARTICIPANT = Operation(
 )
 INVITE = Operation(
     "invite",
+    permissions=allowed_by(INITIATE_GROUP),
     route=action(PARTICIPANTS + "/invite"),
     request=Request("action.participants.invite"),
     allowed_from=ESTABLISHED,
@@ -842,6 +888,7 @@ MUTE_PARTICIPANT = Operation(
 )
 START_HOLD_MUSIC = Operation(
     "startHoldMusic",
+    permissions=NONE_NEEDED,
     route=action(PARTICIPANT + "/startHoldMusic"),
     request=Request("action.participant.startHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -853,6 +900,7 @@ START_HOLD_MUSIC = Operation(
 )
 STOP_HOLD_MUSIC = Operation(
     "stopHoldMusic",
+    permissions=NONE_NEEDED,
     route=action(PARTICIPANT + "/stopHoldMusic"),
     request=Request("action.participant.stopHoldMusic", may_be_empty=True),
     allowed_from=ESTABLISHED,
@@ -863,6 +911,7 @@ STOP_HOLD_MUSIC = Operation(
 )
 REMOVE_PARTICIPANT = Operation(
     "removeParticipant",
+    permissions=allowed_by(JOIN_AS_GUEST, JOIN_GROUP),
     route=Route("DELETE", PARTICIPANT),
     names=Call.participant,
     success=Success(204),
@@ -872,6 +921,7 @@ ROUTING_GROUPS = "/{id}/audioRoutingGroups"
 ROUTING_GROUP = ROUTING_GROUPS + "/{groupId}"
 CREATE_ROUTING_GROUP = Operation(
     "createAudioRoutingGroup",
+    permissions=allowed_by(JOIN_GROUP, INITIATE_GROUP),
     route=Route("POST", ROUTING_GROUPS, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
     rules=(_new_routing_group, _routing_mode),
@@ -880,17 +930,20 @@ CREATE_ROUTING_GROUP = Operation(
 )
 LIST_ROUTING_GROUPS = Operation(
     "listAudioRoutingGroups",
+    permissions=allowed_by(JOIN_GROUP, INITIATE_GROUP),
     route=Route("GET", ROUTING_GROUPS, v1_app=True),
     success=Success(200, body=answers.ROUTING_GROUPS),
 )
 GET_ROUTING_GROUP = Operation(
     "getAudioRoutingGroup",
+    permissions=allowed_by(JOIN_GROUP, INITIATE_GROUP),
     route=Route("GET", ROUTING_GROUP, v1_app=True),
     names=Call.routing_group,
     success=Success(200, body=answers.ROUTING_GROUP),
 )
 UPDATE_ROUTING_GROUP = Operation(
     "updateAudioRoutingGroup",
+    permissions=allowed_by(JOIN_GROUP, INITIATE_GROUP),
     route=Route("PATCH", ROUTING_GROUP, v1_app=True),
     request=Request("microsoft.graph.audioRoutingGroup"),
     names=Call.routing_group,
@@ -900,6 +953,7 @@ UPDATE_ROUTING_GROUP = Operation(
 )
 DELETE_ROUTING_GROUP = Operation(
     "deleteAudioRoutingGroup",
+    permissions=allowed_by(JOIN_GROUP, INITIATE_GROUP),
     route=Route("DELETE", ROUTING_GROUP, v1_app=True),
     names=Call.routing_group,
     steps=(steps.acting(_dropping_group),),
@@ -907,6 +961,7 @@ DELETE_ROUTING_GROUP = Operation(
 )
 ADD_LARGE_GALLERY_VIEW = Operation(
     "addLargeGalleryView",
+    permissions=allowed_by(JOIN_AS_GUEST, JOIN_GROUP, INITIATE_GROUP),
     route=action("/{id}/addLargeGalleryView", v1_app=True),
     request=Request("action.addLargeGalleryView", may_be_empty=True),
     allowed_from=ESTABLISHED,

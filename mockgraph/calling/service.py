@@ -26,6 +26,8 @@ from mockgraph.delivery.signing import SigningService
 from mockgraph.delivery.tokens import TokenIssuer
 from mockgraph.errors import WaitTimedOut
 from mockgraph.faults import Faults
+from mockgraph.identity.apps import Apps
+from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Entry, Journal
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
@@ -83,6 +85,13 @@ class CallingService:
         self.graph = GraphService(calls, library, player, bots, defaults, recordings, clock)
         start_faults = (*settings.faults, *library.faults)
         self.faults = faults = Faults(clock, ROUTED_OPERATIONS, start_faults)
+        self.identity = IdentityPlatform(
+            Apps(settings.apps),
+            lambda: signing.issuer.key,
+            clock,
+            tenant_id=settings.tenant_id,
+            lifetime=settings.token_lifetime,
+        )
         self.control = ControlService(
             calls,
             library,
@@ -94,6 +103,7 @@ class CallingService:
             bots,
             defaults,
             faults,
+            self.identity.apps,
             callback_url=settings.callback_url,
             start_time=start_time,
         )

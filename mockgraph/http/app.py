@@ -4,6 +4,7 @@ that runs it."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -15,17 +16,21 @@ from mockgraph.http.control_routes import add_control_routes
 from mockgraph.http.endpoints import add_fallback_route
 from mockgraph.http.events import close_streams
 from mockgraph.http.graph_routes import add_graph_routes
+from mockgraph.http.identity_routes import add_identity_routes
 from mockgraph.http.keys import (
     CONTROL,
     CONTROL_TOKEN,
     FAULTS,
     GRAPH,
+    IDENTITY,
     JOURNAL,
     SERVICE,
     SIGNING,
     STREAMS,
+    TRUST,
 )
-from mockgraph.http.listening import AppServer, tls_context
+from mockgraph.http.listening import AppServer, TlsError, tls_context
+from mockgraph.http.local_tls import LocalTlsError, tls_files
 from mockgraph.scenarios.library import ScenarioLibrary
 
 
@@ -40,8 +45,10 @@ def build_app(
     app[SIGNING] = service.signing
     app[JOURNAL] = service.journal
     app[FAULTS] = service.faults
+    app[IDENTITY] = service.identity
     app[CONTROL_TOKEN] = settings.control_token or ""
     app[STREAMS] = set()
+    app[TRUST] = b""  # http; the Server says otherwise when it serves https
     app.on_shutdown.append(close_streams)
 
     async def lifecycle(app: web.Application) -> Any:
@@ -52,6 +59,7 @@ def build_app(
     app.cleanup_ctx.append(lifecycle)
     add_graph_routes(app)
     add_control_routes(app)
+    add_identity_routes(app)
     add_fallback_route(app)
     return app
 
@@ -65,11 +73,27 @@ class Server(AppServer):
     def __init__(
         self, settings: Settings, library: ScenarioLibrary, clock: Clock | None = None
     ) -> None:
-        context = tls_context(settings.tls_cert, settings.tls_key)  # TlsError before anything
-        super().__init__(
-            build_app(settings, library, clock), settings.host, settings.port, ssl_context=context
+        try:
+            files = tls_files(
+                settings.tls == "auto",
+                settings.tls_cert,
+                settings.tls_key,
+                settings.tls_dir,
+                settings.host,
+            )
+        except LocalTlsError as error:
+            raise TlsError(str(error)) from None
+        # TlsError before anything
+        context = (
+            tls_context(files.cert, files.key)
+            if files
+            else tls_context(settings.tls_cert, settings.tls_key)
         )
+        app = build_app(settings, library, clock)
+        app[TRUST] = Path(files.trust).read_bytes() if files else b""
+        super().__init__(app, settings.host, settings.port, ssl_context=context)
         self.settings = settings
+        self.trust_file = files.trust if files else None  # what a client trusts https by
 
     @property
     def service(self) -> CallingService:

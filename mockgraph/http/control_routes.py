@@ -27,12 +27,13 @@ from mockgraph.calling.shapes import (
     SHARE,
     TIME,
 )
-from mockgraph.errors import BadRequest
+from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
-from mockgraph.http.keys import CONTROL, SERVICE, SIGNING
+from mockgraph.http.keys import CONTROL, SERVICE, SIGNING, TRUST
 from mockgraph.http.requests import read_json_object
+from mockgraph.identity.apps import APP
 from mockgraph.schema.validation import Shape
 
 MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
@@ -155,6 +156,32 @@ async def end_meeting(request: web.Request) -> web.Response:
     """The organiser ends the meeting: the bot gets a roster with only itself."""
     await _no_body(request, "to take one person off the roster, DELETE .../participants/{id}")
     return web.json_response(request.app[CONTROL].end_meeting(_call_id(request)).to_json())
+
+
+async def trusted_certificate(request: web.Request) -> web.Response:
+    """The certificate a client trusts mockgraph's https by: the local authority's (--tls
+    auto), or the one given (--tls-cert); 404 over http."""
+    trust = request.app[TRUST]
+    if not trust:
+        raise ResourceNotFound(
+            "mockgraph serves http: there is no certificate to trust (--tls auto serves https)."
+        )
+    return web.Response(body=trust, content_type="application/x-pem-file")
+
+
+async def list_apps(request: web.Request) -> web.Response:
+    return web.json_response({"value": [app.to_json() for app in request.app[CONTROL].apps()]})
+
+
+async def register_app(request: web.Request) -> web.Response:
+    client_id = request.match_info["client_id"]
+    app = request.app[CONTROL].register_app(client_id, await _body(request, allow_empty=True))
+    return web.json_response(app.to_json())
+
+
+async def remove_app(request: web.Request) -> web.Response:
+    request.app[CONTROL].remove_app(request.match_info["client_id"])
+    return web.Response(status=204)
 
 
 async def press_tones(request: web.Request) -> web.Response:
@@ -364,6 +391,14 @@ CONTROL_ROUTES = (
         open=True,
     ),
     ControlRoute("GET", "/_mock/keys", signing_keys, "The JWKS that verifies tokens", open=True),
+    ControlRoute(
+        "GET",
+        "/_mock/ca.pem",
+        trusted_certificate,
+        "The certificate https is trusted by",
+        open=True,
+        content_type="application/x-pem-file",
+    ),
     ControlRoute("POST", "/_mock/calls", seed_call, "Seed a call", 201, SEED.shape),
     ControlRoute("POST", "/_mock/calls/incoming", ring, "Ring the bot", 201, RING.shape),
     ControlRoute("GET", "/_mock/bots", list_bots, "Bots that transfers ring"),
@@ -436,6 +471,9 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
+    ControlRoute("GET", "/_mock/apps", list_apps, "Apps the identity platform knows"),
+    ControlRoute("PUT", "/_mock/apps/{client_id}", register_app, "Register an app", body=APP),
+    ControlRoute("DELETE", "/_mock/apps/{client_id}", remove_app, "Forget an app", 204),
     ControlRoute("POST", "/_mock/faults", add_fault, "Set a fault on Graph requests", 201, FAULT),
     ControlRoute("GET", "/_mock/faults", list_faults, "The faults set"),
     ControlRoute("DELETE", "/_mock/faults", clear_faults, "Clear every fault", 204),

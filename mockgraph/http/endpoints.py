@@ -20,11 +20,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from mockgraph.calling.operations import Operation
 from mockgraph.clock import graph_date
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.faults import Asked, Faults
 from mockgraph.http.keys import CONTROL_TOKEN, FAULTS, JOURNAL
 from mockgraph.http.requests import CREATED_CALL, RECEIVED_BODY, require_bearer_token
+from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.ids import new_id
 from mockgraph.journal import RequestRecord
 
@@ -76,9 +78,13 @@ async def _received_body(request: web.Request) -> bytes | str | None:
         return f"<body not read: {exc.reason}>"
 
 
-def graph_endpoint(handler: Handler, operation: str | None = None) -> Handler:
-    """``handler`` answering on a Graph path (for ``operation``, the table's name of what the
-    route does; None on a path that names none)."""
+def graph_endpoint(
+    handler: Handler, operation: Operation | None = None, strict: IdentityPlatform | None = None
+) -> Handler:
+    """``handler`` answering on a Graph path (for ``operation``, what the route does; None on
+    a path that names none). ``strict``: the identity platform whose tokens the request must
+    carry, with a permission that allows ``operation`` (--auth strict)."""
+    name = operation.name if operation is not None else None
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         request_id = new_id()
@@ -95,10 +101,14 @@ def graph_endpoint(handler: Handler, operation: str | None = None) -> Handler:
         )
         response: web.StreamResponse
         try:
-            require_bearer_token(request)
+            token = require_bearer_token(request)
+            if strict is not None and operation is not None:
+                caller = strict.graph_caller(token)
+                record.made_by(caller.app_id)
+                operation.check_permitted(caller.roles)
             faults = request.app[FAULTS]
             if faults.active:  # a fault answers before anything of the request is read
-                asked = Asked(operation, call_id, request.method, request.path)
+                asked = Asked(name, call_id, request.method, request.path)
                 await _offer(faults, record, asked)
             response = await handler(request)
         except Exception as exc:

@@ -11,6 +11,7 @@ from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.service import CallingService
 from mockgraph.delivery.signing import SigningService
 from mockgraph.faults import Faults
+from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Journal
 
 SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
@@ -19,5 +20,7 @@ CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
 SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
+IDENTITY: web.AppKey[IdentityPlatform] = web.AppKey("identity", IdentityPlatform)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
+TRUST: web.AppKey[bytes] = web.AppKey("trust", bytes)  # the PEM https is trusted by; b"": http
 STREAMS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("streams", set)  # open /_mock/events

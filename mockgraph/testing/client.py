@@ -215,6 +215,37 @@ class MockGraphClient:
         result: JSON = await self._request("POST", f"/_mock/calls/{call_id}/meetingEnded")
         return result
 
+    async def register_app(
+        self,
+        client_id: str,
+        *,
+        secret: str | None = None,
+        certificate: str | None = None,
+        roles: list[str] | None = None,
+        display_name: str | None = None,
+    ) -> JSON:
+        """Register an app with the identity platform (until the next reset): its client
+        ``secret``, or the PEM ``certificate`` whose key signs its client assertions, and the
+        application permissions (``roles``) its Graph tokens carry (default: every calling
+        permission). Once one is registered, only registered apps get tokens."""
+        given = {
+            "secret": secret,
+            "certificate": certificate,
+            "roles": roles,
+            "displayName": display_name,
+        }
+        body = {key: value for key, value in given.items() if value is not None}
+        result: JSON = await self._request("PUT", f"/_mock/apps/{client_id}", json_body=body)
+        return result
+
+    async def apps(self) -> list[JSON]:
+        """The registered apps (without their secrets)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/apps"))["value"]
+        return result
+
+    async def remove_app(self, client_id: str) -> None:
+        await self._request("DELETE", f"/_mock/apps/{client_id}")
+
     async def add_fault(self, fault: JSON) -> JSON:
         """Set a fault on Graph requests, in its JSON form (``{"match": {"operation":
         "transfer"}, "status": 429, "retryAfter": 1, "times": 1}``); returns it with its

@@ -1,0 +1,1 @@
+"""A local Microsoft identity platform: app registrations and the client-credentials flow."""

@@ -1,0 +1,23 @@
+"""The application permissions (app roles) of Graph's calling API, as its pages name them
+(graph-identity-facts.md §8). Operations declare which of them allow each (``operations.py``);
+the identity platform puts them in tokens."""
+
+from __future__ import annotations
+
+ACCESS_MEDIA = "Calls.AccessMedia.All"
+INITIATE = "Calls.Initiate.All"
+INITIATE_GROUP = "Calls.InitiateGroupCall.All"
+JOIN_GROUP = "Calls.JoinGroupCall.All"
+JOIN_AS_GUEST = "Calls.JoinGroupCallAsGuest.All"
+CALLING = (ACCESS_MEDIA, INITIATE, INITIATE_GROUP, JOIN_GROUP, JOIN_AS_GUEST)
+
+
+def allowed_by(*permissions: str) -> frozenset[str]:
+    """An operation's permissions, any one of which allows it. Calls.InitiateGroupCall.All
+    includes what Calls.Initiate.All allows (a Teams docs change, [TD-6727])."""
+    given = frozenset(permissions)
+    return given | {INITIATE_GROUP} if INITIATE in given else given
+
+
+ANY_CALLING = frozenset(CALLING)  # what Graph's pages do not say: any calling permission
+NONE_NEEDED = frozenset[str]()  # reject, hold music: "None" on their pages

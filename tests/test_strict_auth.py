@@ -1,0 +1,198 @@
+"""--auth strict over HTTP: a Graph request needs a token of mockgraph's identity platform,
+unexpired, for Graph, with a permission that allows the operation. Expectations: Graph's 401s
+(graph-identity-facts.md §6), the calling API's 403 7504 (§7), the permissions of
+call-transfer.md and call-recordresponse.md (§8)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mockgraph.calling.operations import OPERATIONS
+from mockgraph.clock import ManualClock
+from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
+from mockgraph.testing import BotReceiver, MockGraph
+from tests.conftest import BLIND
+from tests.test_cli import run
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "0a0a0a0a-1111-2222-3333-444444444444"
+MEDIA_ONLY = "0c0c0c0c-1111-2222-3333-444444444444"
+APPS = (
+    {"clientId": CLIENT, "secret": "s3cret"},
+    {"clientId": MEDIA_ONLY, "secret": "s3cret", "roles": ["Calls.AccessMedia.All"]},
+)
+
+
+async def token(
+    http: aiohttp.ClientSession,
+    graph: MockGraph,
+    client_id: str = CLIENT,
+    scope: str = "https://graph.microsoft.com/.default",
+) -> str:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": "s3cret",
+        "scope": scope,
+    }
+    async with http.post(f"{graph.url}/{TENANT}/oauth2/v2.0/token", data=form) as response:
+        assert response.status == 200, await response.text()
+        return str((await response.json())["access_token"])
+
+
+async def transfer(
+    http: aiohttp.ClientSession, graph: MockGraph, call_id: str, bearer: str | None
+) -> tuple[int, dict[str, Any], Any]:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+    url = f"{graph.graph_url()}/communications/calls/{call_id}/transfer"
+    async with http.post(url, json=BLIND, headers=headers) as response:
+        return response.status, dict(response.headers), await response.json(content_type=None)
+
+
+@pytest.fixture
+async def strict(bot: BotReceiver) -> AsyncIterator[MockGraph]:
+    async with MockGraph(
+        auth="strict", apps=APPS, tenant_id=TENANT, time_scale=0, callback_url=bot.callback_url
+    ) as graph:
+        yield graph
+
+
+async def test_strict_takes_its_own_token_and_journals_the_app(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    call = await strict.seed_call()
+    status, _, _ = await transfer(http, strict, call["id"], await token(http, strict))
+    assert status == 202
+    [entry] = [e for e in await strict.journal(call["id"]) if e["kind"] == "request"]
+    assert entry["appId"] == CLIENT
+
+
+@pytest.mark.parametrize(
+    "bearer, message",
+    [
+        (None, "Access token is empty"),
+        ("any-token", "CompactToken parsing failed with error code: 80049217"),
+    ],
+)
+async def test_strict_refuses_a_token_it_did_not_issue(
+    strict: MockGraph, http: aiohttp.ClientSession, bearer: str | None, message: str
+) -> None:
+    call = await strict.seed_call()
+    status, _, body = await transfer(http, strict, call["id"], bearer)
+    assert (status, body["error"]["code"]) == (401, "InvalidAuthenticationToken")
+    assert message in body["error"]["message"]
+    assert (await strict.call(call["id"]))["state"] == "established"
+
+
+async def test_strict_refuses_a_bot_framework_token_for_graph(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    call = await strict.seed_call()
+    bearer = await token(http, strict, scope="https://api.botframework.com/.default")
+    status, headers, body = await transfer(http, strict, call["id"], bearer)
+    assert status == 401 and "Invalid audience" in body["error"]["message"]
+    assert headers["WWW-Authenticate"].startswith("Bearer realm=")
+
+
+async def test_strict_refuses_an_app_without_the_permission_by_name(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    call = await strict.seed_call()
+    status, _, body = await transfer(
+        http, strict, call["id"], await token(http, strict, MEDIA_ONLY)
+    )
+    assert (status, body["error"]["code"]) == (403, "7504")
+    assert "Calls.Initiate.All" in body["error"]["message"]
+    assert (await strict.call(call["id"]))["state"] == "established"
+
+
+async def test_strict_refuses_an_expired_token(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock()
+    async with MockGraph(
+        auth="strict",
+        tenant_id=TENANT,
+        token_lifetime=600,
+        clock=clock,
+        callback_url=bot.callback_url,
+    ) as graph:
+        bearer = await token(http, graph)
+        first = await graph.seed_call()
+        assert (await transfer(http, graph, first["id"], bearer))[0] == 202
+        await clock.advance(601)
+        second = await graph.seed_call()
+        status, _, body = await transfer(http, graph, second["id"], bearer)
+        assert status == 401
+        assert body["error"]["message"] == "Lifetime validation failed, the token is expired."
+
+
+async def test_lenient_takes_any_bearer_and_journals_no_app(
+    http: aiohttp.ClientSession, bot: BotReceiver
+) -> None:
+    async with MockGraph(time_scale=0, callback_url=bot.callback_url) as graph:
+        call = await graph.seed_call()
+        assert (await transfer(http, graph, call["id"], "any-token"))[0] == 202
+        [entry] = [e for e in await graph.journal(call["id"]) if e["kind"] == "request"]
+        assert entry["appId"] is None
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--auth", "strictly"], "--auth"),
+        (["--app", '{"clientId": "x", "secret": ""}'], "'secret'"),
+        (["--app", '{"clientId": "x", "certificate": "/no/such.pem"}'], "'certificate'"),
+        (["--token-lifetime", "0"], "--token-lifetime"),
+    ],
+)
+async def test_a_bad_auth_flag_stops_the_start_with_exit_2(flags: list[str], named: str) -> None:
+    code, out, err = await run("serve", "--port", "0", *flags)
+    assert (code, out) == (2, "")
+    assert named in err
+
+
+async def test_the_apps_of_the_control_plane_last_until_the_reset(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    added = await strict.register_app("late", secret="s3cret", roles=["Calls.Initiate.All"])
+    assert added["roles"] == ["Calls.Initiate.All"] and added["hasSecret"] is True
+    assert "secret" not in added
+    assert await token(http, strict, "late")
+    await strict.reset()
+    assert [app["clientId"] for app in await strict.apps()] == [CLIENT, MEDIA_ONLY]
+    form = {"grant_type": "client_credentials", "client_id": "late", "client_secret": "s3cret"}
+    form["scope"] = "https://graph.microsoft.com/.default"
+    async with http.post(f"{strict.url}/{TENANT}/oauth2/v2.0/token", data=form) as response:
+        assert response.status == 400
+        assert json.loads(await response.text())["error_codes"] == [700016]
+
+
+def test_the_readmes_permissions_table_is_the_operation_tables() -> None:
+    """The docs are the contract: each routed operation's row names its declared permissions."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- permissions: derived from the operation table")
+    rows = readme[start:].split("\n\n")[0].splitlines()[3:]
+    documented: dict[str, str] = {}
+    for row in rows:
+        name, allowed = (cell.strip() for cell in row.strip("|").split("|"))
+        documented[name.strip("`")] = allowed
+    for operation in OPERATIONS:
+        if operation.route is None:
+            continue
+        allowed = documented[operation.name]
+        if operation.permissions == ANY_CALLING:
+            assert allowed.startswith("any calling permission")
+        elif operation.permissions == NONE_NEEDED:
+            assert allowed == "none"
+        else:
+            named = frozenset(re.findall(r"`([\w.]+)`", allowed))
+            assert named == operation.permissions, operation.name
+    assert set(documented) == {op.name for op in OPERATIONS if op.route}
