@@ -24,7 +24,7 @@ from mockgraph.calling.operations import Operation
 from mockgraph.clock import graph_date
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.faults import Asked, Faults
-from mockgraph.http.keys import CONTROL_TOKEN, FAULTS, JOURNAL
+from mockgraph.http.keys import CONTROL_TOKEN, FAULTS, IDENTITY, JOURNAL, SERVICE
 from mockgraph.http.requests import CREATED_CALL, RECEIVED_BODY, require_bearer_token
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.ids import new_id
@@ -79,12 +79,17 @@ async def _received_body(request: web.Request) -> bytes | str | None:
 
 
 def graph_endpoint(
-    handler: Handler, operation: Operation | None = None, strict: IdentityPlatform | None = None
+    app: web.Application, handler: Handler, operation: Operation | None = None
 ) -> Handler:
-    """``handler`` answering on a Graph path (for ``operation``, what the route does; None on
-    a path that names none). ``strict``: the identity platform whose tokens the request must
-    carry, with a permission that allows ``operation`` (--auth strict)."""
+    """``handler`` answering on a Graph path of ``app`` (for ``operation``, what the route
+    does; None on a path that names none). Under --auth strict, the request must carry a token
+    of the identity platform with a permission that allows ``operation``."""
     name = operation.name if operation is not None else None
+    # What every request reads, looked up once: the app's services do not change.
+    journal, faults = app[JOURNAL], app[FAULTS]
+    strict: IdentityPlatform | None = None
+    if operation is not None and app[SERVICE].settings.auth == "strict":
+        strict = app[IDENTITY]
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         request_id = new_id()
@@ -92,7 +97,7 @@ def graph_endpoint(
         call_id = request.match_info.get("call_id")
         # Journaled as it arrives, so that it comes before the notifications it causes; its
         # status and body are filled in once answered.
-        record = request.app[JOURNAL].record_request(
+        record = journal.record_request(
             method=request.method,
             path=request.raw_path,  # as it came on the request line
             headers=request.headers,
@@ -106,7 +111,6 @@ def graph_endpoint(
                 caller = strict.graph_caller(token)
                 record.made_by(caller.app_id)
                 operation.check_permitted(caller.roles)
-            faults = request.app[FAULTS]
             if faults.active:  # a fault answers before anything of the request is read
                 asked = Asked(name, call_id, request.method, request.path)
                 await _offer(faults, record, asked)
@@ -190,16 +194,16 @@ async def _unmatched(request: web.Request) -> web.StreamResponse:
     raise ResourceNotFound(f"mockgraph does not serve {where}.")
 
 
-_UNMATCHED_GRAPH = graph_endpoint(_unmatched)
 _UNMATCHED_CONTROL = control_endpoint(_unmatched)
-
-
-async def _no_route(request: web.Request) -> web.StreamResponse:
-    if request.path.startswith(CONTROL_PREFIX):
-        return await _UNMATCHED_CONTROL(request)
-    return await _UNMATCHED_GRAPH(request)
 
 
 def add_fallback_route(app: web.Application) -> None:
     """The route for what no other takes; added last, as aiohttp tries it after all others."""
-    app.router.add_route("*", "/{unmatched_path:.*}", _no_route)
+    unmatched_graph = graph_endpoint(app, _unmatched)
+
+    async def no_route(request: web.Request) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await _UNMATCHED_CONTROL(request)
+        return await unmatched_graph(request)
+
+    app.router.add_route("*", "/{unmatched_path:.*}", no_route)

@@ -16,7 +16,7 @@ from mockgraph.calling.answers import Accepted
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import NAMESPACE, OPERATIONS, Form, Operation
 from mockgraph.http.endpoints import graph_endpoint
-from mockgraph.http.keys import GRAPH, IDENTITY, SERVICE
+from mockgraph.http.keys import GRAPH
 from mockgraph.http.requests import CREATED_CALL, read_json_object, require_bearer_token
 
 # A route's ids, as the handler reads them: the call's, and what else the route names.
@@ -101,9 +101,8 @@ def add_graph_routes(app: web.Application) -> None:
     qualified ones after them: aiohttp tries a collection's routes in the order they were
     added, and the transfer, the hottest, is first."""
     forms = [(form, op) for op in OPERATIONS if op.route for form in op.route.forms()]
-    strict = app[IDENTITY] if app[SERVICE].settings.auth == "strict" else None
     for form, operation in sorted(forms, key=lambda pair: pair[0].qualified):
-        serve = graph_endpoint(handler(operation, form.version), operation, strict)
+        serve = graph_endpoint(app, handler(operation, form.version), operation)
         app.router.add_route(form.method, aiohttp_path(form), serve)
     path = Recordings.PATH.replace("{id}", "{recording_id}")
-    app.router.add_get(path, graph_endpoint(download_recording))
+    app.router.add_get(path, graph_endpoint(app, download_recording))
