@@ -73,7 +73,9 @@ async def mockgraph(
     public = tmp_path / "bot-cert.pem"
     public.write_text(BOT_CERT, encoding="ascii")
     tls = ["--tls-cert", str(cert), "--tls-key", str(key), "--tenant-id", TENANT]
-    async with serving("--port", "0", "--time-scale", "0", *tls, *apps(public)) as (_, url):
+    # Strict: each Graph request below must carry the platform's token, with its permission.
+    flags = ["--auth", "strict", "--time-scale", "0", *tls, *apps(public)]
+    async with serving("--port", "0", *flags) as (_, url):
         yield url
 
 
