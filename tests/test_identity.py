@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockgraph.calling.operations import RECORD_RESPONSE, REJECT, TRANSFER
 from mockgraph.clock import ManualClock
@@ -359,3 +361,52 @@ def test_an_operation_needs_one_of_its_permissions() -> None:
     with pytest.raises(Forbidden):
         RECORD_RESPONSE.check_permitted(frozenset({"Calls.Initiate.All"}))
     REJECT.check_permitted(frozenset())
+
+
+# --- any form: Entra's error or a token, never anything else -------------------------------------
+
+FORM_KEYS = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_assertion",
+    "client_assertion_type",
+)
+FORM_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "client_credentials",
+            CLIENT,
+            "s3cret",
+            GRAPH_SCOPE,
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "a.b.c",
+            "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    form=st.dictionaries(st.sampled_from(FORM_KEYS), FORM_VALUES),
+    tenant=st.sampled_from([TENANT, "common", "contoso.onmicrosoft.com", "x"]),
+    registered=st.booleans(),
+)
+def test_any_token_request_gets_a_token_or_entras_error(
+    form: dict[str, str], tenant: str, registered: bool
+) -> None:
+    apps = (
+        ({"clientId": CLIENT, "secret": "s3cret", "certificate": BOT_CERT},) if registered else ()
+    )
+    identity = platform(*apps)
+    try:
+        granted = identity.token(tenant, form, endpoint=ENDPOINT, origin=ORIGIN)
+    except EntraError as error:
+        body = error.body()
+        assert error.status in (400, 401) and body["error_codes"] == [error.code]
+        assert body["error_description"].startswith(f"AADSTS{error.code}: ")
+        return
+    assert claims(granted.answer["access_token"])["appid"] == form["client_id"]
