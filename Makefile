@@ -6,13 +6,22 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest browser node schemas bench soak fuzz clean
 
-$(STAMP): pyproject.toml
+# The runtime alone is what `make run` needs: a few packages, seconds to install. The dev
+# tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`.
+RUNTIME := $(VENV)/.runtime
+
+$(RUNTIME): pyproject.toml
+	@echo "mockgraph: installing the runtime only (aiohttp, jsonschema, PyYAML, cryptography, PyJWT, fastjsonschema) into $(VENV); make test adds the dev tools"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[fast]'
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/mockgraph serve
 
 test: lint typecheck pytest
@@ -66,4 +75,4 @@ schemas: $(STAMP)
 	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/schema
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

@@ -37,11 +37,30 @@ log = logging.getLogger("mockgraph")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, read only when asked (importlib's
+    metadata scan is not free, and start-up is measured)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print mockgraph's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("mockgraph")
+        except PackageNotFoundError:
+            installed = "(not installed: run from a checkout)"
+        print(f"mockgraph {installed}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mockgraph",
         description="A local fake of Microsoft Graph's calling API for testing calling bots.",
     )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="start the fake Graph server")
     add_arguments(serve)
@@ -189,6 +208,7 @@ async def serve(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
+    print(f"mockgraph: the inspector: {url}/_mock/ui/", file=sys.stderr, flush=True)
     print(f"mockgraph listening on {url}", flush=True)
     try:
         await stop.wait()

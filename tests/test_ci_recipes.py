@@ -39,7 +39,10 @@ def recipe(kind: str) -> Any:
 def shell(lines: list[str]) -> list[str]:
     """The recipe's lines as this machine runs them: mockgraph is installed already, and the
     bot's tests are the stub."""
-    swapped = {"pip install mockgraph": "true", "pytest": f"{sys.executable} bot_tests.py"}
+    swapped = {
+        'pip install "$MOCKGRAPH_SOURCE"': "true",
+        "pytest": f"{sys.executable} bot_tests.py",
+    }
     return [swapped.get(line.strip(), line) for line in lines]
 
 

@@ -102,3 +102,30 @@ def test_second(mockgraph_sync):
     )
     result = await run_suite(pytester)
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.settings(time_scale=1)
+async def test_an_external_server_gets_its_time_settings_back_after_each_test(
+    pytester: pytest.Pytester, graph: MockGraph
+) -> None:
+    """The README: a marker's time settings are the test's, reset after it. An external
+    server outlives the suite, so its own come back when the last test ends."""
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_time="""
+import pytest
+
+@pytest.mark.mockgraph(time_scale=0, step=True)
+def test_fast_and_held(mockgraph_sync):
+    assert mockgraph_sync.set_time() == {"scale": 0.0, "step": True}
+
+def test_the_servers_own(mockgraph_sync):
+    assert mockgraph_sync.set_time() == {"scale": 1.0, "step": False}
+
+def test_changes_its_own(mockgraph_sync):
+    mockgraph_sync.set_time(scale=0.5)
+"""
+    )
+    result = await run_suite(pytester, f"--mockgraph-url={graph.url}")
+    result.assert_outcomes(passed=3)
+    assert await graph.set_time() == {"scale": 1.0, "step": False}

@@ -329,6 +329,7 @@ UI_FILES = {
     "inspector.js": "text/javascript",
     "inspector.css": "text/css",
 }
+DOOR = "door.html"  # what a browser asking for / gets: links to the inspector and the rest
 # The page may load only its own files and speak only to this server, so nothing a bot or a
 # scenario wrote (which the page shows) can run or fetch anything.
 UI_POLICY = (
@@ -345,7 +346,7 @@ def _ui_text(name: str) -> str:
 def _ui_response(name: str) -> web.Response:
     return web.Response(
         text=_ui_text(name),
-        content_type=UI_FILES[name],
+        content_type=UI_FILES.get(name, "text/html"),
         charset="utf-8",
         headers={"Cache-Control": "no-cache", "Content-Security-Policy": UI_POLICY},
     )
@@ -495,7 +496,23 @@ CONTROL_ROUTES = (
         )
         for name, content_type in UI_FILES.items()
     ),
+    ControlRoute(
+        "GET",
+        "/_mock/ui/",
+        _serving("index.html"),
+        "The inspector (with a slash)",
+        content_type="text/html",
+        open=True,
+    ),
 )
+
+
+def door(request: web.Request) -> web.Response | None:
+    """The page a browser gets for / (or /_mock): links to the inspector, the OpenAPI
+    description and the health; None for any other client, which gets Graph's answer."""
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+        return _ui_response(DOOR)
+    return None
 
 
 def add_control_routes(app: web.Application) -> None:

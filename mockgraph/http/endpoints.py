@@ -34,6 +34,7 @@ log = logging.getLogger("mockgraph")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/_mock/"
+DOORS = ("/", "/_mock")  # where a browser gets a page of links, not Graph's 401 or 404
 
 
 def error_response(error: GraphError, request_id: str, client_request_id: str) -> web.Response:
@@ -199,9 +200,13 @@ _UNMATCHED_CONTROL = control_endpoint(_unmatched)
 
 def add_fallback_route(app: web.Application) -> None:
     """The route for what no other takes; added last, as aiohttp tries it after all others."""
+    from mockgraph.http.control_routes import door  # the control plane's page files
+
     unmatched_graph = graph_endpoint(app, _unmatched)
 
     async def no_route(request: web.Request) -> web.StreamResponse:
+        if request.path in DOORS and (page := door(request)) is not None:
+            return page
         if request.path.startswith(CONTROL_PREFIX):
             return await _UNMATCHED_CONTROL(request)
         return await unmatched_graph(request)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # pytest loads this plugin in every run: aiohttp only when a 
 URL_ENV = "MOCKGRAPH_URL"
 # The in-process server, when the session runs one: fixtures reset it without HTTP.
 IN_PROCESS: pytest.StashKey[MockGraph] = pytest.StashKey()
+# An external server's own time settings, read once: what each test's are put back to after it.
+START_TIME: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 TOKEN_ENV = "MOCKGRAPH_CONTROL_TOKEN"  # the same variable `mockgraph serve` reads
 
 
@@ -143,21 +145,40 @@ def _reset(url: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
     server = request.config.stash.get(IN_PROCESS, None)
     if server is not None:
         background.run(server.backend.reset(time))
+    elif START_TIME not in request.config.stash:
+        client.reset()  # the server's own time settings, before any test's
+        request.config.stash[START_TIME] = client.set_time()
+        if time:
+            client.set_time(scale=time.get("scale"), step=time.get("step"))
     else:
         client.reset(scale=time.get("scale"), step=time.get("step"))
     return client
 
 
+def _restore(client: MockGraphSyncClient, request: pytest.FixtureRequest) -> None:
+    """An external server gets its own time settings back after the test (the next reset
+    would, but the last test's would stay on a server that outlives the suite)."""
+    start = request.config.stash.get(START_TIME, None)
+    if start is not None and IN_PROCESS not in request.config.stash:
+        client.set_time(scale=start["scale"], step=start["step"])
+
+
 @pytest.fixture
-def mockgraph_sync(mockgraph_server: str, request: pytest.FixtureRequest) -> MockGraphSyncClient:
+def mockgraph_sync(
+    mockgraph_server: str, request: pytest.FixtureRequest
+) -> Iterator[MockGraphSyncClient]:
     """A blocking client for the session's mockgraph, reset before the test."""
-    return _reset(mockgraph_server, request)
+    client = _reset(mockgraph_server, request)
+    yield client
+    _restore(client, request)
 
 
 @pytest.fixture
-def mockgraph(mockgraph_server: str, request: pytest.FixtureRequest) -> MockGraphClient:
+def mockgraph(mockgraph_server: str, request: pytest.FixtureRequest) -> Iterator[MockGraphClient]:
     """An async client for the session's mockgraph, reset before the test."""
-    return _reset(mockgraph_server, request).client
+    client = _reset(mockgraph_server, request)
+    yield client.client
+    _restore(client, request)
 
 
 @pytest.fixture
