@@ -7,18 +7,19 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test lint typecheck pytest browser node schemas bench soak fuzz clean
 
 # The runtime alone is what `make run` needs: a few packages, seconds to install. The dev
-# tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`.
+# tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`. pip -qq
+# shows errors only: not setuptools' banner about editable installs.
 RUNTIME := $(VENV)/.runtime
 
 $(RUNTIME): pyproject.toml
 	@echo "mockgraph: installing the runtime only (aiohttp, jsonschema, PyYAML, cryptography, PyJWT, fastjsonschema) into $(VENV); make test adds the dev tools"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[fast]'
+	$(BIN)/pip install -qq -e '.[fast]'
 	touch $(RUNTIME)
 
 $(STAMP): $(RUNTIME)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 run: $(RUNTIME)
