@@ -9,12 +9,13 @@ import gc
 import ipaddress
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from mockgraph.clock import Clock
 from mockgraph.collector import Collector
@@ -55,8 +56,46 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, with a did-you-mean for a mistyped flag or command, and
+    where the flags are listed: argparse's own put the whole usage (a dozen lines for serve)
+    above the line that says what is wrong."""
+
+    def error(self, message: str) -> NoReturn:
+        from mockgraph.schema.validation import did_you_mean
+
+        unknown = re.search(r"unrecognized arguments: (\S+)", message)
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        if unknown is not None:
+            hint = did_you_mean([unknown.group(1).split("=")[0]], self._all_flags())
+            help_ = f"{self.prog} COMMAND --help lists the flags"
+        elif choice is not None:
+            hint = did_you_mean([choice.group(1)], self._command_names())
+            help_ = f"{self.prog} --help lists the commands"
+        else:
+            hint, help_ = "", f"{self.prog} --help says what each flag takes"
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}{hint} ({help_})\n")
+
+    def _command_parsers(self) -> dict[str, argparse.ArgumentParser]:
+        return {
+            name: parser
+            for action in self._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, parser in action.choices.items()
+        }
+
+    def _command_names(self) -> list[str]:
+        return list(self._command_parsers())
+
+    def _all_flags(self) -> list[str]:
+        """Every flag of this parser and its commands (argparse says a flag is unknown at the
+        top, whichever command it was given to)."""
+        parsers = [self, *self._command_parsers().values()]
+        return [flag for parser in parsers for flag in parser._option_string_actions]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mockgraph",
         description="A local fake of Microsoft Graph's calling API for testing calling bots.",
     )

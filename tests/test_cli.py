@@ -232,3 +232,22 @@ async def test_a_flag_wins_over_its_environment_variable() -> None:
     process.terminate()
     await process.wait()
     assert line.startswith("mockgraph listening on http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (
+            ["serve", "--prot", "8080"],
+            "unrecognized arguments: --prot 8080; did you mean '--port'?",
+        ),
+        (["serv"], "invalid choice: 'serv'"),
+        (["serve", "--tls-dri", "x"], "did you mean '--tls-dir'?"),
+        (["serve", "--time-scale", "-1"], "must be a number, 0 or more, not '-1'"),
+    ],
+)
+async def test_a_usage_error_is_one_line_with_a_hint(args: list[str], said: str) -> None:
+    code, out, err = await run(*args)
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert said in line and "--help" in line
