@@ -320,3 +320,36 @@ def test_what_a_placeholder_names_is_checked_against_the_request_type(
         assert problems == []
     else:
         assert len(problems) == 1 and message in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    "text, where, plain",
+    [
+        ("name: x\noperation: transfer\nsteps:\n\t- notify: {}\n", "s.yaml:4:1:", "a tab here"),
+        (
+            "name: x\noperation: transfer\nsteps:\n  - notify:\n      changeType: updated\n"
+            "     resourceData: {}\n",
+            "s.yaml:6:6:",
+            "not lined up with the lines above it",
+        ),
+        ("name: x\n  operation: transfer\nsteps: []\n", "s.yaml:2:12:", "indented under a value"),
+    ],
+)
+def test_a_yaml_mistake_is_told_in_plain_words_at_its_line(
+    text: str, where: str, plain: str
+) -> None:
+    [problem] = load_text(text, "s.yaml")[1]
+    assert str(problem).startswith(where) and plain in str(problem)
+
+
+async def test_a_scenario_body_that_lost_its_line_breaks_gets_the_data_binary_hint() -> None:
+    from mockgraph.testing import MockGraph, MockGraphError
+
+    flattened = "name: x operation: transfer steps: []"  # what curl -d @file sends
+    async with MockGraph() as graph:
+        with pytest.raises(MockGraphError, match="--data-binary") as raised:
+            await graph.load_scenarios(flattened)
+        assert raised.value.status == 400
+        with pytest.raises(MockGraphError) as raised:  # broken, but not by curl: no such hint
+            await graph.load_scenarios("name: x\n  operation: transfer\nsteps: []\n")
+        assert "--data-binary" not in str(raised.value)

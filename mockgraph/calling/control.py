@@ -249,7 +249,7 @@ class ControlService:
         loaded = load(text, source)
         if loaded.problems:
             raise BadRequest(
-                "Invalid scenario: " + "; ".join(map(str, loaded.problems)),
+                "Invalid scenario: " + "; ".join(map(str, loaded.problems)) + _flattened(text),
                 problems=[str(problem) for problem in loaded.problems],
             )
         if not loaded.scenarios and not loaded.faults:
@@ -419,3 +419,13 @@ class ControlService:
                 value=[record.to_json() for record in records],
             )
         return records
+
+
+def _flattened(text: str) -> str:
+    """A hint for YAML that lost its line breaks on the way: ``curl -d @file`` strips them."""
+    if "\n" in text.strip() or ": " not in text:
+        return ""
+    return (
+        ". The body holds no line break: `curl -d @file` strips them; send the file with "
+        "`curl --data-binary @file`"
+    )

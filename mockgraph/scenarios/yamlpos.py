@@ -197,6 +197,29 @@ def _mark(error: yaml.MarkedYAMLError) -> Any:
     return error.problem_mark or error.context_mark
 
 
+# What the parser's words mean for a person who wrote the file, by a phrase of its problem.
+PLAIN_WORDS = (
+    ("that cannot start any token", "a tab here: YAML indents with spaces only"),
+    (
+        "expected <block end>",
+        "this line is not lined up with the lines above it: a key or '-' must start in the "
+        "same column as the others at its level (count the spaces)",
+    ),
+    (
+        "mapping values are not allowed here",
+        "a ':' where none can be: this line is indented under a value (line its key up with "
+        "the keys above), or a value that holds ': ' needs quotes",
+    ),
+    (
+        "could not find expected ':'",
+        "a key without its ':', or a line indented further than the key above it",
+    ),
+)
+
+
 def _yaml_message(error: yaml.MarkedYAMLError) -> str:
-    parts = [error.context, error.problem]
-    return "YAML: " + ", ".join(p for p in parts if p)
+    said = ", ".join(p for p in (error.context, error.problem) if p)
+    for phrase, plain in PLAIN_WORDS:
+        if phrase in said:
+            return f"YAML: {plain} (the parser: {said})"
+    return "YAML: " + said
