@@ -353,3 +353,9 @@ async def test_a_scenario_body_that_lost_its_line_breaks_gets_the_data_binary_hi
         with pytest.raises(MockGraphError) as raised:  # broken, but not by curl: no such hint
             await graph.load_scenarios("name: x\n  operation: transfer\nsteps: []\n")
         assert "--data-binary" not in str(raised.value)
+
+
+def test_several_mistyped_keys_each_get_their_guess() -> None:
+    text = "name: x\noperation: transfer\nsteps:\n  - afer: 1s\n    notfy: {changeType: updated}\n"
+    messages = [str(problem) for problem in load_text(text, "s.yaml")[1]]
+    assert any("did you mean 'after' for 'afer', 'notify' for 'notfy'?" in m for m in messages)

@@ -314,15 +314,21 @@ def most_specific_branch(error: ValidationError) -> ValidationError:
 
 
 def did_you_mean(extra: list[str], declared: Iterable[str]) -> str:
-    """``; did you mean 'x'?`` for the first of ``extra`` that is a declared name in another
-    case or with a typo (difflib's close match), else nothing."""
+    """``; did you mean 'x'?`` for each of ``extra`` that is a declared name in another case
+    or with a typo (difflib's close match), else nothing."""
     names = list(declared)
     by_case = {name.lower(): name for name in names}
+    guesses: list[tuple[str, str]] = []
     for name in extra:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
         guess = by_case.get(name.lower()) or (close[0] if close else None)
         if guess is not None and guess != name:
-            return f"; did you mean '{guess}'?"
+            guesses.append((name, guess))
+    if len(guesses) == 1:
+        return f"; did you mean '{guesses[0][1]}'?"
+    if guesses:  # several mistyped at once: say which is which
+        listed = ", ".join(f"'{guess}' for '{name}'" for name, guess in guesses)
+        return f"; did you mean {listed}?"
     return ""
 
 
