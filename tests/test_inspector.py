@@ -17,7 +17,14 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    async_playwright,
+    expect,
+)
 
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import AUTH, BLIND
@@ -44,9 +51,19 @@ class Inspector:
         self.page = page
         self.errors: list[str] = []
         self.expected: list[str] = []  # errors a test provokes on purpose
+        self.answers: list[bool] = []  # how to answer the dialogs a test expects, in order
+        self.dialogs: list[str] = []  # what those dialogs asked
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("dialog", lambda dialog: self.errors.append(f"dialog: {dialog.message}"))
+        page.on("dialog", self._dialog)
+
+    async def _dialog(self, dialog: Dialog) -> None:
+        if not self.answers:
+            self.errors.append(f"dialog: {dialog.message}")
+            await dialog.dismiss()
+            return
+        self.dialogs.append(dialog.message)
+        await (dialog.accept() if self.answers.pop(0) else dialog.dismiss())
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and not any(text in message.text for text in self.expected):
@@ -307,6 +324,7 @@ async def test_the_controls_make_the_requests_a_test_would(
         await page.get_by_role("button", name="Press").click()
         await expect(api).to_contain_text("→ 409")
         await expect(api.locator(".error")).to_contain_text("has not subscribed to tones")
+        inspector.answers.append(True)  # yes, reset
         await page.get_by_role("button", name="Reset").click()
         await expect(page.locator("#calls-page")).to_have_text("none")
 
@@ -331,3 +349,49 @@ async def test_a_request_a_fault_answered_says_so(
         await expect(inspector.page.locator("#detail .facts")).to_contain_text(
             "answered by fault slow-down"
         )
+
+
+async def test_a_reset_asks_first(inspector: Inspector, bot: BotReceiver) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await inspector.open(graph.url)
+        await graph.seed_call("kept", callback_uri=bot.callback_url)
+        await inspector.show_call("kept")
+        page = inspector.page
+        inspector.answers.append(False)  # no: nothing is reset
+        await page.get_by_role("button", name="Reset").click()
+        await expect(page.locator("#call-heading")).to_have_text("Call kept")
+        assert inspector.dialogs and "Reset mockgraph?" in inspector.dialogs[0]
+        assert [call["id"] for call in await graph.calls()] == ["kept"]
+        inspector.answers.append(True)
+        await page.get_by_role("button", name="Reset").click()
+        await expect(page.locator("#calls-page")).to_have_text("none")
+
+
+async def test_a_key_press_shows_its_tone_and_an_operation_its_name(
+    inspector: Inspector, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await inspector.open(graph.url)
+        call = await graph.seed_call("ivr", callback_uri=bot.callback_url)
+        await inspector.show_call(call["id"])
+        base = f"{graph.graph_url()}/communications/calls/{call['id']}"
+        prompt = {"prompts": [{"@odata.type": "#microsoft.graph.mediaPrompt",
+                               "mediaInfo": {"uri": "https://bot.example/menu.wav"}}]}  # fmt: skip
+        for action, body in (("subscribeToTone", {}), ("playPrompt", prompt)):
+            async with http.post(f"{base}/{action}", json=body, headers=AUTH) as response:
+                assert response.status == 200
+        await graph.wait_idle()
+        await graph.press_tones(call["id"], "1")
+        labels = inspector.rows("notification").locator(".label")
+        await expect(labels).to_contain_text(["deleted playPrompt completed", "updated tone tone1"])
+
+
+async def test_a_call_has_its_own_address(inspector: Inspector, bot: BotReceiver) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await graph.seed_call("linked", callback_uri=bot.callback_url)
+        await graph.seed_call("other", callback_uri=bot.callback_url)
+        page = inspector.page
+        await page.goto(graph.url + "/_mock/ui/#call=linked")
+        await expect(page.locator("#call-heading")).to_have_text("Call linked")
+        await inspector.show_call("other")
+        assert page.url.endswith("#call=other")

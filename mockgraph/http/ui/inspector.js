@@ -201,6 +201,11 @@ function forgetAll() {
 function select(callId) {
   if (state.selected === callId) return;
   state.selected = callId;
+  // The address names the call, so it can be bookmarked or sent: #call=ID.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  fragment.set("call", callId);
+  fragment.delete("token");
+  history.replaceState(null, "", `${location.pathname}#${fragment}`);
   state.entries.clear();
   state.detail = null;
   state.rowsPage = null;
@@ -440,7 +445,13 @@ function describe(row) {
   const resource = resourceOf(row);
   const data = resource.resourceData || {};
   const result = data.resultInfo ? ` ${data.resultInfo.code}/${data.resultInfo.subcode}` : "";
-  const what = data.state || data.status || (data["@odata.type"] || "").replace("#microsoft.graph.", "");
+  const type = (data["@odata.type"] || "").replace("#microsoft.graph.", "");
+  // A key press is its tone; an operation's notification names the operation (playPrompt).
+  if (data.toneInfo) return `${resource.changeType || "?"} tone ${data.toneInfo.tone}`;
+  if (type.endsWith("Operation")) {
+    return `${resource.changeType || "?"} ${type.slice(0, -"Operation".length)} ${data.status || ""}${result}`.trim();
+  }
+  const what = data.state || data.status || type;
   return `${resource.changeType || "?"} ${what}${result}`.trim();
 }
 
@@ -525,7 +536,10 @@ function wire() {
     showTime();
     render();
   });
-  on("reset", "click", async () => { await control("POST", "/_mock/reset"); });
+  on("reset", "click", async () => {
+    if (!confirm("Reset mockgraph? Every call, the journal and the faults set at run time are forgotten.")) return;
+    await control("POST", "/_mock/reset");
+  });
   on("pin-form", "submit", async () => {
     const name = document.getElementById("pin-name").value || null;
     await control("PUT", selectedPath("/scenario"), { name });
@@ -556,7 +570,9 @@ function wire() {
   const tokenInput = document.getElementById("token");
   const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
   tokenInput.value = fromFragment || sessionStorage.getItem("mockgraph-token") || "";
-  if (fromFragment) history.replaceState(null, "", location.pathname); // out of the address bar
+  const linked = new URLSearchParams(location.hash.slice(1)).get("call");
+  if (fromFragment) history.replaceState(null, "", location.pathname + (linked ? `#call=${encodeURIComponent(linked)}` : "")); // the token out of the address bar
+  if (linked) select(linked);
   tokenInput.addEventListener("change", () => {
     sessionStorage.setItem("mockgraph-token", tokenInput.value);
     if (tokenWaiter) { tokenWaiter(); tokenWaiter = null; }
