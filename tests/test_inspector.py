@@ -395,3 +395,49 @@ async def test_a_call_has_its_own_address(inspector: Inspector, bot: BotReceiver
         await expect(page.locator("#call-heading")).to_have_text("Call linked")
         await inspector.show_call("other")
         assert page.url.endswith("#call=other")
+
+
+async def test_requests_that_matched_no_call_have_their_own_list(
+    inspector: Inspector, bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await inspector.open(graph.url)
+        await graph.seed_call("known", callback_uri=bot.callback_url)
+        inspector.expected.append("status of 404")  # Chromium logs the page's own 4xx only
+        base = f"{graph.graph_url()}/communications/calls"
+        async with http.post(f"{base}/nobody/transfer", json=BLIND, headers=AUTH) as response:
+            assert response.status == 404  # a call id mockgraph never had
+        async with http.get(f"{base}/known") as response:
+            assert response.status == 401  # no token: on a known call, so in its timeline
+        page = inspector.page
+        await page.get_by_text("Requests that matched no call").click()
+        await expect(page.locator("#unmatched-count")).to_have_text("(1)")
+        await expect(page.locator("#unmatched-list li")).to_have_text(
+            ["POST /v1.0/communications/calls/nobody/transfer → 404"]
+        )
+
+
+async def test_the_page_shows_a_snapshot_before_its_stream_opens(
+    inspector: Inspector, bot: BotReceiver
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await graph.seed_call("already-there", callback_uri=bot.callback_url)
+        page = inspector.page
+        await page.route("**/_mock/events", lambda route: None)  # the stream never opens
+        await page.goto(graph.url + "/_mock/ui/")
+        await expect(page.locator("#live")).to_have_text("connecting…")
+        await expect(page.locator("#calls tbody tr")).to_have_count(1)
+        await expect(page.locator("#calls tbody")).to_contain_text("already-there")
+
+
+async def test_the_calls_list_uses_a_wide_window(browser: Browser, bot: BotReceiver) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await graph.seed_call("wide", callback_uri=bot.callback_url, state="terminated")
+        page = await browser.new_page(viewport={"width": 1400, "height": 800})
+        await page.goto(graph.url + "/_mock/ui/")
+        cell = page.locator("#calls tbody tr td").nth(1)
+        await expect(cell).to_have_text("terminated")
+        # Not cut short: the cell is as wide as its text needs.
+        fits = await cell.evaluate("cell => cell.scrollWidth <= cell.clientWidth")
+        assert fits
+        await page.close()

@@ -18,6 +18,7 @@ const state = {
   callsPage: 0,
   rowsPage: null, // null follows the last page
   detail: null, // the seq of the entry whose details are shown
+  unmatched: new Map(), // seq -> a request that named no call mockgraph knows (a 404, a 401)
 };
 
 // --- requests ------------------------------------------------------------------------------
@@ -160,6 +161,8 @@ async function load() {
     control("GET", "/_mock/time", undefined, { shown: false }),
   ]);
   calls.value.forEach(keepCall);
+  const journal = await control("GET", "/_mock/journal", undefined, { shown: false });
+  journal.value.forEach(keepUnmatched);
   state.scenarios = scenarios.value.map((scenario) => scenario.name);
   state.time = time;
   showTime();
@@ -180,8 +183,21 @@ function isFinal(entry) {
   return entry.kind === "request" ? entry.status !== 0 : entry.outcome !== "pending";
 }
 
+// What a newcomer debugs first: a request with no token, or for a call id mockgraph never had.
+function keepUnmatched(entry) {
+  if (entry.kind !== "request") return;
+  if (entry.callId && state.calls.has(entry.callId)) {
+    state.unmatched.delete(entry.seq); // a create's request names its call once answered
+    return;
+  }
+  const known = state.unmatched.get(entry.seq);
+  if (known && isFinal(known) && !isFinal(entry)) return;
+  state.unmatched.set(entry.seq, entry);
+}
+
 // The snapshot and the stream overlap: an entry may come twice, and a final one wins.
 function keepEntry(entry) {
+  keepUnmatched(entry);
   if (entry.callId !== state.selected) return;
   const known = state.entries.get(entry.seq);
   if (known && isFinal(known) && !isFinal(entry)) return;
@@ -191,6 +207,7 @@ function keepEntry(entry) {
 function forgetAll() {
   state.calls.clear();
   state.entries.clear();
+  state.unmatched.clear();
   state.selected = null;
   state.detail = null;
   state.callsPage = 0;
@@ -277,6 +294,16 @@ function renderCalls() {
     : "none";
   document.getElementById("calls-prev").disabled = state.callsPage === 0;
   document.getElementById("calls-next").disabled = state.callsPage >= pages - 1;
+  renderUnmatched();
+}
+
+function renderUnmatched() {
+  const text = document.getElementById("filter-id").value.trim().toLowerCase();
+  const requests = [...state.unmatched.values()].reverse()
+    .filter((entry) => !text || entry.path.toLowerCase().includes(text));
+  document.getElementById("unmatched-count").textContent = `(${state.unmatched.size})`;
+  document.getElementById("unmatched-list").replaceChildren(...requests.slice(0, CALLS_PER_PAGE).map((entry) =>
+    h("li", { "data-status": String(entry.status) }, `${entry.method} ${entry.path} → ${entry.status || "…"}`)));
 }
 
 function scenarioOf(call) {
@@ -580,4 +607,7 @@ function wire() {
 }
 
 wire();
+// A snapshot at once, before the event stream opens: a page (or a CI screenshot) shows what is
+// there even while it connects; the stream's opening loads it again, so nothing is missed.
+load().then(render, () => {});
 follow();
