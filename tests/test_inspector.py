@@ -8,6 +8,7 @@ console.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -441,3 +442,34 @@ async def test_the_calls_list_uses_a_wide_window(browser: Browser, bot: BotRecei
         fits = await cell.evaluate("cell => cell.scrollWidth <= cell.clientWidth")
         assert fits
         await page.close()
+
+
+async def test_only_what_went_wrong_and_the_trace_export(
+    inspector: Inspector, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with (
+        BotReceiver(status=500) as failing,
+        MockGraph(time_scale=0, retry_backoff=0.01, delivery_attempts=1) as graph,
+    ):
+        await inspector.open(graph.url)
+        call = await graph.seed_call("half-failing", callback_uri=failing.callback_url)
+        await inspector.show_call(call["id"])
+        await transfer(http, graph, call["id"])
+        page = inspector.page
+        await expect(page.locator("#rows li[data-outcome=failed]")).to_have_count(3)
+        await expect(inspector.rows("request")).to_have_count(1)  # the transfer's 202
+        await page.get_by_label("Only what went wrong").check()
+        await expect(inspector.rows("request")).to_have_count(0)
+        await expect(inspector.rows("notification")).to_have_count(3)
+        async with page.expect_download() as download:
+            await page.get_by_role("button", name="Export trace").click()
+        saved = tmp_path / "trace.jsonl"
+        await (await download.value).save_as(saved)
+        lines = [json.loads(line) for line in saved.read_text().splitlines()]
+        assert len(lines) == 3  # the three notifications that went out (and failed)
+        assert lines == await graph_trace(http, graph, call["id"])
+
+
+async def graph_trace(http: aiohttp.ClientSession, graph: MockGraph, call_id: str) -> list[Any]:
+    async with http.get(f"{graph.url}/_mock/calls/{call_id}/trace") as response:
+        return [json.loads(line) for line in (await response.text()).splitlines()]

@@ -383,8 +383,17 @@ function stateOf(entry) {
 // Entries in journal order, and the call's state changes among them: each change goes just
 // after the notification that told the bot of it (their times are the same to the
 // millisecond), and a change no notification told (a seeded call) goes by its time.
+// What "only what went wrong" keeps: a failed or refused delivery, a Graph error answered.
+function wentWrong(entry) {
+  if (entry.kind === "request") return entry.status >= 400;
+  return ["failed", "rejected", "dropped", "cancelled", "skipped"].includes(entry.outcome);
+}
+
 function timelineRows(call) {
-  const entries = [...state.entries.values()].sort((a, b) => a.seq - b.seq);
+  const onlyWrong = document.getElementById("only-wrong").checked;
+  const entries = [...state.entries.values()]
+    .filter((entry) => !onlyWrong || wentWrong(entry))
+    .sort((a, b) => a.seq - b.seq);
   const after = new Map();
   const byTime = [];
   let from = 0;
@@ -592,6 +601,15 @@ function wire() {
     state.rowsPage = page === pages - 1 ? null : page;
     render();
   };
+  document.getElementById("only-wrong").addEventListener("change", () => { state.rowsPage = null; render(); });
+  on("export-trace", "click", async () => {
+    // Fetched with the token (a plain link could not carry it), then saved from memory.
+    const response = await fetch(selectedPath("/trace"), { headers: headers() });
+    if (!response.ok) throw new Error(`GET ${selectedPath("/trace")}: ${response.status}`);
+    const link = h("a", { href: URL.createObjectURL(await response.blob()), download: `${state.selected}.trace.jsonl` });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  });
   document.getElementById("rows-prev").addEventListener("click", rowsPage(-1));
   document.getElementById("rows-next").addEventListener("click", rowsPage(1));
   const tokenInput = document.getElementById("token");
