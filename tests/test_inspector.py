@@ -179,6 +179,11 @@ async def test_a_failed_delivery_shows_its_error(
         await expect(inspector.page.locator("#detail .attempts td.answer")).to_have_text(
             ["500", "500"]
         )
+        # The details open just under their row, not at the foot of the timeline.
+        above = await inspector.page.evaluate(
+            "document.querySelector('#detail').closest('li').previousElementSibling.dataset.outcome"
+        )
+        assert above == "failed"
 
 
 async def test_the_step_control_releases_a_step(

@@ -454,6 +454,11 @@ function renderTimeline(call) {
     }, ...arrowText(row)));
     return h("li", { class: `${row.kind}-row`, "data-kind": row.kind, "data-outcome": row.outcome || null }, when, track);
   });
+  // A row's details open beside it (just under it), not at the foot of a long timeline.
+  const section = document.getElementById("detail");
+  const at = items.findIndex((item) => item.querySelector(`[data-seq="${state.detail}"]`));
+  if (at >= 0) items.splice(at + 1, 0, h("li", { class: "detail-row" }, section));
+  else document.getElementById("call").append(section); // back where it waits, hidden
   document.getElementById("rows").replaceChildren(...items);
   document.getElementById("rows-page").textContent = rows.length ? `rows ${first + 1}-${Math.min(first + ROWS_PER_PAGE, rows.length)} of ${rows.length}` : "nothing yet";
   document.getElementById("rows-prev").disabled = page === 0;
