@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest browser node schemas bench soak fuzz clean
+.PHONY: run test lint typecheck docs-build docs pytest browser node schemas bench soak fuzz clean
 
 # The runtime alone is what `make run` needs: a few packages, seconds to install. The dev
 # tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`. pip -qq
@@ -25,7 +25,7 @@ $(STAMP): $(RUNTIME)
 run: $(RUNTIME)
 	$(BIN)/mockgraph serve
 
-test: lint typecheck pytest
+test: lint typecheck docs-build pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,6 +33,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The docs site (docs/, mkdocs.yml): built --strict, so a broken link or anchor fails the test;
+# `make docs` serves it with live reload. NO_MKDOCS_2_WARNING: mkdocs-material's banner.
+docs-build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d $(VENV)/site
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # On every core: the suite waits on subprocesses, a browser and sockets as much as it computes.
 pytest: $(STAMP) browser node
@@ -76,4 +84,4 @@ schemas: $(STAMP)
 	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/schema
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+from tests.docs import DOCS
+
+README = DOCS  # the README and the docs pages, where the examples live
 # What the bot's tests would do: one Graph request, which the journal keeps.
 STUB = """\
 import os

@@ -23,6 +23,7 @@ from mockgraph.faults import Asked, Faults, Verdict
 from mockgraph.scenarios.loader import load
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import AUTH, BLIND, Driver
+from tests.docs import DOCS
 from tests.test_cli import run, serving
 from tests.test_graph_errors import assert_graph_error
 
@@ -274,7 +275,7 @@ async def test_a_bad_fault_over_http_is_a_graph_shaped_400(driver: Driver) -> No
 
 # --- the README's example, run as it is written -------------------------------------------------
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and the docs pages, where the examples live
 [EXAMPLE] = re.findall(r"<!-- runs in tests/test_faults.py -->\n```python\n(.*?)```", README, re.S)
 BOT_ACTS = "# ... the bot transfers, waits a second as Graph asked, and transfers again ...\n"
 

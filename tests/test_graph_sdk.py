@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,9 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 
 from mockgraph.testing import BotReceiver, MockGraph
+from tests.docs import DOCS
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and the docs pages, where the examples live
 [SNIPPET] = re.findall(
     r"<!-- runs in tests/test_graph_sdk.py -->\n```python\n(.*?)```", README, re.S
 )

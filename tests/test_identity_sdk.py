@@ -38,6 +38,7 @@ from msgraph.generated.models.invitation_participant_info import InvitationParti
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 
 from mockgraph.testing import BotReceiver
+from tests.docs import DOCS
 from tests.test_cli import serving
 from tests.test_identity import BOT_CERT, BOT_KEY
 
@@ -253,7 +254,7 @@ async def close(client: GraphServiceClient) -> None:
     await http._transport.transport.aclose()
 
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and the docs pages, where the examples live
 [SNIPPET] = re.findall(
     r"<!-- runs in tests/test_identity_sdk.py -->\n```python\n(.*?)```", README, re.S
 )

@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,8 +29,9 @@ from mockgraph.config import Settings
 from mockgraph.errors import GraphError
 from mockgraph.scenarios.loader import load_library, scenario_schema
 from mockgraph.testing import MockGraph
+from tests.docs import DOCS
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and the docs pages, where the examples live
 BY_NAME = {operation.name: operation for operation in OPERATIONS}
 LIBRARY = load_library([])
 SERVED = [operation for operation in OPERATIONS if operation.route]

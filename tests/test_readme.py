@@ -12,14 +12,17 @@ import aiohttp
 
 from mockgraph.scenarios.loader import load_text
 from mockgraph.testing import BotReceiver, MockGraph
+from tests.docs import DOCS, page
+from tests.docs import README as README_ONLY
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and the docs pages
+WALKTHROUGH = README_ONLY  # the README's own: the five-minute walkthrough
 DOCUMENTED_SERVER = "http://127.0.0.1:8080"
 DOCUMENTED_BOT = "http://127.0.0.1:3978/api/calls"
 
 
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+def blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
 
 
 def runnable_snippets() -> list[str]:
@@ -28,7 +31,7 @@ def runnable_snippets() -> list[str]:
 
 
 async def test_walkthrough_runs_against_a_real_server_and_bot(graph: MockGraph, bot: BotReceiver):
-    script = "\n".join(blocks("sh"))
+    script = "\n".join(blocks("sh", WALKTHROUGH))
     assert script.count("curl") >= 5
     script = script.replace(DOCUMENTED_SERVER, graph.url).replace(DOCUMENTED_BOT, bot.callback_url)
     process = await asyncio.create_subprocess_exec(
@@ -118,7 +121,7 @@ def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
     from mockgraph.cli import build_parser
     from mockgraph.http.recorder import Recorder, RecordSettings
 
-    section = README.split("## Recording real Graph", 1)[1].split("\n## ", 1)[0]
+    section = page("how-to/record-real-graph.md")
     commands = next(
         action
         for action in build_parser()._actions
@@ -167,7 +170,7 @@ def test_the_inspector_screenshot_is_a_real_run() -> None:
     """tests/test_inspector.py takes it (MOCKGRAPH_UPDATE_SCREENSHOT=1 writes it here)."""
     screenshot = Path(__file__).parents[1] / "docs" / "inspector.png"
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "](docs/inspector.png)" in README
+    assert "](../inspector.png)" in page("reference/control-plane.md")
 
 
 async def test_the_join_and_leave_example_plays(bot: BotReceiver) -> None:

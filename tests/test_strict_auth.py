@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +18,7 @@ from mockgraph.clock import ManualClock
 from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import BLIND
+from tests.docs import page
 from tests.test_cli import run
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -177,7 +177,7 @@ async def test_the_apps_of_the_control_plane_last_until_the_reset(
 
 def test_the_readmes_permissions_table_is_the_operation_tables() -> None:
     """The docs are the contract: each routed operation's row names its declared permissions."""
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = page("how-to/real-credentials.md")
     start = readme.index("<!-- permissions: derived from the operation table")
     rows = readme[start:].split("\n\n")[0].splitlines()[3:]
     documented: dict[str, str] = {}
