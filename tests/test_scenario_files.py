@@ -360,3 +360,22 @@ def test_several_mistyped_keys_each_get_their_guess() -> None:
     text = "name: x\noperation: transfer\nsteps:\n  - afer: 1s\n    notfy: {changeType: updated}\n"
     messages = [str(problem) for problem in load_text(text, "s.yaml")[1]]
     assert any("did you mean 'after' for 'afer', 'notify' for 'notfy'?" in m for m in messages)
+
+
+def test_every_error_of_a_step_is_told_not_only_the_first() -> None:
+    text = (
+        "name: x\noperation: transfer\nsteps:\n  - after: soon\n"
+        "    notify: {changeType: updatd, resourceData: {state: transfering}}\n"
+    )
+    messages = [str(problem) for problem in load_text(text, "s.yaml")[1]]
+    assert len(messages) == 3, messages
+    assert messages[0].startswith("s.yaml:4:12: 'steps[0].after'")
+    assert "did you mean 'updated'?" in messages[1]
+    assert "did you mean 'transferring'?" in messages[2]
+
+
+def test_a_file_with_very_many_problems_tells_fifty_and_counts_the_rest() -> None:
+    steps = "".join(f"  - after: soon{n}\n    notify: {{changeType: updated}}\n" for n in range(60))
+    problems = load_text(f"name: x\noperation: transfer\nsteps:\n{steps}", "s.yaml")[1]
+    assert len(problems) == 51
+    assert problems[-1].message.startswith("and ") and "more problem(s)" in problems[-1].message

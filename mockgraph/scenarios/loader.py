@@ -42,6 +42,7 @@ BUILTIN_FOLDERS = (_PACKAGE / "builtin_scenarios", _PACKAGE.parent / "scenarios"
 # the ringing state, which v1.0 bots receive as dynamic properties.
 PAYLOAD_VERSION = "beta"
 OPERATION_TYPE = "microsoft.graph.commsOperation"
+MAX_PROBLEMS = 50  # per file: every error is told, up to this many
 DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s)$")
 
 
@@ -157,6 +158,11 @@ def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
         problems.append(
             Problem(filename, 1, 1, "the file holds no scenario (it is empty, or only comments)")
         )
+    if len(problems) > MAX_PROBLEMS:  # a file of the wrong kind must not bury the terminal
+        shown = sorted(problems, key=lambda p: (p.line, p.column))[:MAX_PROBLEMS]
+        last = shown[-1]
+        more = f"and {len(problems) - MAX_PROBLEMS} more problem(s) after this line, not shown"
+        problems = [*shown, Problem(filename, last.line, last.column, more)]
     return Loaded(scenarios, faults) if not problems else Loaded(problems=problems)
 
 
@@ -256,22 +262,33 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
         return Problem(filename, position.line, position.column, message)
 
     errors = sorted(_scenario_validator().iter_errors(document.value), key=_error_order)
-    if errors:
-        for error in errors:
-            deepest = most_specific(error)
-            path = tuple(deepest.absolute_path)
-            unknown_key = deepest.validator == "additionalProperties"
-            if unknown_key and (extra := extra_properties(deepest)):
-                path = (*path, extra[0])
-            yield at(path, describe(error, whole="the scenario"), key=unknown_key)
+    broken: set[Any] = set()  # the top-level keys, and ("steps", n), that the schema refused
+    for error in errors:
+        deepest = most_specific(error)
+        path = tuple(deepest.absolute_path)
+        unknown_key = deepest.validator == "additionalProperties"
+        if unknown_key and (extra := extra_properties(deepest)):
+            path = (*path, extra[0])
+        yield at(path, describe(error, whole="the scenario"), key=unknown_key)
+        broken.add(path[:3] if path[:1] == ("steps",) else path[:1])
+    # Every problem of the file, not only the schema's: the steps the schema took are checked
+    # further, as long as what they are checked against (the operation, the list) holds.
+    value = document.value
+    if not isinstance(value, dict) or not {(), ("operation",), ("steps",)}.isdisjoint(broken):
         return
-    if "recording" in document.value:
-        audio = _recording_path(document.value["recording"], filename)
+    if "recording" in value and ("recording",) not in broken:
+        audio = _recording_path(value["recording"], filename)
         if not audio.is_file():
             yield at(("recording",), f"'recording': cannot read {str(audio)!r} (no such file)")
-    steps = document.value["steps"]
+    steps = value.get("steps")
+    if not isinstance(steps, list) or "operation" not in value:
+        return
     for index, step in enumerate(steps):
         base: YamlPath = ("steps", index)
+        # A step the schema refused as a whole, or whose notifications it refused, is not
+        # checked further; one with another key wrong still is (every error of an object).
+        if base in broken or (*base, "notify") in broken or not isinstance(step, dict):
+            continue
         for path, message in placeholder_problems(step):
             yield at((*base, *path), message)
         for path, message in _reference_problems(step, document.value["operation"]):
@@ -280,7 +297,8 @@ def _document_problems(document: Document, filename: str) -> Iterator[Problem]:
             yield at(path, message)
         tones = step.get("tones", [])
         try:
-            tone_names(tones)
+            if (*base, "tones") not in broken:
+                tone_names(tones)
         except ValueError as error:
             yield at((*base, "tones"), f"'steps[{index}].tones': {error}")
         if step.get("fault") == "outOfOrder" and index == len(steps) - 1:
