@@ -478,3 +478,16 @@ async def test_only_what_went_wrong_and_the_trace_export(
 async def graph_trace(http: aiohttp.ClientSession, graph: MockGraph, call_id: str) -> list[Any]:
     async with http.get(f"{graph.url}/_mock/calls/{call_id}/trace") as response:
         return [json.loads(line) for line in (await response.text()).splitlines()]
+
+
+async def test_the_loaded_scenarios_show_their_steps(inspector: Inspector) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await inspector.open(graph.url)
+        page = inspector.page
+        await page.get_by_text("Loaded scenarios").click()
+        await page.get_by_role("button", name="transfer-failure-7000").click()
+        steps = page.locator("#scenario-steps li")
+        # The built-in file: transferring, then back to established with 500/7000.
+        await expect(steps).to_have_text(
+            ["+0.05 s updated transferring", "+0.1 s updated established 500/7000"]
+        )

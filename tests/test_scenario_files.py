@@ -379,3 +379,19 @@ def test_a_file_with_very_many_problems_tells_fifty_and_counts_the_rest() -> Non
     problems = load_text(f"name: x\noperation: transfer\nsteps:\n{steps}", "s.yaml")[1]
     assert len(problems) == 51
     assert problems[-1].message.startswith("and ") and "more problem(s)" in problems[-1].message
+
+
+async def test_one_scenario_is_served_with_its_steps_and_a_wrong_name_is_a_404() -> None:
+    from mockgraph.testing import MockGraph, MockGraphError
+
+    async with MockGraph() as graph:
+        scenario = await graph.scenario("transfer-success")
+        # scenarios/transfer-success.yaml: 50 ms, then 100 ms, then 100 ms.
+        assert [step["after"] for step in scenario["steps"]] == [0.05, 0.1, 0.1]
+        states = [step["notify"][0]["resourceData"]["state"] for step in scenario["steps"]]
+        assert states == ["transferring", "transferAccepted", "terminated"]
+        with pytest.raises(MockGraphError) as raised:
+            await graph.scenario("transfer-sucess")
+        assert raised.value.status == 404 and "did you mean 'transfer-success'?" in str(
+            raised.value
+        )

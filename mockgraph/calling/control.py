@@ -32,13 +32,14 @@ from mockgraph.calling.shapes import (
 )
 from mockgraph.clock import iso
 from mockgraph.delivery.notifier import Notifier
-from mockgraph.errors import BadRequest, Conflict, WaitTimedOut
+from mockgraph.errors import BadRequest, Conflict, ResourceNotFound, WaitTimedOut
 from mockgraph.faults import Fault, Faults
 from mockgraph.identity.apps import App, Apps, app_from_spec
 from mockgraph.journal import Journal, NotificationRecord
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load
 from mockgraph.scenarios.model import Scenario
+from mockgraph.schema.validation import did_you_mean
 from mockgraph.signals import Changes
 from mockgraph.tones import tone_names
 
@@ -239,6 +240,14 @@ class ControlService:
 
     def scenarios(self) -> list[Scenario]:
         return list(self._library)
+
+    def scenario(self, name: str) -> Scenario:
+        """One loaded scenario; 404 (with a did-you-mean) if none has that name."""
+        found = self._library.get(name)
+        if found is None:
+            hint = did_you_mean([name], self._library.names())
+            raise ResourceNotFound(f"No scenario is named {name!r}{hint}.")
+        return found
 
     def load_scenarios(
         self, text: str, source: str = "request"

@@ -269,6 +269,11 @@ async def load_scenarios(request: web.Request) -> web.Response:
     return web.json_response(body, status=201)
 
 
+async def get_scenario(request: web.Request) -> web.Response:
+    """One loaded scenario with its steps, as they play."""
+    return web.json_response(request.app[CONTROL].scenario(request.match_info["name"]).to_json())
+
+
 async def list_scenarios(request: web.Request) -> web.Response:
     scenarios = request.app[CONTROL].scenarios()
     return web.json_response({"value": [scenario.summary() for scenario in scenarios]})
@@ -471,6 +476,7 @@ CONTROL_ROUTES = (
     ControlRoute("PUT", "/_mock/time", set_time, "Set time", body=TIME),
     ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
+    ControlRoute("GET", "/_mock/scenarios/{name}", get_scenario, "One scenario, with its steps"),
     ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
     ControlRoute("GET", "/_mock/apps", list_apps, "Apps the identity platform knows"),
     ControlRoute("PUT", "/_mock/apps/{client_id}", register_app, "Register an app", body=APP),

@@ -35,6 +35,25 @@ class Step:
     leave: tuple[str, ...] = ()  # identity ids of participants who leave; the roster goes out
     far_side: str | None = None  # last, the far side acts: hangUp, mediaFailure, meetingEnded
 
+    def to_json(self) -> dict[str, Any]:
+        """The step as it plays: its pause in seconds, and only what it has."""
+        shown: dict[str, Any] = {"after": self.after}
+        optional = {
+            "notify": [dict(n) for n in self.notify],
+            "call": self.call,
+            "fault": self.fault,
+            "jitter": self.jitter or None,
+            "quirks": list(self.quirks),
+            "about": self.about if self.about != "call" else None,
+            "tones": list(self.tones),
+            "roster": self.roster,
+            "join": [dict(i) for i in self.join],
+            "leave": list(self.leave),
+            "farSide": self.far_side,
+        }
+        shown.update({key: value for key, value in optional.items() if value})
+        return shown
+
     @cached_property
     def templated(self) -> bool:
         """Whether any value has a placeholder: steps without one skip rendering."""
@@ -79,6 +98,10 @@ class Scenario:
             "quirks": list(self.quirks),
             "source": self.source,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary, with its steps as they play in place of their count."""
+        return {**self.summary(), "steps": [step.to_json() for step in self.steps]}
 
 
 def _holds(found: Any, rule: Matcher) -> bool:

@@ -181,6 +181,12 @@ class MockGraphClient:
         result: list[JSON] = (await self._request("GET", "/_mock/scenarios"))["value"]
         return result
 
+    async def scenario(self, name: str) -> JSON:
+        """One loaded scenario, with its steps as they play (``after`` in seconds, what each
+        notifies, presses or changes)."""
+        result: JSON = await self._request("GET", f"/_mock/scenarios/{name}")
+        return result
+
     async def load_scenarios(self, yaml_text: str) -> list[JSON]:
         """Add scenarios from YAML; ``MockGraphError`` (400) lists every problem."""
         result: list[JSON] = (

@@ -164,6 +164,7 @@ async function load() {
   const journal = await control("GET", "/_mock/journal", undefined, { shown: false });
   journal.value.forEach(keepUnmatched);
   state.scenarios = scenarios.value.map((scenario) => scenario.name);
+  renderScenarios(scenarios.value);
   state.time = time;
   showTime();
   if (state.selected) await loadEntries(state.selected);
@@ -295,6 +296,41 @@ function renderCalls() {
   document.getElementById("calls-prev").disabled = state.callsPage === 0;
   document.getElementById("calls-next").disabled = state.callsPage >= pages - 1;
   renderUnmatched();
+}
+
+// The loaded scenarios, each with its steps on demand: what a pinned name will play.
+function renderScenarios(summaries) {
+  document.getElementById("scenarios-count").textContent = `(${summaries.length})`;
+  document.getElementById("scenarios-list").replaceChildren(...summaries.map((scenario) => {
+    const rule = scenario.default ? "default" : Object.keys(scenario.when).length ? "when …" : "when pinned";
+    return h("li", {},
+      h("button", { type: "button", title: scenario.description, onclick: guarded(() => showScenario(scenario.name)) }, scenario.name),
+      h("small", {}, ` ${scenario.operation} · ${rule} · ${scenario.steps} step(s)`));
+  }));
+}
+
+async function showScenario(name) {
+  const scenario = await control("GET", `/_mock/scenarios/${encodeURIComponent(name)}`, undefined, { shown: false });
+  const steps = scenario.steps.map((step) => h("li", {}, `+${step.after} s ${describeStep(step)}`));
+  document.getElementById("scenario-steps").replaceChildren(
+    h("h3", {}, `${scenario.name} (${scenario.operation})`),
+    h("p", {}, scenario.description || ""),
+    steps.length ? h("ol", {}, ...steps) : h("p", {}, "no step: it notifies nothing"));
+}
+
+function describeStep(step) {
+  const parts = (step.notify || []).map((notify) => {
+    const data = notify.resourceData || {};
+    const result = data.resultInfo && typeof data.resultInfo === "object" ? ` ${data.resultInfo.code}/${data.resultInfo.subcode}` : "";
+    return `${notify.changeType || "?"} ${data.state || data.status || ""}${result}`.trim();
+  });
+  if (step.tones) parts.push(`tones ${step.tones.join(" ")}`);
+  if (step.roster) parts.push(`roster (${step.roster})`);
+  if (step.join) parts.push(`${step.join.length} join`);
+  if (step.leave) parts.push(`${step.leave.join(", ")} leave`);
+  if (step.farSide) parts.push(`the far side: ${step.farSide}`);
+  if (step.fault) parts.push(`[${step.fault}]`);
+  return parts.join(" · ");
 }
 
 function renderUnmatched() {
