@@ -35,11 +35,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The docs site (docs/, mkdocs.yml): built --strict, so a broken link or anchor fails the test;
-# `make docs` serves it with live reload. NO_MKDOCS_2_WARNING: mkdocs-material's banner.
+# `make docs` writes the generated tables (tools/docs_tables.py) and serves it with live
+# reload. NO_MKDOCS_2_WARNING: mkdocs-material's banner.
 docs-build: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -d $(VENV)/site
 
 docs: $(STAMP)
+	$(BIN)/python tools/docs_tables.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # On every core: the suite waits on subprocesses, a browser and sockets as much as it computes.

@@ -234,6 +234,11 @@ class Option:
     # joined by ','); "json-list" (repeatable, each flag one JSON value, env a JSON array;
     # ``parse`` takes the decoded value)
     kind: str = "value"
+    # The docs' row (docs/reference/command-line.md is generated from these): what it does,
+    # its default as a person reads it, and what the env var's value looks like, if special.
+    doc: str = ""
+    default_doc: str = "none"
+    env_doc: str = ""
 
     def parse_flag(self, text: str) -> Any:
         """One flag's value (a repeatable flag's: one of them)."""
@@ -255,8 +260,23 @@ class Option:
 
 
 OPTIONS = (
-    Option("host", "--host", "MOCKGRAPH_HOST", "address to listen on"),
-    Option("port", "--port", "MOCKGRAPH_PORT", "port; 0 picks a free one", parse_port),
+    Option(
+        "host",
+        "--host",
+        "MOCKGRAPH_HOST",
+        "address to listen on",
+        doc="address to listen on",
+        default_doc="`127.0.0.1`",
+    ),
+    Option(
+        "port",
+        "--port",
+        "MOCKGRAPH_PORT",
+        "port; 0 picks a free one",
+        parse_port,
+        doc="port; `0` picks a free one",
+        default_doc="`8080`",
+    ),
     Option(
         "scenario_paths",
         "--scenarios",
@@ -264,6 +284,12 @@ OPTIONS = (
         "scenario file or folder, repeatable, added to the built-ins (env: paths joined by ':')",
         metavar="PATH",
         kind="paths",
+        doc=(
+            "a scenario file, or a folder whose `*.yaml`/`*.yml` files are all loaded; repeatable. "
+            "Added to the built-in library, which is always loaded."
+        ),
+        default_doc="none",
+        env_doc="(paths joined by `:`)",
     ),
     Option(
         "callback_url",
@@ -272,6 +298,11 @@ OPTIONS = (
         "bot notification URL for calls seeded without callbackUri",
         parse_http_url,
         metavar="URL",
+        doc=(
+            "the bot's notification URL for calls seeded without `callbackUri`; an `http://` or "
+            "`https://` URL (anything else is refused at start, exit 2)"
+        ),
+        default_doc="none",
     ),
     Option(
         "time_scale",
@@ -280,6 +311,11 @@ OPTIONS = (
         "multiply every scenario pause; 0 collapses them",
         parse_non_negative,
         metavar="FACTOR",
+        doc=(
+            "multiplies every scenario pause; `0` collapses them all (fast suites); the ring "
+            "time-out is scaled too, except by `0`"
+        ),
+        default_doc="`1`",
     ),
     Option(
         "step_mode",
@@ -287,20 +323,40 @@ OPTIONS = (
         "MOCKGRAPH_STEP",
         "step mode: each notification waits for POST /_mock/calls/{id}/advance",
         kind="switch",
+        doc="step mode: each notification, once due, waits for `POST /_mock/calls/{id}/advance`",
+        default_doc="off",
     ),
-    Option("app_id", "--app-id", "MOCKGRAPH_APP_ID", "the bot's app id: the tokens' aud claim"),
+    Option(
+        "app_id",
+        "--app-id",
+        "MOCKGRAPH_APP_ID",
+        "the bot's app id: the tokens' aud claim",
+        metavar="ID",
+        doc="the bot's app id: the `aud` claim of notification tokens",
+        default_doc="`00000000-0000-0000-0000-000000000b07`",
+    ),
     Option(
         "bot_name",
         "--bot-name",
         "MOCKGRAPH_BOT_NAME",
         "the bot's display name in rosters, incoming calls and a created call's source",
         metavar="NAME",
+        doc=(
+            "the bot's display name: its `application` identity in rosters, in an incoming call's "
+            "`targets`, and in a created call's `source` (the create page's example names it "
+            "`Calling Bot`; one capture of a P2P roster shows `28:<app id>`, which this flag can "
+            "give)"
+        ),
+        default_doc="`Calling Bot`",
     ),
     Option(
         "tenant_id",
         "--tenant-id",
         "MOCKGRAPH_TENANT_ID",
         "tenant of calls seeded without tenantId: the tokens' tid claim",
+        metavar="ID",
+        doc="`tenantId` of calls seeded without one: the tokens' `tid`",
+        default_doc="`00000000-0000-0000-0000-0000000000a1`",
     ),
     Option(
         "token_issuer",
@@ -308,6 +364,8 @@ OPTIONS = (
         "MOCKGRAPH_TOKEN_ISSUER",
         "the tokens' iss claim",
         metavar="URL",
+        doc="the tokens' `iss` (Graph also uses `https://graph.microsoft.com`)",
+        default_doc="`https://api.botframework.com`",
     ),
     Option(
         "signing_key",
@@ -315,6 +373,12 @@ OPTIONS = (
         "MOCKGRAPH_SIGNING_KEY",
         "private JWK file that signs tokens; created there if missing (default: a new key)",
         metavar="FILE",
+        doc=(
+            "the RSA private key that signs tokens, PEM (PKCS#1 or PKCS#8) or JWK; a new one "
+            "written there (as a JWK) if the file does not exist, so a CI cache can keep one key; "
+            "a file with no usable key stops the start (exit 2)"
+        ),
+        default_doc="a new key per process",
     ),
     Option(
         "delivery_timeout",
@@ -323,6 +387,11 @@ OPTIONS = (
         "seconds one delivery attempt may take (connect, send, reply)",
         parse_positive,
         metavar="SECONDS",
+        doc=(
+            "how long one delivery attempt may take: connecting, sending and the bot's reply (not "
+            "the wait for a free connection)"
+        ),
+        default_doc="`10`",
     ),
     Option(
         "delivery_attempts",
@@ -331,6 +400,8 @@ OPTIONS = (
         "attempts per notification when the bot fails (5xx, no answer)",
         parse_count,
         metavar="N",
+        doc="attempts per notification when the bot fails (5xx, 429, no connection, no answer)",
+        default_doc="`3`",
     ),
     Option(
         "retry_backoff",
@@ -339,6 +410,8 @@ OPTIONS = (
         "seconds before the first retry; doubles for each next one",
         parse_non_negative,
         metavar="SECONDS",
+        doc="pause before the first retry; doubles before each next one",
+        default_doc="`0.2`",
     ),
     Option(
         "halt_on_failure",
@@ -346,6 +419,11 @@ OPTIONS = (
         "MOCKGRAPH_HALT_ON_FAILURE",
         "when a notification finally fails, drop the call's later ones",
         kind="switch",
+        doc=(
+            "when a notification finally fails, the call's later ones are not sent (journaled as "
+            "cancelled) and its scenario stops"
+        ),
+        default_doc="off",
     ),
     Option(
         "quirks",
@@ -354,6 +432,11 @@ OPTIONS = (
         f"Microsoft's example spellings for every notification: {', '.join(QUIRKS)}",
         parse_quirks,
         metavar="LIST",
+        doc=(
+            "Microsoft's example spellings in every notification (comma-separated, see [Faults and "
+            "quirks](../reference/notifications.md#faults-and-quirks))"
+        ),
+        default_doc="none",
     ),
     Option(
         "grace_period",
@@ -362,6 +445,8 @@ OPTIONS = (
         "on SIGTERM, seconds to finish deliveries in flight",
         parse_non_negative,
         metavar="SECONDS",
+        doc="on SIGTERM, how long deliveries in flight may take to finish",
+        default_doc="`5`",
     ),
     Option(
         "calls_limit",
@@ -370,6 +455,11 @@ OPTIONS = (
         "calls kept; past it the oldest ended calls are forgotten",
         parse_count,
         metavar="N",
+        doc=(
+            "calls kept; past it the oldest *ended* calls are forgotten (and counted), so a long "
+            "run does not grow without end; calls not yet over are always kept"
+        ),
+        default_doc="`10000`",
     ),
     Option(
         "ring_timeout",
@@ -378,6 +468,8 @@ OPTIONS = (
         "seconds an incoming call rings before Graph ends it (per call: 'timeout')",
         parse_positive,
         metavar="SECONDS",
+        doc="how long an incoming call rings before Graph ends it (per call: `timeout`)",
+        default_doc="`15`",
     ),
     Option(
         "keepalive_timeout",
@@ -386,6 +478,13 @@ OPTIONS = (
         "seconds a call lives without a keepAlive before Graph ends it (408/8537); 0: never",
         parse_non_negative,
         metavar="SECONDS",
+        doc=(
+            "how long a call lives without a successful `keepAlive` before Graph ends it "
+            "(`deleted`, terminated, 408/8537; see "
+            "[keepAlive](../reference/graph-surface.md#keepalive-expiry)); scaled like the ring "
+            "time-out; `0`: calls never expire"
+        ),
+        default_doc="`2700` (45 minutes, as Graph)",
     ),
     Option(
         "application_instance",
@@ -393,6 +492,8 @@ OPTIONS = (
         "MOCKGRAPH_APPLICATION_INSTANCE",
         "the bot has no phone number: PSTN transfers fail (env: 0)",
         kind="off-switch",
+        doc="the bot has no phone number: PSTN transfers are accepted, then fail (500/7000)",
+        default_doc="the bot is one",
     ),
     Option(
         "bots",
@@ -402,6 +503,12 @@ OPTIONS = (
         parse_bot,
         metavar="IDENTITY_ID=URL",
         kind="list",
+        doc=(
+            "another bot known to mockgraph: a transfer to that identity rings it at URL; "
+            "repeatable"
+        ),
+        default_doc="none",
+        env_doc="(`id=url` pairs joined by `,`)",
     ),
     Option(
         "faults",
@@ -412,6 +519,15 @@ OPTIONS = (
         fault_spec,
         metavar="JSON",
         kind="json-list",
+        doc=(
+            "a fault on Graph requests, in the JSON form `POST /_mock/faults` takes ([Making Graph "
+            'fail](../how-to/make-graph-fail.md)), e.g. `--fault \'{"match": {"operation": '
+            '"transfer"}, "status": 503, "every": 10}\'`; repeatable. Set again, counts and '
+            "windows new, by each reset; `DELETE /_mock/faults` removes it until then. A bad one "
+            "stops the start (exit 2), naming the field"
+        ),
+        default_doc="none",
+        env_doc="(a JSON array of faults)",
     ),
     Option(
         "apps",
@@ -422,6 +538,14 @@ OPTIONS = (
         app_spec,
         metavar="JSON",
         kind="json-list",
+        doc=(
+            "an app the identity platform knows, as `PUT /_mock/apps/{clientId}` takes it ([Your "
+            "bot's real credentials](../how-to/real-credentials.md)), e.g. `--app '{\"clientId\": "
+            '"0a0a0a0a-1111-2222-3333-444444444444", "secret": "s3cret"}\'`; repeatable. A bad one '
+            "(or a certificate file that cannot be read) stops the start (exit 2), naming the field"
+        ),
+        default_doc="none: any client gets a token",
+        env_doc="(a JSON array of apps)",
     ),
     Option(
         "auth",
@@ -431,6 +555,13 @@ OPTIONS = (
         "unexpired, for Graph, with a permission that allows the operation",
         parse_auth,
         metavar="lenient|strict",
+        doc=(
+            "`strict`: Graph requests need a token of mockgraph's identity platform, unexpired, "
+            "for Graph, with a permission that allows the operation (401 and 403 as Graph answers; "
+            "see [Strict tokens](../how-to/real-credentials.md)); `lenient`: any bearer token will "
+            "do"
+        ),
+        default_doc="`lenient`",
     ),
     Option(
         "token_lifetime",
@@ -439,6 +570,11 @@ OPTIONS = (
         "seconds a token of the identity platform lasts (expires_in)",
         parse_positive,
         metavar="SECONDS",
+        doc=(
+            "how long the identity platform's tokens last (`expires_in`); MSAL refreshes a token "
+            "with less than 300 s left, so a lifetime a little over 300 s lets a test see refresh"
+        ),
+        default_doc="`3600`",
     ),
     Option(
         "random_seed",
@@ -447,6 +583,8 @@ OPTIONS = (
         "seed of the random draws of jitter, so a run can be repeated (default: a new one)",
         parse_seed,
         metavar="N",
+        doc="seeds the random draws of `jitter`, so a run with jitter can be repeated exactly",
+        default_doc="a new one per process",
     ),
     Option(
         "recording",
@@ -455,6 +593,11 @@ OPTIONS = (
         "audio file every finished recordResponse downloads as (default: a 1 s 16 kHz WAV)",
         parse_readable_file,
         metavar="FILE",
+        doc=(
+            "the audio a finished `recordResponse` downloads as; a file that cannot be read stops "
+            "the start (exit 2)"
+        ),
+        default_doc="a 1 s, 16 kHz WAV made by mockgraph",
     ),
     Option(
         "control_token",
@@ -463,6 +606,13 @@ OPTIONS = (
         "/_mock requires 'Authorization: Bearer TOKEN' (health, OpenID configuration and keys "
         "stay open)",
         metavar="TOKEN",
+        doc=(
+            "`/_mock` requires `Authorization: Bearer TOKEN` (`401` otherwise); `/_mock/health`, "
+            "the OpenID configuration, `/_mock/keys` and `/_mock/ca.pem` stay open, as bots read "
+            "them. Listening beyond loopback (`--host 0.0.0.0`) without one prints a warning on "
+            "stderr"
+        ),
+        default_doc="none: `/_mock` is open",
     ),
     Option(
         "journal_file",
@@ -471,6 +621,14 @@ OPTIONS = (
         "append every journal entry to PATH as a JSON line once it is final, flushed at once",
         parse_appendable_file,
         metavar="PATH",
+        doc=(
+            "every journal entry is appended to PATH as one JSON line (as `GET /_mock/journal` "
+            "shows it) once it is final (a request once answered, a notification once delivered, "
+            "failed, rejected, cancelled, skipped or dropped), and flushed at once: a CI job keeps "
+            "the record as an artifact even after `kill -9`. The file keeps what `--journal-limit` "
+            "drops; a path that cannot be appended to stops the start (exit 2)"
+        ),
+        default_doc="none",
     ),
     Option(
         "tls",
@@ -480,6 +638,13 @@ OPTIONS = (
         "kept (its file is printed on stderr and served at /_mock/ca.pem)",
         parse_tls,
         metavar="auto",
+        doc=(
+            "serve https with a certificate of a local certificate authority that mockgraph makes "
+            "once and keeps in `--tls-dir` (reused, so a client trusts it once; the server "
+            "certificate is made again near its end or for another `--host`); the authority's file "
+            "is printed on stderr and served at `GET /_mock/ca.pem`. Not with `--tls-cert` (exit 2)"
+        ),
+        default_doc="none: http",
     ),
     Option(
         "tls_dir",
@@ -488,6 +653,11 @@ OPTIONS = (
         "where --tls auto keeps its authority and certificate (default: "
         "$XDG_CACHE_HOME/mockgraph/tls, else ~/.cache/mockgraph/tls)",
         metavar="FOLDER",
+        doc=(
+            "where `--tls auto` keeps `ca.pem`, `ca-key.pem`, `server.pem` and `server-key.pem` "
+            "(keys readable by their owner only); a folder it cannot write stops the start (exit 2)"
+        ),
+        default_doc="`$XDG_CACHE_HOME/mockgraph/tls`, else `~/.cache/mockgraph/tls`",
     ),
     Option(
         "tls_cert",
@@ -496,6 +666,12 @@ OPTIONS = (
         "serve https with this PEM certificate (chain); needs --tls-key",
         parse_readable_file,
         metavar="FILE",
+        doc=(
+            "serve https with this PEM certificate (or chain, the server's first); needs "
+            "`--tls-key`. The ready line then says `https://`. Microsoft's JavaScript Graph client "
+            "sends its token only over https (see [From Node.js](../how-to/node-bot.md))"
+        ),
+        default_doc="none: http",
     ),
     Option(
         "tls_key",
@@ -504,6 +680,11 @@ OPTIONS = (
         "the PEM private key of --tls-cert, unencrypted",
         parse_readable_file,
         metavar="FILE",
+        doc=(
+            "the certificate's unencrypted PEM private key; one of the two without the other, or a "
+            "pair that does not match, stops the start (exit 2)"
+        ),
+        default_doc="none",
     ),
     Option(
         "journal_limit",
@@ -512,6 +693,8 @@ OPTIONS = (
         "journal entries kept; the oldest are dropped and counted",
         parse_count,
         metavar="N",
+        doc="journal entries kept; the oldest are dropped and counted",
+        default_doc="`10000`",
     ),
 )
 _FIELDS = {f.name for f in fields(Settings)}

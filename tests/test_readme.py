@@ -107,14 +107,6 @@ def test_every_control_endpoint_is_documented() -> None:
         assert f"{route.method} {documented}" in README, f"{route.method} {path} not in README"
 
 
-def test_every_flag_and_env_var_is_documented() -> None:
-    from mockgraph.config import OPTIONS
-
-    for option in OPTIONS:
-        assert f"`{option.flag}" in README, option.flag
-        assert f"`{option.env}" in README, option.env
-
-
 def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
     import argparse
 

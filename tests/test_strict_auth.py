@@ -6,19 +6,15 @@ call-transfer.md and call-recordresponse.md (§8)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from mockgraph.calling.operations import OPERATIONS
 from mockgraph.clock import ManualClock
-from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
 from mockgraph.testing import BotReceiver, MockGraph
 from tests.conftest import BLIND
-from tests.docs import page
 from tests.test_cli import run
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -173,26 +169,3 @@ async def test_the_apps_of_the_control_plane_last_until_the_reset(
     async with http.post(f"{strict.url}/{TENANT}/oauth2/v2.0/token", data=form) as response:
         assert response.status == 400
         assert json.loads(await response.text())["error_codes"] == [700016]
-
-
-def test_the_readmes_permissions_table_is_the_operation_tables() -> None:
-    """The docs are the contract: each routed operation's row names its declared permissions."""
-    readme = page("how-to/real-credentials.md")
-    start = readme.index("<!-- permissions: derived from the operation table")
-    rows = readme[start:].split("\n\n")[0].splitlines()[3:]
-    documented: dict[str, str] = {}
-    for row in rows:
-        name, allowed = (cell.strip() for cell in row.strip("|").split("|"))
-        documented[name.strip("`")] = allowed
-    for operation in OPERATIONS:
-        if operation.route is None:
-            continue
-        allowed = documented[operation.name]
-        if operation.permissions == ANY_CALLING:
-            assert allowed.startswith("any calling permission")
-        elif operation.permissions == NONE_NEEDED:
-            assert allowed == "none"
-        else:
-            named = frozenset(re.findall(r"`([\w.]+)`", allowed))
-            assert named == operation.permissions, operation.name
-    assert set(documented) == {op.name for op in OPERATIONS if op.route}
