@@ -1,5 +1,6 @@
-"""GET /_mock/openapi.json describes everything mockgraph serves, from the declarations; a
-short fuzz run against it finds no 5xx and no answer the description does not allow."""
+"""GET /_mock/openapi.json describes everything mockgraph serves (Graph, the control plane and
+the identity platform), from the declarations; a short fuzz run against it finds no 5xx and no
+answer the description does not allow."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import aiohttp
 from bench.fuzz import fuzz
 from mockgraph.calling.operations import OPERATIONS
 from mockgraph.http.control_routes import CONTROL_ROUTES
+from mockgraph.http.identity_routes import IDENTITY_ROUTES
 from mockgraph.testing import MockGraph
 
 
@@ -36,6 +38,9 @@ async def test_every_route_is_described_and_every_reference_resolves() -> None:
             assert paths[path][form.method.lower()]["deprecated"] == ("/app/" in path)
     for control in CONTROL_ROUTES:
         assert (control.method.lower() in paths.get(control.path, {})) != control.streams
+    for identity in IDENTITY_ROUTES:  # the identity platform's, with Entra's errors
+        described = paths[identity.path][identity.method.lower()]
+        assert {str(status) for status in identity.refuses} <= set(described["responses"])
     schemas = document["components"]["schemas"]
 
     def refs(value: Any) -> list[str]:

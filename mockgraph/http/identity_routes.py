@@ -4,6 +4,9 @@ Errors are Entra's shape, never Graph's: this is what MSAL and azure-identity pa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from mockgraph.http.keys import IDENTITY
@@ -58,9 +61,53 @@ async def token(request: web.Request) -> web.Response:
     return web.json_response(granted.answer, headers=NO_STORE)
 
 
+@dataclass(frozen=True)
+class IdentityRoute:
+    """One of the platform's endpoints: the router and the OpenAPI description read these."""
+
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    summary: str
+    form: tuple[str, ...] = ()  # the fields of its form-encoded body, if it takes one
+    query: tuple[str, ...] = ()
+    refuses: tuple[int, ...] = ()  # the statuses of Entra's errors it answers with
+
+
+TOKEN_FORM = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_assertion_type",
+    "client_assertion",
+)
+IDENTITY_ROUTES = (
+    IdentityRoute(
+        "GET",
+        "/common/discovery/instance",
+        instance_discovery,
+        "Instance discovery",
+        query=("authorization_endpoint", "api-version"),
+    ),
+    IdentityRoute(
+        "GET",
+        "/{tenant}/v2.0/.well-known/openid-configuration",
+        openid_configuration,
+        "A tenant's OpenID configuration",
+    ),
+    IdentityRoute("GET", "/{tenant}/discovery/v2.0/keys", keys, "The keys tokens are signed with"),
+    IdentityRoute(
+        "POST",
+        "/{tenant}/oauth2/v2.0/token",
+        token,
+        "The client-credentials grant",
+        form=TOKEN_FORM,
+        refuses=(400, 401),
+    ),
+)
+
+
 def add_identity_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/common/discovery/instance", instance_discovery)
-    router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration)
-    router.add_get("/{tenant}/discovery/v2.0/keys", keys)
-    router.add_post("/{tenant}/oauth2/v2.0/token", token)
+    for route in IDENTITY_ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mockgraph.calling.operations import OPERATIONS, Form, Operation
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
+from mockgraph.http.identity_routes import IDENTITY_ROUTES, IdentityRoute
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
 
 JSON = dict[str, Any]
@@ -41,6 +42,8 @@ def _document() -> JSON:
     for control in CONTROL_ROUTES:
         if not control.streams:  # a fuzzer or client generator would wait on it for ever
             paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
+    for identity in IDENTITY_ROUTES:
+        paths.setdefault(identity.path, {})[identity.method.lower()] = _identity(identity)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -129,10 +132,60 @@ def _control(route: ControlRoute) -> JSON:
     return described
 
 
+# A tenant as Entra takes it: an id, a domain name, or common/organizations/consumers.
+TENANT = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$"}
+
+
+def _identity(route: IdentityRoute) -> JSON:
+    """An endpoint of the identity platform: Entra's answers, not Graph's."""
+    json_object = {"application/json": {"schema": {"type": "object"}}}
+    responses: JSON = {"200": {"description": route.summary, "content": json_object}}
+    for status in route.refuses:
+        responses[str(status)] = {
+            "description": "Entra's error",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/entraError"}}
+            },
+        }
+    parameters: list[JSON] = [
+        {"name": name, "in": "path", "required": True, "schema": TENANT}
+        for name in re.findall(r"\{(\w+)\}", route.path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "schema": {"type": "string"}} for name in route.query
+    ]
+    described: JSON = {
+        "operationId": f"identity.{route.method.lower()}.{route.path}",
+        "summary": route.summary,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if route.form:
+        properties = {name: {"type": "string"} for name in route.form}
+        described["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": properties}
+                }
+            },
+        }
+    return described
+
+
 def _schemas() -> JSON:
     """Both versions' Graph schemas, each definition named ``{version}.{name}``, and Graph's
     error body."""
     schemas: JSON = {
+        "entraError": {
+            "type": "object",
+            "required": ["error", "error_description", "error_codes"],
+            "properties": {
+                "error": {"type": "string"},
+                "error_description": {"type": "string"},
+                "error_codes": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
         "graphError": {
             "type": "object",
             "required": ["error"],
@@ -147,7 +200,7 @@ def _schemas() -> JSON:
                     },
                 }
             },
-        }
+        },
     }
     for version in API_VERSIONS:
         for name, schema in graph_schema(version)["$defs"].items():
