@@ -336,6 +336,9 @@ class Faults:
         fault_id = spec.get("id") or new_id()
         if fault_id in self._faults:
             raise BadRequest(f"'id': a fault '{fault_id}' is already set.")
+        return self._set(fault_id, spec)
+
+    def _set(self, fault_id: str, spec: Mapping[str, Any]) -> Fault:
         fault = self._faults[fault_id] = Fault(fault_id, spec)
         return fault
 
@@ -348,7 +351,7 @@ class Faults:
         taken = sorted({i for i in ids if i in self._faults or ids.count(i) > 1})
         if taken:
             raise BadRequest(f"'id': a fault '{taken[0]}' is already set, or given twice.")
-        return [self.add(spec) for spec in specs]
+        return [self._set(spec.get("id") or new_id(), spec) for spec in specs]
 
     def __iter__(self) -> Iterator[Fault]:
         return iter(list(self._faults.values()))

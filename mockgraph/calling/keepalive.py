@@ -16,8 +16,6 @@ from collections.abc import Callable
 from mockgraph.calling.calls import Call, CallRegistry
 from mockgraph.clock import Clock, Timer
 
-KEEP_ALIVE_TIMEOUT = 45 * 60.0  # seconds, as Graph documents it
-
 
 class KeepAliveWatch:
     """Calls the bot must keep alive (a ``CallFollower`` of ``calls``); ``expire`` ends one

@@ -32,7 +32,7 @@ from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
 from mockgraph.http.keys import CONTROL, SERVICE, SIGNING, TRUST
-from mockgraph.http.requests import read_json_object
+from mockgraph.http.requests import origin, read_json_object
 from mockgraph.identity.apps import APP
 from mockgraph.schema.validation import Shape
 
@@ -312,15 +312,14 @@ async def reset(request: web.Request) -> web.Response:
 async def openid_configuration(request: web.Request) -> web.Response:
     """What a bot's token validation reads first; point it here instead of
     https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration."""
-    origin = f"{request.scheme}://{request.host}"
-    return web.json_response(request.app[SIGNING].openid_configuration(origin))
+    return web.json_response(request.app[SIGNING].openid_configuration(origin(request)))
 
 
 async def openapi_description(request: web.Request) -> web.Response:
     """An OpenAPI 3.1 description of everything mockgraph serves, for HTTP tools."""
     from mockgraph.http.openapi import description
 
-    return web.json_response(description(f"{request.scheme}://{request.host}"))
+    return web.json_response(description(origin(request)))
 
 
 async def signing_keys(request: web.Request) -> web.Response:

@@ -10,25 +10,22 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from mockgraph.http.keys import IDENTITY
+from mockgraph.http.requests import origin
 from mockgraph.identity.platform import EntraError
 
 # Entra's token answers: never cached (a recorded answer's headers).
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 
 
-def _origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
-
-
 async def openid_configuration(request: web.Request) -> web.Response:
     tenant = request.match_info["tenant"]
-    document = request.app[IDENTITY].openid_configuration(_origin(request), tenant)
+    document = request.app[IDENTITY].openid_configuration(origin(request), tenant)
     return web.json_response(document)
 
 
 async def instance_discovery(request: web.Request) -> web.Response:
     endpoint = request.query.get("authorization_endpoint", "")
-    document = request.app[IDENTITY].instance_discovery(_origin(request), endpoint)
+    document = request.app[IDENTITY].instance_discovery(origin(request), endpoint)
     return web.json_response(document)
 
 
@@ -44,11 +41,11 @@ async def token(request: web.Request) -> web.Response:
         form = {key: str(value) for key, value in (await request.post()).items()}
         correlation = form.get("client-request-id") or correlation  # MSAL Node sends it here
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        granted = request.app[IDENTITY].token(
+        answer = request.app[IDENTITY].token(
             tenant,
             form,
-            endpoint=f"{_origin(request)}{request.path}",
-            origin=_origin(request),
+            endpoint=f"{origin(request)}{request.path}",
+            origin=origin(request),
             basic=credentials.strip() if scheme.lower() == "basic" else None,
         )
     except EntraError as error:
@@ -58,7 +55,7 @@ async def token(request: web.Request) -> web.Response:
             400, "invalid_request", 900144, "The request body must be form-encoded."
         ).body(correlation)
         return web.json_response(body, status=400, headers=NO_STORE)
-    return web.json_response(granted.answer, headers=NO_STORE)
+    return web.json_response(answer, headers=NO_STORE)
 
 
 @dataclass(frozen=True)

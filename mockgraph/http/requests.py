@@ -15,6 +15,11 @@ RECEIVED_BODY: web.RequestKey[bytes] = web.RequestKey("received_body", bytes)
 CREATED_CALL: web.RequestKey[str] = web.RequestKey("created_call", str)
 
 
+def origin(request: web.Request) -> str:
+    """Where the client reached mockgraph (scheme and host), for the URLs it hands out."""
+    return f"{request.scheme}://{request.host}"
+
+
 def require_bearer_token(request: web.Request) -> str:
     """The request's bearer token, or the 401 Graph answers without one."""
     header = request.headers.get("Authorization")

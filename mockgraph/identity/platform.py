@@ -102,15 +102,6 @@ def invalid_token(message: str) -> Unauthenticated:
     return error
 
 
-@dataclass(frozen=True)
-class Granted:
-    """A token the endpoint gave: the answer's fields, and who got it."""
-
-    answer: dict[str, Any]
-    app: App
-    audience: str
-
-
 class IdentityPlatform:
     """Tokens for registered apps (``apps``), signed by ``key()``; ``tenant_id``: the tenant a
     domain name (``contoso.onmicrosoft.com``) stands for; ``lifetime``: seconds a token lasts."""
@@ -205,7 +196,6 @@ class IdentityPlatform:
 
         key = self._key()
         try:
-            jwt.get_unverified_header(token)
             claims = jwt.decode(
                 token,
                 key.private.public_key(),
@@ -238,8 +228,8 @@ class IdentityPlatform:
         endpoint: str,
         origin: str,
         basic: str | None = None,
-    ) -> Granted:
-        """A token for a client-credentials request ``form`` on ``tenant``'s ``endpoint``
+    ) -> dict[str, Any]:
+        """The token answer for a client-credentials request ``form`` on ``tenant``'s ``endpoint``
         (the URL a client assertion's ``aud`` names); ``basic``: an ``Authorization: Basic``
         header's credentials. Raises ``EntraError`` in the order Entra checks: the request's
         shape, the tenant, the client, its credentials, the scope."""
@@ -284,7 +274,7 @@ class IdentityPlatform:
             raise _missing("scope")
         method = self._authenticate(app, form, secret, endpoint)
         audience = _audience(scope, origin)
-        return Granted(self._issue(app, tid, audience, method), app, audience)
+        return self._issue(app, tid, audience, method)
 
     def _authenticate(
         self, app: App, form: Mapping[str, str], secret: str | None, endpoint: str
