@@ -612,44 +612,6 @@ async def test_a_pstn_transfer_without_an_instance_plays_its_fallback(
     assert service.control.call("c-2").properties["resultInfo"]["subcode"] == 7000
 
 
-# --- the README against the table ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("operation", SERVED, ids=lambda op: op.name)
-def test_the_readme_surface_table_matches_the_declarations(operation: Operation) -> None:
-    route = operation.route
-    assert route is not None
-    cell = f"| `{route.method} {route.documented}`"
-    rows = [line for line in README.splitlines() if cell in line]
-    assert rows, f"no README row for {route.method} {route.documented}"
-    [row] = rows
-    assert f"`{operation.success.status}" in row, row
-    if operation.plays:  # the built-in that plays by default is named in the row
-        default = LIBRARY.select(operation.name, {})
-        assert default is not None and f"`{default.name}`" in row, row
-
-
-def state_table() -> dict[str, set[str]]:
-    """The README's "allowed from" table: operation name -> states."""
-    start = README.index("| operation | allowed from | otherwise |")
-    table: dict[str, set[str]] = {}
-    for line in README[start:].splitlines()[2:]:
-        if not line.startswith("|"):
-            break
-        names, allowed = line.split("|")[1:3]
-        for name in re.findall(r"`(\w+)`", names):
-            table[name] = set(re.findall(r"`(\w+)`", allowed))
-    return table
-
-
-def test_the_readme_state_table_matches_the_declarations() -> None:
-    table = state_table()
-    for operation in OPERATIONS:
-        if operation.allowed_from is not None and operation.route:
-            name = "DELETE" if operation.name == "delete" else operation.name
-            assert table[name] == set(operation.allowed_from), name
-
-
 def test_every_scenario_operation_is_in_the_scenario_schema_and_the_library() -> None:
     declared = scenario_schema()["properties"]["operation"]["enum"]
     assert sorted(declared) == sorted(scenario_operations())

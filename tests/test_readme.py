@@ -87,26 +87,6 @@ def test_sample_problems_are_what_mockgraph_prints() -> None:
     assert [str(p)[: len(d)] for p, d in zip(problems, documented, strict=True)] == documented
 
 
-def test_every_control_endpoint_is_documented() -> None:
-    from aiohttp import web
-
-    from mockgraph.http.control_routes import add_control_routes
-
-    app = web.Application()
-    add_control_routes(app)
-    for route in app.router.routes():
-        if route.method == "HEAD":  # aiohttp adds HEAD beside each GET
-            continue
-        path = route.resource.canonical if route.resource else ""
-        # the README names {call_id} {id}, and other parameters in camelCase
-        documented = re.sub(
-            r"\{(\w+)\}",
-            lambda m: "{id}" if m[1] == "call_id" else "{" + _camel(m[1]) + "}",
-            path,
-        )
-        assert f"{route.method} {documented}" in README, f"{route.method} {path} not in README"
-
-
 def test_every_record_flag_and_route_is_documented(tmp_path: Path) -> None:
     import argparse
 

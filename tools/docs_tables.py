@@ -1,6 +1,8 @@
 """The docs' tables that are facts of the code, written from the declarations: the flags and
-environment variables (``mockgraph.config.OPTIONS``) and the permissions of each operation
-(``mockgraph.calling.operations``). ``python tools/docs_tables.py`` rewrites them in place;
+environment variables (``mockgraph.config.OPTIONS``), the permissions of each operation
+(``mockgraph.calling.operations``), the control plane (each route's handler's docstring),
+the scenario format (its JSON Schema's descriptions) and
+the built-in scenarios (their files). ``python tools/docs_tables.py`` rewrites them in place;
 ``--check`` exits 1, naming the page, if one is out of date (the suite runs that check).
 
 A generated table sits between ``<!-- generated: NAME ... -->`` and ``<!-- end of generated
@@ -9,14 +11,20 @@ NAME -->`` in its page; everything around it is written by hand.
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from mockgraph.calling.operations import OPERATIONS
+from mockgraph.calling.calls import CALL_STATES
+from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
 from mockgraph.config import OPTIONS, Option
+from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
+from mockgraph.scenarios.loader import load_library, scenario_schema
+from mockgraph.scenarios.model import Exists, Scenario, Step
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -58,9 +66,178 @@ def permissions() -> str:
     return "\n".join(["| operation | application permissions |", "|---|---|", *rows])
 
 
+def _meaning(schema: dict[str, Any]) -> str:
+    # markdownDescription is what editors show on hover; description is the plain fallback.
+    return str(schema.get("markdownDescription") or schema.get("description", ""))
+
+
+def scenario_keys() -> str:
+    schema = scenario_schema()
+    step = schema["$defs"]["step"]
+    one_of = [name for choice in step.get("anyOf", ()) for name in choice.get("required", ())]
+    either = "one of " + ", ".join(f"`{name}`" for name in one_of)
+    rows = [
+        f"| `{key}` | {'yes' if key in schema['required'] else 'no'} | {_cell(_meaning(value))} |"
+        for key, value in schema["properties"].items()
+    ]
+    rows += [
+        f"| `steps[].{key}` | {either if key in one_of else 'no'} | {_cell(_meaning(value))} |"
+        for key, value in step["properties"].items()
+    ]
+    return "\n".join(["| key | required | meaning |", "|---|---|---|", *rows])
+
+
+def _played(scenario: Scenario) -> str:
+    rules = [
+        f"`{path}` is {'set' if rule.present else 'absent'}"
+        if isinstance(rule, Exists)
+        else f"`{path}` is `{rule}`"
+        for path, rule in scenario.when.items()
+    ]
+    if rules:
+        return "when " + " and ".join(rules)
+    return "by default" if scenario.default else "when pinned"
+
+
+def _pause(seconds: float) -> str:
+    if not seconds:
+        return ""
+    return f"{seconds * 1000:g} ms: " if seconds < 1 else f"{seconds:g} s: "
+
+
+def _notified(notification: Any, about: str) -> str:
+    data = notification.get("resourceData", {})
+    if isinstance(data, list):
+        return f"`{notification.get('changeType')}` the roster"
+    parts = [f"`{notification.get('changeType')}`"]
+    if about == "operation":
+        parts.append("on the operation")
+    for key in ("state", "status"):
+        if isinstance(data.get(key), str):
+            parts.append(data[key])
+    result = data.get("resultInfo")
+    if isinstance(result, dict):
+        parts.append(f"{result.get('code')}/{result.get('subcode', 0)}")
+    elif isinstance(result, str):
+        parts.append("the given resultInfo")
+    if isinstance(data.get("completionReason"), str):
+        parts.append(data["completionReason"])
+    if "mediaState" in data:
+        parts.append("mediaState")
+    return " ".join(parts)
+
+
+def _step(step: Step) -> str:
+    things = [_notified(n, step.about) for n in step.notify]
+    if step.tones:
+        things.append("keys " + " ".join(step.tones))
+    if step.join:
+        things.append("people join")
+    if step.leave:
+        things.append("people leave")
+    if step.roster:
+        things.append("the roster" + (" with the invitees" if step.roster == "invitees" else ""))
+    if step.far_side:
+        things.append(f"the far side: {step.far_side}")
+    where = f" (to the call `{step.call}`)" if step.call else ""
+    return _pause(step.after) + ", ".join(things) + where
+
+
+def builtin_scenarios() -> str:
+    order = {name: n for n, name in enumerate(scenario_operations())}
+    library = sorted(load_library(()), key=lambda s: (order.get(s.operation, len(order)), s.name))
+    rows = [
+        f"| `{s.name}` | `{s.operation}` | {_cell(_played(s))} | {_cell(s.description)} | "
+        f"{_cell(' → '.join(_step(step) for step in s.steps) or 'nothing')} |"
+        for s in library
+    ]
+    header = "| name | operation | played | what it is | its steps |"
+    return "\n".join([header, "|---|---|---|---|---|", *rows])
+
+
+def _answer(operation: Operation) -> str:
+    success = operation.success
+    shown = [f"`{success.status}`"]
+    if success.location:
+        shown.append("`Location`")
+    if operation.returns is not None:
+        shown.append(f"a `{operation.returns.status}` {operation.returns.type}")
+    elif success.body is not None:
+        shown.append(success.body.doc)
+    else:
+        shown.append("no body")
+    return ", ".join(shown)
+
+
+def _allowed(operation: Operation) -> str:
+    if not operation.on_call:
+        return "(it makes a new call)"
+    if operation.allowed_from is None:
+        return "any, until the call ends"
+    states = ", ".join(f"`{s}`" for s in CALL_STATES if s in operation.allowed_from)
+    advice = "; ".join(f"`{state}`: {what}" for state, what in operation.advice.items())
+    return f"{states} (else `409`{'; ' + advice if advice else ''})"
+
+
+def _rules(operation: Operation) -> str:
+    return " ".join(" ".join((inspect.getdoc(rule) or "").split()) for rule in operation.rules)
+
+
+def _scenarios(operation: Operation, library: list[Scenario]) -> str:
+    names = [operation.name]
+    for other in (operation.fallback, operation.ends_on_tone):
+        if other is not None:
+            names.append(other.scenario)
+    if operation.cancelled_scenario is not None:
+        names.append(operation.cancelled_scenario)
+    shown = [
+        (f"{s.operation}: " if s.operation != operation.name else "")
+        + (f"{_played(s)}: " if s.when else "")
+        + f"[`{s.name}`](scenarios.md#built-in-library)"
+        for name in names
+        for s in library
+        if s.operation == name and s.automatic
+    ]
+    return "; ".join(shown)
+
+
+def graph_surface() -> str:
+    library = list(load_library(()))
+    rows = [
+        f"| `{op.name}` | `{op.route.method} {op.route.documented}` | {_cell(_answer(op))} | "
+        f"{_cell(_allowed(op))} | {_cell(_rules(op))} | {_cell(_scenarios(op, library))} |"
+        for op in OPERATIONS
+        if op.route is not None
+    ]
+    header = "| operation | request | answer | allowed from | its rules | then plays |"
+    return "\n".join([header, "|---|---|---|---|---|---|", *rows])
+
+
+def _request(route: ControlRoute) -> str:
+    query = f" (query: {', '.join(f'`{name}`' for name in route.query)})" if route.query else ""
+    return f"`{route.method} {route.path}`{query}"
+
+
+def control_plane() -> str:
+    # Routes one handler serves (the inspector's files, two spellings of a document) share a
+    # row, in the order the table declares them.
+    grouped: dict[str, list[ControlRoute]] = {}
+    for route in CONTROL_ROUTES:
+        grouped.setdefault(route.doc, []).append(route)
+    rows = [
+        f"| {', '.join(_request(r) for r in routes)} | {_cell(doc)} |"
+        for doc, routes in grouped.items()
+    ]
+    return "\n".join(["| request | answer |", "|---|---|", *rows])
+
+
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "flags": ("reference/command-line.md", flags),
     "permissions": ("how-to/real-credentials.md", permissions),
+    "graph-surface": ("reference/graph-surface.md", graph_surface),
+    "control-plane": ("reference/control-plane.md", control_plane),
+    "scenario-keys": ("reference/scenarios.md", scenario_keys),
+    "builtin-scenarios": ("reference/scenarios.md", builtin_scenarios),
 }
 
 

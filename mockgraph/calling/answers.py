@@ -50,6 +50,7 @@ class View:
     name: str
     show: Callable[[Touched], Accepted]
     graph_type: str | None = None  # what the OpenAPI description says it is; None: an object
+    doc: str = ""  # what it is, in the reference's words
 
 
 def _call(touched: Touched) -> Accepted:
@@ -97,11 +98,13 @@ def _session(touched: Touched) -> Accepted:
     return Accepted(dict(touched.named), None, f"{touched.calls}/contentSharingSessions/$entity")
 
 
-CALL = View("call", _call, "microsoft.graph.call")
-OPERATION = View("operation", _operation, "microsoft.graph.commsOperation")
-ROSTER = View("roster", _roster)
-PARTICIPANT = View("participant", _participant, "microsoft.graph.participant")
-ROUTING_GROUP = View("routingGroup", _routing_group, "microsoft.graph.audioRoutingGroup")
-ROUTING_GROUPS = View("routingGroups", _routing_groups)
-SESSIONS = View("sessions", _sessions)
-SESSION = View("session", _session)
+CALL = View("call", _call, "microsoft.graph.call", "the call")
+OPERATION = View("operation", _operation, "microsoft.graph.commsOperation", "the operation")
+ROSTER = View("roster", _roster, doc='`{"value": [participant, …]}`')
+PARTICIPANT = View("participant", _participant, "microsoft.graph.participant", "the participant")
+ROUTING_GROUP = View(
+    "routingGroup", _routing_group, "microsoft.graph.audioRoutingGroup", "the group"
+)
+ROUTING_GROUPS = View("routingGroups", _routing_groups, doc='`{"value": [group, …]}`')
+SESSIONS = View("sessions", _sessions, doc='`{"value": [session, …]}`')
+SESSION = View("session", _session, doc="the session")

@@ -336,6 +336,7 @@ class Operation:
 
 
 def _redirect_timeout(context: Context) -> None:
+    """`timeout` is 15 to 90 seconds (400)."""
     timeout = context.body.get("timeout")
     if timeout is not None and not 15 <= timeout <= 90:
         raise BadRequest(
@@ -344,6 +345,7 @@ def _redirect_timeout(context: Context) -> None:
 
 
 def _redirect_targets(context: Context) -> None:
+    """`targets` names 1 to 25 targets (400)."""
     targets = context.body["targets"]
     if not targets:
         raise BadRequest("Invalid redirect request: 'targets' must name at least one target.")
@@ -355,8 +357,8 @@ def _redirect_targets(context: Context) -> None:
 
 
 def _callback_uri(context: Context) -> None:
-    """Graph POSTs the call's notifications to it: an http(s) URL, or it fails at once
-    rather than at every delivery."""
+    """`callbackUri`, if given, is an http(s) URL (400): Graph POSTs the call's notifications
+    to it, and fails at once rather than at every delivery."""
     uri = context.body.get("callbackUri")
     if uri:
         try:
@@ -366,8 +368,8 @@ def _callback_uri(context: Context) -> None:
 
 
 def _app_hosted_blob(context: Context) -> None:
-    """An app-hosted media config carries the media platform's blob; Graph refuses one without
-    it (the Kiota SDKs drop an empty blob, which real bots then meet as this 400)."""
+    """An `appHostedMediaConfig` carries the media platform's `blob` (400; the Kiota SDKs drop
+    an empty blob, which real bots then meet as this 400)."""
     media = context.body.get("mediaConfig") or {}
     if app_hosted(media) and not media.get("blob"):
         raise BadRequest(
@@ -396,10 +398,13 @@ def _phones_are_e164(key: str) -> Rule:
             if isinstance(phone, dict):
                 _e164(f"{key}[{index}].identity.phone.id", phone.get("id", ""))
 
+    rule.__doc__ = f"Each phone among `{key}` is an E.164 number such as `+12345678901` (400)."
     return rule
 
 
 def _create_required(context: Context) -> None:
+    """`callbackUri`, `mediaConfig`, and `targets` (a peer-to-peer call) or `meetingInfo` and
+    `chatInfo` (a meeting) are given (400)."""
     body = context.body
     for name in ("callbackUri", "mediaConfig"):
         if not body.get(name):
@@ -433,6 +438,7 @@ def _replaced_call(context: Context) -> None:
 
 
 def _group_call_transferee(context: Context) -> None:
+    """A transfer from a group call names its `transferee` (400)."""
     if context.the_call.is_group_call and not context.body.get("transferee"):
         raise BadRequest("'transferee' is required to transfer from a group call.")
 
@@ -445,6 +451,7 @@ def pstn_target(body: Mapping[str, Any]) -> str | None:
 
 
 def _pstn_is_e164(context: Context) -> None:
+    """A phone `transferTarget` is an E.164 number such as `+12345678901` (400)."""
     number = pstn_target(context.body)
     if number is not None:
         _e164("transferTarget.identity.phone.id", number)
@@ -460,6 +467,7 @@ def _pstn_without_application_instance(context: Context) -> bool:
 
 
 def _service_hosted_media(context: Context) -> None:
+    """Calls with service-hosted media only (400)."""
     call = context.the_call
     if not call.service_hosted_media:
         raise BadRequest(
@@ -477,10 +485,12 @@ def _prompts(most: int) -> Rule:
                 f"'prompts' holds {len(prompts)} prompts; Graph plays at most {most} at once."
             )
 
+    rule.__doc__ = f"At most {most} `prompts` (400)."
     return rule
 
 
 def _some_prompts(context: Context) -> None:
+    """`prompts` holds at least one prompt (400)."""
     if not context.body["prompts"]:
         raise BadRequest("'prompts' must hold at least one mediaPrompt.")
 
@@ -493,6 +503,7 @@ RECORD_TIMERS = (
 
 
 def _record_timers(context: Context) -> None:
+    """Its silence and duration timers are 1 to 120 seconds (400)."""
     for name in RECORD_TIMERS:
         seconds = context.body.get(name)
         if seconds is not None and not 1 <= seconds <= 120:
@@ -500,6 +511,7 @@ def _record_timers(context: Context) -> None:
 
 
 def _stop_tones(context: Context) -> None:
+    """`stopTones` are tones Graph knows (400)."""
     try:
         tone_names(context.body.get("stopTones") or [])
     except ValueError as error:
@@ -507,6 +519,7 @@ def _stop_tones(context: Context) -> None:
 
 
 def _some_tones(context: Context) -> None:
+    """`tones` holds at least one tone, and `delayBetweenTonesMs` is not negative (400)."""
     if not context.body["tones"]:
         raise BadRequest("'tones' must hold at least one tone.")
     delay = context.body.get("delayBetweenTonesMs")
@@ -519,6 +532,7 @@ def _group_call(what: str) -> Rule:
         if not context.the_call.is_group_call:
             raise BadRequest(f"{what} is only supported for group calls (meetings).")
 
+    rule.__doc__ = "Group calls only: a meeting, seeded or created with `meetingInfo` (400)."
     return rule
 
 
@@ -531,6 +545,7 @@ def _sharing_role(context: Context) -> None:
 
 
 def _app_hosted_media(context: Context) -> None:
+    """Calls with app-hosted media only (400)."""
     if context.the_call.service_hosted_media:
         raise BadRequest(
             "changeScreenSharingRole is only supported for calls with app-hosted media "
@@ -542,6 +557,8 @@ def _app_hosted_media(context: Context) -> None:
 
 
 def _invitees(context: Context) -> None:
+    """1 to 5 `participants`, several only in a group call; a `replacesCallId` names a call
+    mockgraph knows that has not ended (400)."""
     invitees = context.body["participants"]
     if not invitees:
         raise BadRequest("Invalid invite request: 'participants' must name at least one.")
@@ -566,6 +583,7 @@ def _invitees(context: Context) -> None:
 
 
 def _one_on_hold(context: Context) -> None:
+    """One participant on hold at a time (409)."""
     held = [p for p in context.the_call.participants.values() if p.on_hold_music]
     if held and held[0] is not context.participant:
         raise Conflict(
@@ -598,7 +616,8 @@ def _leaving(context: Context) -> None:
 
 
 def _routing_mode(context: Context) -> None:
-    """oneToOne: one source and one receiver; multicast: one source, any receivers."""
+    """`routingMode` is given; `oneToOne` has one source and one receiver, `multicast` one
+    source and any receivers (400)."""
     body = context.body
     existing = context.named if isinstance(context.named, dict) else {}
     merged = {**existing, **body}
@@ -618,6 +637,7 @@ def _routing_mode(context: Context) -> None:
 
 
 def _new_routing_group(context: Context) -> None:
+    """An `id` given is not the call's already (409)."""
     group_id = context.body.get("id")
     if group_id is not None and group_id in context.the_call.routing_groups:
         raise Conflict(

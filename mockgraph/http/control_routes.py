@@ -7,6 +7,7 @@ returns; the service checks the bodies.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -76,45 +77,72 @@ def _call_id(request: web.Request) -> str:
 
 
 async def health(request: web.Request) -> web.Response:
+    """`200 {"status": "ok"}`."""
     return web.json_response({"status": "ok"})
 
 
 async def seed_call(request: web.Request) -> web.Response:
+    """Seed a call the bot already has; body `{"id"?, "callbackUri"?, "state"? (default
+    "established"), "tenantId"?, "source"?, "targets"?, "direction"?, "requestedModalities"?,
+    "meetingInfo"?, "chatInfo"?, "incomingContext"?, "subject"?, "mediaConfig"?,
+    "applicationInstance"? (default true)}`; `201` with the Graph call. `callbackUri` falls back
+    to `--callback-url`, `tenantId` to `--tenant-id`; an existing `id` is `409`."""
     call = request.app[CONTROL].seed_call(await _body(request))
     return web.json_response(call.to_graph(), status=201)
 
 
 async def ring(request: web.Request) -> web.Response:
+    """Ring the bot: a new call in `incoming`, announced by a `created` notification with the whole
+    call (`state`, `direction`, `source`, `targets`, `requestedModalities`, `tenantId`,
+    `myParticipantId`, `callbackUri`, `@odata.id`, `@odata.etag`); body as for seeding (no
+    `state`/`direction`) plus `timeout` (seconds it rings; default `--ring-timeout`); `201` with
+    the call."""
     call = request.app[CONTROL].ring(await _body(request, allow_empty=True))
     return web.json_response(call.to_graph(), status=201)
 
 
 async def list_bots(request: web.Request) -> web.Response:
+    """`{"value": [{"id", "callbackUri"}, …]}`: the bots transfers can ring."""
     return web.json_response({"value": request.app[CONTROL].bots()})
 
 
 async def register_bot(request: web.Request) -> web.Response:
+    """Body `{"callbackUri": URL, "id"?}` (an http(s) URL): a transfer to that identity id rings
+    that bot; the body may be what `GET /_mock/bots` lists, `id` and all (an `id` other than the
+    path's is `400`)."""
     identity_id = request.match_info["identity_id"]
     bot = request.app[CONTROL].register_bot(identity_id, await _body(request))
     return web.json_response(bot)
 
 
 async def list_calls(request: web.Request) -> web.Response:
+    """`{"value": [call, …], "forgotten": N, "limit": L}` (`forgotten`: ended calls let go past
+    `--calls-limit`)."""
     return web.json_response(request.app[CONTROL].calls())
 
 
 async def get_call(request: web.Request) -> web.Response:
+    """`{"id", "state", "call": <Graph call>, "history": [{"state", "time", "cause"}], "scenario":
+    <pinned name or null>, "lastScenario": <the one it played last, or null>,
+    "runningOperation", "waitingStep", "operations", "subscribedToTones", "participants"}`
+    (`participants`: the roster, as Graph shows it; `waitingStep`: in step mode, the step held
+    for `advance`; `operations`: as `GET /_mock/calls/{id}/operations` lists them)."""
     return web.json_response(request.app[CONTROL].call(_call_id(request)).to_json())
 
 
 async def pin_scenario(request: web.Request) -> web.Response:
+    """Body `{"name": "transfer-failure-7000"}`: the scenario the call's next operation plays
+    (once); `{"name": null}` unpins; an unknown name is `400`."""
     call = request.app[CONTROL].pin_scenario(_call_id(request), await _body(request))
     return web.json_response(call.to_json())
 
 
 async def wait_for_call(request: web.Request) -> web.Response:
-    """Long poll until the call is, or has been, in ``state``, or (step mode) until it holds
-    a step for ``advance`` (``waitingStep``: a step number, or ``any``)."""
+    """`?state=S`: long poll: `200` with the call as soon as it is, or has been, in state `S`;
+    `408` after `timeout` seconds (at most 300) with the call's current state in the message and
+    under `call`; a state that does not exist is `400` at once, naming the states.
+    `?waitingStep=N`: step mode: long poll until the call holds step `N` (or `any` step) for
+    `advance`; `200` with the call, else `408`."""
     control = request.app[CONTROL]
     state = request.query.get("state")
     waiting = request.query.get("waitingStep")
@@ -135,7 +163,15 @@ async def wait_for_call(request: web.Request) -> web.Response:
 
 
 async def hang_up(request: web.Request) -> web.Response:
-    """The far side hangs up: ``{"code"?, "subcode"?, "message"?}``, the resultInfo sent."""
+    """The far side (the caller, or whoever the bot called) hangs up: what plays for the call stops
+    (a running prompt or recording ends with no notification of its own), and the bot gets
+    `deleted`, `terminated`, with `resultInfo 200/5002` "The conversation has ended. DiagCode:
+    0#5002.@" (a captured P2P hang-up), or the one an optional body `{"code", "subcode"?,
+    "message"?}` gives (`410/301005` media connectivity failure, `200/5010` everyone else left a
+    group call, `200/560000` a PSTN user hung up, … from call-delete's end-reason table); it
+    plays the `hangUp` scenario, so a file of yours can say otherwise. `200` with the call; an
+    ended call is Graph's `404 8522`; works while the bot is still being rung, and in the middle
+    of a transfer."""
     body = await _body(request, allow_empty=True)
     return web.json_response(request.app[CONTROL].hang_up(_call_id(request), body).to_json())
 
@@ -147,20 +183,29 @@ async def _no_body(request: web.Request, instead: str) -> None:
 
 
 async def fail_media(request: web.Request) -> web.Response:
-    """The call's media fails: the bot gets ``deleted`` with 410/301005."""
+    """The call's media path fails: what plays for the call stops, as on a hang-up, and the bot
+    gets `deleted`, `terminated`, `resultInfo 410/301005` (call-delete's "media connectivity
+    failure"); it plays the `mediaFailure` scenario. No body (for another code, such as the
+    bot's own media error `500/1005`, use `hangup` with it). `200` with the call; an ended call
+    is `404 8522`."""
     await _no_body(request, "to end the call with another resultInfo, POST .../hangup with it")
     return web.json_response(request.app[CONTROL].fail_media(_call_id(request)).to_json())
 
 
 async def end_meeting(request: web.Request) -> web.Response:
-    """The organiser ends the meeting: the bot gets a roster with only itself."""
+    """The organiser ends the meeting: everyone but the bot leaves, and the bot gets that roster
+    (only itself), and no `deleted` for its call: the one capture of it shows only the roster
+    update (microsoft-graph-comms-samples#77), so the call stays up until the bot deletes it or
+    stops keeping it alive. It plays the `meetingEnded` scenario, so a file of yours can add a
+    `deleted`. No body; `200` with the call; `400` for a call that is not a meeting (seeded or
+    created with `meetingInfo` or `chatInfo`)."""
     await _no_body(request, "to take one person off the roster, DELETE .../participants/{id}")
     return web.json_response(request.app[CONTROL].end_meeting(_call_id(request)).to_json())
 
 
 async def trusted_certificate(request: web.Request) -> web.Response:
-    """The certificate a client trusts mockgraph's https by: the local authority's (--tls
-    auto), or the one given (--tls-cert); 404 over http."""
+    """The certificate a client trusts mockgraph's https by (`application/x-pem-file`): the local
+    authority's with `--tls auto`, or `--tls-cert`'s; `404` over http. Open, like the keys."""
     trust = request.app[TRUST]
     if not trust:
         raise ResourceNotFound(
@@ -170,38 +215,52 @@ async def trusted_certificate(request: web.Request) -> web.Response:
 
 
 async def list_apps(request: web.Request) -> web.Response:
+    """`{"value": [app, …]}`: the apps the identity platform knows, each as registered, less its
+    secret (`hasSecret` says whether it has one)."""
     return web.json_response({"value": [app.to_json() for app in request.app[CONTROL].apps()]})
 
 
 async def register_app(request: web.Request) -> web.Response:
+    """Register (or replace) an app: body `{"secret"?, "certificate"?, "roles"?, "displayName"?}`
+    ([Your bot's real credentials](../how-to/real-credentials.md)); `200` with it; until the
+    next reset; a bad one is `400` naming the field."""
     client_id = request.match_info["client_id"]
     app = request.app[CONTROL].register_app(client_id, await _body(request, allow_empty=True))
     return web.json_response(app.to_json())
 
 
 async def remove_app(request: web.Request) -> web.Response:
+    """Forget one; `204`, or `404` if none has that id."""
     request.app[CONTROL].remove_app(request.match_info["client_id"])
     return web.Response(status=204)
 
 
 async def press_tones(request: web.Request) -> web.Response:
-    """The caller presses keys: ``{"tones": "12#"}``; answers the toneInfo of each."""
+    """The caller presses keys: body `{"tones": "12#"}` (`0-9`, `*`, `#`, `A-D`) or `{"tones":
+    ["tone1", "pound"]}`; one `updated` notification with `toneInfo` each, in order; `200
+    {"value": [toneInfo, …]}`; a key among a running recording's `stopTones` ends it; `409`
+    unless the bot subscribed to tones or the first key ends a recording (then nothing is
+    notified, `{"value": []}`)."""
     tones = request.app[CONTROL].press_tones(_call_id(request), await _body(request))
     return web.json_response({"value": tones})
 
 
 async def add_participant(request: web.Request) -> web.Response:
-    """Someone joins: ``{"identity": {...}, "isMuted"?: bool}``; answers the participant."""
+    """Someone joins: body `{"identity": {"user": {"id": "u1", "displayName": "Ann"}}, "isMuted"?:
+    false}`; `201` with the participant (its `id`); the bot gets the roster."""
     joined = request.app[CONTROL].add_participant(_call_id(request), await _body(request))
     return web.json_response(joined.to_graph(), status=201)
 
 
 async def remove_participant(request: web.Request) -> web.Response:
+    """Someone leaves; `204`; the bot gets the roster."""
     request.app[CONTROL].remove_participant(_call_id(request), request.match_info["participant_id"])
     return web.Response(status=204)
 
 
 async def share_content(request: web.Request) -> web.Response:
+    """Someone starts sharing content: body `{"id"?}`; `201` with the contentSharingSession the bot
+    can list and get."""
     body = await _body(request, allow_empty=True)
     return web.json_response(
         request.app[CONTROL].share_content(_call_id(request), body), status=201
@@ -212,22 +271,27 @@ TRACE_TYPE = "application/x-ndjson"
 
 
 async def trace(request: web.Request) -> web.Response:
-    """The call's notifications as JSON Lines of ``{time, body}``, for ``mockgraph import``."""
+    """The call's notifications that went out, as JSON Lines (`application/x-ndjson`) of `{"time",
+    "body"}`: what `mockgraph import` reads back into the call's scenario."""
     lines = [json.dumps(line) + "\n" for line in request.app[CONTROL].trace(_call_id(request))]
     return web.Response(text="".join(lines), content_type=TRACE_TYPE)
 
 
 async def list_operations(request: web.Request) -> web.Response:
+    """`{"value": [{"operation": <Graph operation>, "action", "ended"}, …]}`: every operation the
+    call's actions returned, ended ones included."""
     return web.json_response({"value": request.app[CONTROL].operations(_call_id(request))})
 
 
 async def get_operation(request: web.Request) -> web.Response:
+    """One of them, `{"operation", "action", "ended"}`; `404` if the call has no such operation."""
     operation = request.app[CONTROL].operation(_call_id(request), request.match_info["op_id"])
     return web.json_response(operation.to_json())
 
 
 async def wait_for_operation(request: web.Request) -> web.Response:
-    """Long poll until the operation has an outcome (completed or failed)."""
+    """Long poll: `200` with the operation once its status is `completed` or `failed`; else `408`
+    with it under `operation`."""
     operation = await request.app[CONTROL].wait_for_operation(
         _call_id(request), request.match_info["op_id"], query_timeout(request)
     )
@@ -235,7 +299,8 @@ async def wait_for_operation(request: web.Request) -> web.Response:
 
 
 async def wait_for_notifications(request: web.Request) -> web.Response:
-    """Long poll until ``count`` of the call's notifications are delivered or failed."""
+    """Long poll: `200 {"value": [...]}`, the call's journaled notifications, once `N` of them are
+    delivered or failed; else `408` with those there are under `value`."""
     count = int(query_number(request, "count", 0, integer=True))
     records = await request.app[CONTROL].wait_for_notifications(
         _call_id(request), count, query_timeout(request)
@@ -244,25 +309,38 @@ async def wait_for_notifications(request: web.Request) -> web.Response:
 
 
 async def wait_idle(request: web.Request) -> web.Response:
+    """Long poll: `200 {"idle": true}` once nothing is scheduled, queued or in flight; else
+    `408`."""
     await request.app[CONTROL].wait_idle(query_timeout(request))
     return web.json_response({"idle": True})
 
 
 async def advance(request: web.Request) -> web.Response:
+    """Step mode: body `{"steps": N}` (default 1) releases the call's next N notifications; a
+    release before a step is due is kept for it."""
     call = request.app[CONTROL].advance(_call_id(request), await _body(request, allow_empty=True))
     return web.json_response(call.to_json())
 
 
 async def get_time(request: web.Request) -> web.Response:
+    """`{"scale": 1.0, "step": false}`; `PUT {"scale": 0}` collapses every pause, `{"step": true}`
+    holds each notification until released, `{"step": false}` lets every held one go; until the
+    next reset."""
     return web.json_response(request.app[CONTROL].time().to_json())
 
 
 async def set_time(request: web.Request) -> web.Response:
+    """`{"scale": 1.0, "step": false}`; `PUT {"scale": 0}` collapses every pause, `{"step": true}`
+    holds each notification until released, `{"step": false}` lets every held one go; until the
+    next reset."""
     return web.json_response(request.app[CONTROL].set_time(await _body(request)).to_json())
 
 
 async def load_scenarios(request: web.Request) -> web.Response:
-    """Add scenarios from a YAML body, checked as files are; 400 lists every problem."""
+    """Body: scenario YAML (one or more documents, [faults](../how-to/make-graph-fail.md) among
+    them); `201 {"value": [summary, …], "faults": [fault, …]}` (a fault is set until the next
+    reset), or `400` with every problem as `request:line:col: message` in the message and under
+    `problems`; nothing is added if any is invalid."""
     text = (await request.read()).decode("utf-8", errors="replace")
     scenarios, faults = request.app[CONTROL].load_scenarios(text)
     body = {"value": [s.summary() for s in scenarios], "faults": [f.to_json() for f in faults]}
@@ -270,60 +348,91 @@ async def load_scenarios(request: web.Request) -> web.Response:
 
 
 async def get_scenario(request: web.Request) -> web.Response:
-    """One loaded scenario with its steps, as they play."""
+    """One loaded scenario, as listed, with `steps` as they play in place of their count:
+    `[{"after": 0.05, "notify": [{"changeType", "resourceData"}], "tones"?, "roster"?, "join"?,
+    "leave"?, "farSide"?, "fault"?, …}]` (`after` in seconds); `404` with a did-you-mean if none
+    has that name."""
     return web.json_response(request.app[CONTROL].scenario(request.match_info["name"]).to_json())
 
 
 async def list_scenarios(request: web.Request) -> web.Response:
+    """`{"value": [{"name", "description", "operation", "default", "when", "steps", "source"},
+    …]}`."""
     scenarios = request.app[CONTROL].scenarios()
     return web.json_response({"value": [scenario.summary() for scenario in scenarios]})
 
 
 async def journal(request: web.Request) -> web.Response:
+    """`{"value": [entry, …], "dropped": N, "limit": L}` in order: requests (`kind: request`,
+    `callId` (the call it named, or the one it created), `method`, `path`, `headers`, `body`,
+    `status`, `requestId`, `fault` (the id of the fault that answered it or made it late, else
+    `null`), `earlyRetry` (`true` if it came before the `Retry-After` a fault had given the same
+    method and path)) and notifications (`kind: notification`, `callId`, `url`, `body`,
+    `scenario`, `step`, `scenarioId`, `lateMs` (how long after the time its scenario planned for
+    it the POST really went out: a step waits behind the call's earlier notifications, so a bot
+    slow to answer makes the later ones late), `attempts: [{time, url, messageId, status or
+    error, redirectedTo?, durationMs}]`, `outcome`, `note`); `dropped` counts the oldest entries
+    let go past `--journal-limit`."""
     return web.json_response(request.app[CONTROL].journal(request.query.get("callId")))
 
 
 async def add_fault(request: web.Request) -> web.Response:
+    """Set a fault on Graph requests (see [Making Graph fail](../how-to/make-graph-fail.md)); `201`
+    with it, its `id` (given or made) and `hits: 0`; a bad one is `400` naming the field."""
     fault = request.app[CONTROL].add_fault(await _body(request))
     return web.json_response(fault.to_json(), status=201)
 
 
 async def list_faults(request: web.Request) -> web.Response:
+    """`{"value": [fault, …]}` in the order they are offered requests, each with `hits` (the
+    requests it answered or delayed)."""
     return web.json_response(
         {"value": [fault.to_json() for fault in request.app[CONTROL].faults()]}
     )
 
 
 async def remove_fault(request: web.Request) -> web.Response:
+    """Remove one; `204`, or `404` if none has that id."""
     request.app[CONTROL].remove_fault(request.match_info["fault_id"])
     return web.Response(status=204)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
+    """Remove them all; `204`."""
     request.app[CONTROL].clear_faults()
     return web.Response(status=204)
 
 
 async def reset(request: web.Request) -> web.Response:
+    """Forget calls, journal and faults (setting those of `--fault` again), stop what is playing,
+    restore the start-up time settings; scenarios stay (run-time ones too). An optional body
+    `{"scale"?, "step"?}` sets the time as `PUT /_mock/time` does, in the same step (what the
+    plugin does before each test); a bad one is `400` and resets nothing."""
     await request.app[SERVICE].reset(await _body(request, allow_empty=True))
     return web.json_response({"status": "reset"})
 
 
 async def openid_configuration(request: web.Request) -> web.Response:
-    """What a bot's token validation reads first; point it here instead of
-    https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration."""
+    """The OpenID configuration a bot's notification-token validation reads first, in both
+    spellings Microsoft's libraries ask for (point it here instead of
+    `https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration`; see
+    [Notifications](notifications.md)); open."""
     return web.json_response(request.app[SIGNING].openid_configuration(origin(request)))
 
 
 async def openapi_description(request: web.Request) -> web.Response:
-    """An OpenAPI 3.1 description of everything mockgraph serves, for HTTP tools."""
+    """An OpenAPI 3.1 description of everything mockgraph serves (both Graph versions, `/_mock` but
+    the event stream, which does not end, and the identity platform's endpoints with Entra's
+    errors), generated from the operation declarations and the control routes, with the Graph
+    JSON Schemas as request bodies; feed it to HTTP tools and client generators. Open even with
+    `--control-token`."""
     from mockgraph.http.openapi import description
 
     return web.json_response(description(origin(request)))
 
 
 async def signing_keys(request: web.Request) -> web.Response:
-    """The JWKS: the public key that signs notification tokens."""
+    """The JWKS: the public keys that verify the tokens notifications carry; open."""
     return web.json_response(request.app[SIGNING].jwks())
 
 
@@ -358,6 +467,8 @@ def _ui_response(name: str) -> web.Response:
 
 def _serving(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.Response:
+        """The inspector (below): its page, script and styles; open even with `--control-token`, as
+        they hold no secret."""
         return _ui_response(name)
 
     return serve
@@ -377,6 +488,12 @@ class ControlRoute:
     streams: bool = False  # it answers a stream that does not end (not in the description)
     content_type: str = "application/json"  # of what it answers
     open: bool = False  # answered without the --control-token (bots and browsers read it)
+
+    @property
+    def doc(self) -> str:
+        """What it answers, in the docs' words: its handler's docstring, one home for the
+        reference table (tools/docs_tables.py) and the OpenAPI description."""
+        return " ".join((inspect.getdoc(self.handler) or "").split())
 
 
 CONTROL_ROUTES = (

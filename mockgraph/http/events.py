@@ -74,6 +74,16 @@ async def close_streams(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
+    """What happens, as server-sent events (`text/event-stream`): a `: mockgraph events` comment
+    once the stream is open, then messages of three kinds, each `event: NAME` with JSON `data`.
+    `calls`: an array of calls (as `GET /_mock/calls/{id}` shows them) created or changed
+    (state, a held step, a pin, the roster, a running operation, the scenario played) since the
+    last message. `entries`: an array of journal entries (as `GET /_mock/journal` shows them)
+    that became final since the last message: a request once answered, a notification once
+    delivered, failed, rejected, cancelled, skipped or dropped. `reset`: `{}`, everything was
+    forgotten. What piles up while one message is written goes in the next, so a busy server
+    sends fewer, larger messages; a `: heartbeat` comment every 15 s keeps proxies from closing
+    it. `curl -N http://127.0.0.1:8080/_mock/events` shows it."""
     task = asyncio.current_task()
     assert task is not None
     request.app[STREAMS].add(task)

@@ -113,6 +113,7 @@ def _control(route: ControlRoute) -> JSON:
     described: JSON = {
         "operationId": f"control.{route.method.lower()}.{route.path}",
         "summary": route.summary,
+        "description": route.doc,
         "parameters": [
             *_parameters(route.path),
             *({"name": name, "in": "query", "schema": {"type": "string"}} for name in route.query),
