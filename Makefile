@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck docs-build docs pytest browser node schemas bench soak fuzz clean
+.PHONY: run test lint typecheck docs-build docs pytest browser node container schemas bench soak fuzz clean
 
 # The runtime alone is what `make run` needs: a few packages, seconds to install. The dev
 # tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`. pip -qq
@@ -45,13 +45,20 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # On every core: the suite waits on subprocesses, a browser and sockets as much as it computes.
-pytest: $(STAMP) browser node
+pytest: $(STAMP) browser node container
 	$(BIN)/pytest -q -n auto --dist worksteal
 
 # The inspector's tests drive Debian's Chromium through Playwright (a test tool's download of
 # its own browser cannot work here), so it comes from Debian's packages, as wrk does.
 browser:
 	@test -n "$$MOCKGRAPH_CHROMIUM" || command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The container image's test (tests/test_container.py) builds and runs the Containerfile with
+# buildah, the engine that works in this sandbox (docker has no daemon; podman run meets its
+# rlimits), and makes the image's base from Debian's packages with mmdebstrap, as no registry
+# can be reached.
+container:
+	@command -v buildah >/dev/null && command -v mmdebstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; }
 
 # The Node.js bots' tests (tests/node, run by tests/test_node.py): Node from Debian's packages
 # when the machine has none, the npm packages exactly as the lockfile says.
