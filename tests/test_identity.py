@@ -140,6 +140,7 @@ def test_a_domain_tenant_stands_for_the_one_tenant() -> None:
         ({"client_secret": "wrong"}, 401, "invalid_client", 7000215),
         ({"client_id": "9f9f9f9f-0000-0000-0000-000000000000"}, 400, "unauthorized_client", 700016),
         ({"scope": ""}, 400, "invalid_request", 900144),
+        ({"scope": "   "}, 400, "invalid_request", 900144),  # blank: as absent, not a crash
         ({"scope": "https://example.com/.default"}, 400, "invalid_scope", 70011),
         ({"scope": "https://graph.microsoft.com/User.Read"}, 400, "invalid_scope", 1002012),
         (

@@ -38,7 +38,12 @@ async def token(request: web.Request) -> web.Response:
     tenant = request.match_info["tenant"]
     correlation = request.headers.get("client-request-id")
     try:
-        form = {key: str(value) for key, value in (await request.post()).items()}
+        try:
+            form = {key: str(value) for key, value in (await request.post()).items()}
+        except ValueError:  # a body aiohttp cannot read as a form
+            raise EntraError(
+                400, "invalid_request", 900144, "The request body must be form-encoded."
+            ) from None
         correlation = form.get("client-request-id") or correlation  # MSAL Node sends it here
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
         answer = request.app[IDENTITY].token(
@@ -50,11 +55,6 @@ async def token(request: web.Request) -> web.Response:
         )
     except EntraError as error:
         return web.json_response(error.body(correlation), status=error.status, headers=NO_STORE)
-    except ValueError:  # a form aiohttp cannot read
-        body = EntraError(
-            400, "invalid_request", 900144, "The request body must be form-encoded."
-        ).body(correlation)
-        return web.json_response(body, status=400, headers=NO_STORE)
     return web.json_response(answer, headers=NO_STORE)
 
 

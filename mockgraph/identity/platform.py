@@ -269,8 +269,8 @@ class IdentityPlatform:
                 "administrator of the tenant or consented to by any user in the tenant. You may "
                 "have sent your authentication request to the wrong tenant.",
             )
-        scope = form.get("scope")
-        if not scope:
+        scope = form.get("scope", "")
+        if not scope.split():  # absent, empty or blank
             raise _missing("scope")
         method = self._authenticate(app, form, secret, endpoint)
         audience = _audience(scope, origin)
@@ -359,7 +359,7 @@ class IdentityPlatform:
                 f"registered on application. [Reason - The key was not found., Thumbprint of "
                 f"key used by client: '{named}']",
             )
-        _verify(assertion, certificate)
+        _check_signature(assertion, certificate)
 
     def _issue(self, app: App, tid: str, audience: str, method: str) -> dict[str, Any]:
         issued = int(self._clock.wall())
@@ -447,7 +447,7 @@ def _same_host(resource: str, origin: str) -> bool:
     return bool(asked.hostname) and asked.hostname == served.hostname
 
 
-def _verify(assertion: str, certificate: Certificate) -> None:
+def _check_signature(assertion: str, certificate: Certificate) -> None:
     import jwt
 
     try:
