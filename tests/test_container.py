@@ -67,8 +67,8 @@ def test_the_image_builds_runs_and_answers_its_health(tmp_path: Path) -> None:
     engine = working_engine()
     if engine is not None:
         with_engine(engine)
-    elif shutil.which("buildah"):
-        with_buildah(shutil.which("buildah") or "", tmp_path)
+    elif (buildah_binary := shutil.which("buildah")) is not None:
+        with_buildah(buildah_binary, tmp_path)
     else:
         pytest.skip("no container engine works here (no podman or docker that runs, no buildah)")
 

@@ -83,12 +83,9 @@ class Server(AppServer):
             )
         except LocalTlsError as error:
             raise TlsError(str(error)) from None
-        # TlsError before anything
-        context = (
-            tls_context(files.cert, files.key)
-            if files
-            else tls_context(settings.tls_cert, settings.tls_key)
-        )
+        # No files unless auto, or both given: tls_context then says which one is missing.
+        cert, key = (files.cert, files.key) if files else (settings.tls_cert, settings.tls_key)
+        context = tls_context(cert, key)  # a TlsError before anything is built
         app = build_app(settings, library, clock)
         app[TRUST] = Path(files.trust).read_bytes() if files else b""
         super().__init__(app, settings.host, settings.port, ssl_context=context)

@@ -20,8 +20,6 @@ from mockgraph.schema.validation import Shape
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-# With no app registered, or none named for an app, a token carries every calling permission.
-CALLING_PERMISSIONS = CALLING
 # An app's service principal object id, derived from its client id so that it is stable.
 OBJECT_IDS = uuid.UUID("6ba7b812-9dad-11d1-80b4-00c04fd430c8")
 
@@ -91,7 +89,8 @@ class App:
     display_name: str = ""
     secrets: tuple[str, ...] = ()
     certificates: tuple[Certificate, ...] = ()
-    roles: tuple[str, ...] = CALLING_PERMISSIONS
+    # With no app registered, or none named for an app, a token carries every calling one.
+    roles: tuple[str, ...] = CALLING
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False)  # as it was given
 
     @property
@@ -136,7 +135,7 @@ def app_from_spec(spec: Mapping[str, Any], client_id: str | None = None) -> App:
         display_name=str(spec.get("displayName", "")),
         secrets=(str(spec["secret"]),) if "secret" in spec else (),
         certificates=certificates,
-        roles=tuple(spec.get("roles", CALLING_PERMISSIONS)),
+        roles=tuple(spec.get("roles", CALLING)),
         spec=dict(spec),
     )
 
