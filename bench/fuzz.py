@@ -3,7 +3,8 @@ fresh ``mockgraph serve`` and sends requests generated from it to every operatio
 that none answers 5xx and that every answer (errors included, in Graph's shape) is what the
 description says. Prints one summary line; exit 1 if anything failed.
 
-Environment: FUZZ_EXAMPLES (examples per operation, default 100: about 11,000 requests).
+Environment: FUZZ_EXAMPLES (examples per operation, default 100: about 11,000 requests);
+FUZZ_SEED (the seed a failing run printed, to send the same requests again).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+SEED = os.environ.get("FUZZ_SEED")
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -30,12 +34,33 @@ ALIASES = ("--exclude-deprecated", "--exclude-path-regex", r"microsoft\.graph\."
 
 
 async def fuzz(examples: int = EXAMPLES, *, aliases: bool = True) -> tuple[int, str]:
-    """Run schemathesis against a fresh server; (its exit code, the summary line). Without
-    ``aliases``, only the documented form of each operation."""
+    """Run schemathesis against a fresh server; (its exit code, the summary line, followed on
+    failure by schemathesis's failures and the server's tracebacks). Without ``aliases``, only
+    the documented form of each operation."""
+    with tempfile.TemporaryFile() as log:
+        code, text = await _run(examples, aliases, log)
+        log.seek(0)
+        server_log = log.read().decode(errors="replace")
+    cases = re.search(r"(\d+) generated, (\d+) passed(?:, (\d+) failed)?", text)
+    summary = (
+        f"fuzz: {cases.group(1)} requests over {_operations(text)} "
+        f"operations, {cases.group(2)} passed, {cases.group(3) or 0} failed"
+        if cases
+        else "fuzz: schemathesis found failures (below)"
+    )
+    if code == 0:
+        return code, summary
+    # A short run's failure may not come again with its seed (the server's state depends on
+    # timing), so what it found is kept here whole: the requests and the server's tracebacks.
+    failures = _section(text, "FAILURES") or text[-6000:]
+    return code, "\n".join((summary, failures, _tracebacks(server_log)))
+
+
+async def _run(examples: int, aliases: bool, log: IO[bytes]) -> tuple[int, str]:
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mockgraph", "serve", "--port", "0", "--time-scale", "0",
         "--callback-url", "http://127.0.0.1:9/fuzz",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=log,
     )  # fmt: skip
     assert server.stdout is not None
     ready = (await asyncio.wait_for(server.stdout.readline(), 30)).decode()
@@ -48,22 +73,28 @@ async def fuzz(examples: int = EXAMPLES, *, aliases: bool = True) -> tuple[int, 
             "--checks", ",".join(CHECKS), "--max-examples", str(examples),
             "--phases", "examples,fuzzing", "--header", "Authorization: Bearer fuzz",
             "--no-color", "--suppress-health-check", "all", *(() if aliases else ALIASES),
+            *(("--seed", SEED) if SEED else ()),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await runner.communicate()
     finally:
         server.terminate()
         await server.wait()
-    text = out.decode(errors="replace")
-    cases = re.search(r"(\d+) generated, (\d+) passed(?:, (\d+) failed)?", text)
-    summary = (
-        f"fuzz: {cases.group(1)} requests over {_operations(text)} "
-        f"operations, {cases.group(2)} passed, {cases.group(3) or 0} failed"
-        if cases
-        else "fuzz: no summary from schemathesis:\n" + text[-3000:]
-    )
     assert runner.returncode is not None
-    return runner.returncode, summary if runner.returncode == 0 else summary + "\n" + text[-6000:]
+    return runner.returncode, out.decode(errors="replace")
+
+
+def _section(text: str, title: str) -> str:
+    """Schemathesis's ``=== title ===`` section, up to the next one."""
+    match = re.search(rf"^=+ {title} =+$(.*?)(?=^=+ [A-Z ]+ =+$|\Z)", text, re.M | re.S)
+    return match.group(0) if match else ""
+
+
+def _tracebacks(server_log: str) -> str:
+    """What the server logged as its own failures (a 500's cause), not the parser's refusals
+    of malformed requests that schemathesis sends on purpose."""
+    entries = re.split(r"^(?=\d{4}-\d\d-\d\d )", server_log, flags=re.M)
+    return "".join(entry for entry in entries if "unexpected error" in entry)
 
 
 def _operations(text: str) -> str:
