@@ -4,6 +4,7 @@ codes and statuses (§4), the client assertion's rules (§5)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import time
@@ -162,6 +163,15 @@ def test_each_bad_request_gets_entras_error(
     assert body["error_description"].startswith(f"AADSTS{code}: ")
     assert body["correlation_id"] == "corr" and uuid.UUID(body["trace_id"])
     assert "Trace ID: " in body["error_description"]
+
+
+@pytest.mark.parametrize("basic", ["not base64!", "é", base64.b64encode(b"\xff:\xfe").decode()])
+def test_basic_credentials_that_are_not_base64_of_utf8_are_invalid_client(basic: str) -> None:
+    identity = platform({"clientId": CLIENT, "secret": "s3cret"})
+    with pytest.raises(EntraError) as refused:
+        identity.token(TENANT, secret_form(), endpoint=ENDPOINT, origin=ORIGIN, basic=basic)
+    problem = refused.value
+    assert (problem.status, problem.error, problem.code) == (401, "invalid_client", 7000215)
 
 
 def test_no_secret_and_no_assertion_is_invalid_client() -> None:
@@ -374,6 +384,7 @@ FORM_KEYS = (
     "client_assertion",
     "client_assertion_type",
 )
+BASIC = base64.b64encode(f"{CLIENT}:s3cret".encode()).decode()
 FORM_VALUES = st.one_of(
     st.text(max_size=40),
     st.sampled_from(
@@ -395,19 +406,23 @@ FORM_VALUES = st.one_of(
     form=st.dictionaries(st.sampled_from(FORM_KEYS), FORM_VALUES),
     tenant=st.sampled_from([TENANT, "common", "contoso.onmicrosoft.com", "x"]),
     registered=st.booleans(),
+    # An Authorization: Basic header's credentials: none, anything (not ASCII, not base64), or
+    # the registered client's.
+    basic=st.one_of(st.none(), st.text(max_size=20), st.just(BASIC)),
 )
 def test_any_token_request_gets_a_token_or_entras_error(
-    form: dict[str, str], tenant: str, registered: bool
+    form: dict[str, str], tenant: str, registered: bool, basic: str | None
 ) -> None:
     apps = (
         ({"clientId": CLIENT, "secret": "s3cret", "certificate": BOT_CERT},) if registered else ()
     )
     identity = platform(*apps)
     try:
-        granted = identity.token(tenant, form, endpoint=ENDPOINT, origin=ORIGIN)
+        granted = identity.token(tenant, form, endpoint=ENDPOINT, origin=ORIGIN, basic=basic)
     except EntraError as error:
         body = error.body()
         assert error.status in (400, 401) and body["error_codes"] == [error.code]
         assert body["error_description"].startswith(f"AADSTS{error.code}: ")
         return
-    assert claims(granted["access_token"])["appid"] == form["client_id"]
+    client = CLIENT if basic == BASIC else form["client_id"]
+    assert claims(granted["access_token"])["appid"] == client

@@ -11,7 +11,6 @@ signed with. Errors are Entra's (§4): ``error``, ``error_description`` starting
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -396,7 +395,7 @@ def _basic(header: str) -> tuple[str, str]:
     """The client id and secret of ``Authorization: Basic`` (client_secret_basic)."""
     try:
         decoded = base64.b64decode(header, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64, not ASCII, or not UTF-8 once decoded
         raise EntraError(
             401, "invalid_client", 7000215, "The Basic credentials are not base64 of id:secret."
         ) from None
