@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +111,28 @@ def test_no_body_makes_a_500(
 def test_no_bytes_make_a_500(mockgraph_server: str, raw: bytes) -> None:
     status, _ = send(mockgraph_server + "/v1.0/communications/calls/x/transfer", "POST", raw)
     assert status < 500
+
+
+# A seeded or rung call's Graph properties have the JSON types of Graph's call (CSDL: targets a
+# collection of invitationParticipantInfo, source a participantInfo, requestedModalities of the
+# modality enum); the short fuzz in CI found `targets: true` made a 500.
+@pytest.mark.parametrize("path", ["/_mock/calls", "/_mock/calls/incoming"])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("targets", True),
+        ("targets", [1]),
+        ("source", 5),
+        ("meetingInfo", "m"),
+        ("requestedModalities", ["smell"]),
+        ("subject", 3),
+    ],
+)
+def test_a_seeded_call_of_the_wrong_json_type_is_a_400(
+    mockgraph_server: str, path: str, key: str, value: Any
+) -> None:
+    body = {"callbackUri": "http://127.0.0.1:9/", key: value}
+    status, answer = send(mockgraph_server + path, "POST", json.dumps(body).encode())
+    assert status == 400, answer
+    assert answer["error"]["code"] == "BadRequest"
+    assert key in answer["error"]["message"]

@@ -15,7 +15,13 @@ from mockgraph.errors import BadRequest
 from mockgraph.schema.validation import Shape
 
 STRING: dict[str, Any] = {"type": "string"}
-ANY: dict[str, Any] = {}
+# A seeded or rung call's Graph properties, in the JSON types Graph's call has them (each may be
+# null): what GET and the notifications show must be a call an SDK can read, and a seeded
+# ``targets: true`` was a 500. Inside them a tester may shorten (no @odata.type, a user with an
+# id only), so the objects are not checked against Graph's types.
+OBJECT: dict[str, Any] = {"type": ["object", "null"]}
+OBJECTS: dict[str, Any] = {"type": ["array", "null"], "items": {"type": "object"}}
+MODALITIES = ["audio", "video", "videoBasedScreenSharing", "data", "unknownFutureValue"]  # CSDL
 # Where notifications go: Graph POSTs to it, so nothing but http(s) can work.
 HTTP_URL: dict[str, Any] = {
     "type": "string",
@@ -47,14 +53,14 @@ SPEC_KEYS = (
     SpecKey("applicationInstance", {"type": "boolean"}, graph=False),
     SpecKey("timeout", {"type": "number", "exclusiveMinimum": 0}, graph=False, seed=False),
     SpecKey("tenantId", STRING),
-    SpecKey("source", ANY),
-    SpecKey("targets", ANY),
+    SpecKey("source", OBJECT),
+    SpecKey("targets", OBJECTS),
     SpecKey("direction", {"enum": ["incoming", "outgoing"]}, ring=False),
-    SpecKey("requestedModalities", ANY),
-    SpecKey("meetingInfo", ANY),
-    SpecKey("chatInfo", ANY),
-    SpecKey("incomingContext", ANY),
-    SpecKey("subject", STRING),
+    SpecKey("requestedModalities", {"type": ["array", "null"], "items": {"enum": MODALITIES}}),
+    SpecKey("meetingInfo", OBJECT),
+    SpecKey("chatInfo", OBJECT),
+    SpecKey("incomingContext", OBJECT),
+    SpecKey("subject", {"type": ["string", "null"]}),
     SpecKey("mediaConfig", {"type": "object"}),
 )
 
