@@ -58,3 +58,11 @@ async def test_every_route_is_described_and_every_reference_resolves() -> None:
 async def test_a_short_fuzz_finds_nothing() -> None:
     code, summary = await fuzz(examples=2, aliases=False)
     assert code == 0, summary
+
+
+async def test_a_control_route_that_answered_409_describes_it() -> None:
+    # The long fuzz found these: a seeded or rung call with an id already taken, and keys pressed
+    # on a call whose bot has not subscribed to tones, answer 409 (tests/test_control.py, tests/test_media.py).
+    document = await served()
+    for path in ("/_mock/calls", "/_mock/calls/incoming", "/_mock/calls/{call_id}/tones"):
+        assert "409" in document["paths"][path]["post"]["responses"], path

@@ -488,6 +488,7 @@ class ControlRoute:
     streams: bool = False  # it answers a stream that does not end (not in the description)
     content_type: str = "application/json"  # of what it answers
     open: bool = False  # answered without the --control-token (bots and browsers read it)
+    conflicts: bool = False  # it may answer 409: what it asks clashes with a call's state
 
     @property
     def doc(self) -> str:
@@ -521,8 +522,10 @@ CONTROL_ROUTES = (
         open=True,
         content_type="application/x-pem-file",
     ),
-    ControlRoute("POST", "/_mock/calls", seed_call, "Seed a call", 201, SEED.shape),
-    ControlRoute("POST", "/_mock/calls/incoming", ring, "Ring the bot", 201, RING.shape),
+    ControlRoute("POST", "/_mock/calls", seed_call, "Seed a call", 201, SEED.shape, conflicts=True),
+    ControlRoute(
+        "POST", "/_mock/calls/incoming", ring, "Ring the bot", 201, RING.shape, conflicts=True
+    ),
     ControlRoute("GET", "/_mock/bots", list_bots, "Bots that transfers ring"),
     ControlRoute("PUT", "/_mock/bots/{identity_id}", register_bot, "Add a bot", body=BOT),
     ControlRoute("GET", "/_mock/calls", list_calls, "Every call"),
@@ -545,7 +548,14 @@ CONTROL_ROUTES = (
         query=("count", "timeout"),
     ),
     ControlRoute("POST", "/_mock/calls/{call_id}/advance", advance, "Release steps", body=ADVANCE),
-    ControlRoute("POST", "/_mock/calls/{call_id}/tones", press_tones, "Press keys", body=PRESS),
+    ControlRoute(
+        "POST",
+        "/_mock/calls/{call_id}/tones",
+        press_tones,
+        "Press keys",
+        body=PRESS,
+        conflicts=True,
+    ),
     ControlRoute(
         "POST", "/_mock/calls/{call_id}/hangup", hang_up, "The far side hangs up", body=HANG_UP
     ),

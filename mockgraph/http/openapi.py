@@ -105,7 +105,7 @@ def _control(route: ControlRoute) -> JSON:
     responses: JSON = {str(route.status): {"description": route.summary}}
     if route.status != 204:
         responses[str(route.status)]["content"] = {route.content_type: {"schema": {}}}
-    for status in ("400", "401", "404", "408"):
+    for status in ("400", "401", "404", "408", *(("409",) if route.conflicts else ())):
         responses[status] = {
             "description": "an error",
             "content": {"application/json": {"schema": ERROR}},
