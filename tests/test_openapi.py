@@ -61,8 +61,9 @@ async def test_a_short_fuzz_finds_nothing() -> None:
 
 
 async def test_a_control_route_that_answered_409_describes_it() -> None:
-    # The long fuzz found these: a seeded or rung call with an id already taken, and keys pressed
-    # on a call whose bot has not subscribed to tones, answer 409 (tests/test_control.py, tests/test_media.py).
+    # The long fuzz found these: a seeded or rung call with an id already taken, and keys
+    # pressed on a call whose bot has not subscribed to tones, answer 409
+    # (tests/test_control.py, tests/test_media.py).
     document = await served()
     for path in ("/_mock/calls", "/_mock/calls/incoming", "/_mock/calls/{call_id}/tones"):
         assert "409" in document["paths"][path]["post"]["responses"], path
