@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 
 from mockgraph.testing import BotReceiver, MockGraph
+from tests.docs import DOCS
 
 pytest_plugins = ["pytester"]
 
@@ -169,3 +171,30 @@ class Driver:
 @pytest.fixture
 def driver(graph: MockGraph, bot: BotReceiver, http: aiohttp.ClientSession) -> Driver:
     return Driver(graph, bot, http)
+
+
+# The docs' msgraph-sdk client (its own tests are in tests/test_graph_sdk.py).
+[SDK_SNIPPET] = re.findall(
+    r"<!-- runs in tests/test_graph_sdk.py -->\n```python\n(.*?)```", DOCS, re.S
+)
+
+
+@pytest.fixture
+async def sdk() -> Any:
+    """``sdk(base_url)``: the README's client; its HTTP connections are closed afterwards."""
+    scope: dict[str, Any] = {}
+    exec(SDK_SNIPPET, scope)
+    made: list[Any] = []
+
+    def graph_client(base_url: str) -> Any:
+        client = scope["graph_client"](base_url)
+        made.append(client)
+        return client
+
+    yield graph_client
+    for client in made:
+        http = client.request_adapter._http_client
+        await http.aclose()
+        # msgraph_core's AsyncGraphTransport.aclose() does nothing, so the connection pool it
+        # wraps stays open (and warns when collected): close that one too.
+        await http._transport.transport.aclose()

@@ -4,7 +4,6 @@ README's snippet, run as it is written."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
@@ -26,33 +25,6 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 
 from mockgraph.testing import BotReceiver, MockGraph
-from tests.docs import DOCS
-
-README = DOCS  # the README and the docs pages, where the examples live
-[SNIPPET] = re.findall(
-    r"<!-- runs in tests/test_graph_sdk.py -->\n```python\n(.*?)```", README, re.S
-)
-
-
-@pytest.fixture
-async def sdk() -> Any:
-    """``sdk(base_url)``: the README's client; its HTTP connections are closed afterwards."""
-    scope: dict[str, Any] = {}
-    exec(SNIPPET, scope)
-    made: list[Any] = []
-
-    def graph_client(base_url: str) -> Any:
-        client = scope["graph_client"](base_url)
-        made.append(client)
-        return client
-
-    yield graph_client
-    for client in made:
-        http = client.request_adapter._http_client
-        await http.aclose()
-        # msgraph_core's AsyncGraphTransport.aclose() does nothing, so the connection pool it
-        # wraps stays open (and warns when collected): close that one too.
-        await http._transport.transport.aclose()
 
 
 def transfer_to(user_id: str) -> TransferPostRequestBody:

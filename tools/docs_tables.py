@@ -23,6 +23,7 @@ from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operati
 from mockgraph.config import OPTIONS, Option
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
+from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 from mockgraph.scenarios.loader import load_library, scenario_schema
 from mockgraph.scenarios.model import Exists, Scenario, Step
 
@@ -63,6 +64,9 @@ def permissions() -> str:
         else:
             allowed = ", ".join(f"`{name}`" for name in sorted(operation.permissions))
         rows.append(f"| `{operation.name}` | {allowed} |")
+    for presence in PRESENCE_OPERATIONS:
+        allowed = ", ".join(f"`{name}`" for name in sorted(presence.permissions))
+        rows.append(f"| `{presence.name}` | {allowed} |")
     return "\n".join(["| operation | application permissions |", "|---|---|", *rows])
 
 
@@ -213,6 +217,23 @@ def graph_surface() -> str:
     return "\n".join([header, "|---|---|---|---|---|---|", *rows])
 
 
+def _presence_answer(operation: PresenceOperation) -> str:
+    if operation.returns is None:
+        return "`200`, no body"
+    shown = '`{"value": [presence, …]}`' if operation.collection else "the presence"
+    return f"`200`, {shown}"
+
+
+def presence_surface() -> str:
+    rows = []
+    for op in PRESENCE_OPERATIONS:
+        paths = "<br>".join(f"`{op.method} {path}`" for path in op.paths)
+        what = " ".join((inspect.getdoc(op.perform) or "").split())
+        rows.append(f"| `{op.name}` | {paths} | {_cell(_presence_answer(op))} | {_cell(what)} |")
+    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
+    return "\n".join([header, "|---|---|---|---|", *rows])
+
+
 def _request(route: ControlRoute) -> str:
     query = f" (query: {', '.join(f'`{name}`' for name in route.query)})" if route.query else ""
     return f"`{route.method} {route.path}`{query}"
@@ -235,6 +256,7 @@ TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "flags": ("reference/command-line.md", flags),
     "permissions": ("how-to/real-credentials.md", permissions),
     "graph-surface": ("reference/graph-surface.md", graph_surface),
+    "presence": ("reference/graph-surface.md", presence_surface),
     "control-plane": ("reference/control-plane.md", control_plane),
     "scenario-keys": ("reference/scenarios.md", scenario_keys),
     "builtin-scenarios": ("reference/scenarios.md", builtin_scenarios),

@@ -33,7 +33,7 @@ from mockgraph.calling.answers import View
 from mockgraph.calling.calls import CALL_STATES, Call, Participant, app_hosted
 from mockgraph.calling.steps import PLAYING, Step
 from mockgraph.config import parse_http_url
-from mockgraph.errors import BadRequest, CallNotFound, Conflict, Forbidden
+from mockgraph.errors import BadRequest, CallNotFound, Conflict
 from mockgraph.identity.permissions import (
     ACCESS_MEDIA,
     ANY_CALLING,
@@ -43,6 +43,7 @@ from mockgraph.identity.permissions import (
     JOIN_GROUP,
     NONE_NEEDED,
     allowed_by,
+    check_permitted,
 )
 from mockgraph.ids import new_id
 from mockgraph.tones import tone_names
@@ -290,14 +291,7 @@ class Operation:
 
     def check_permitted(self, roles: AbstractSet[str]) -> None:
         """Raise the 403 Graph's calling API answers if no role in the token allows this."""
-        if self.permissions and self.permissions.isdisjoint(roles):
-            needed = ", ".join(sorted(self.permissions))
-            have = ", ".join(sorted(roles)) or "none"
-            raise Forbidden(
-                "Insufficient enterprise tenant permissions, cannot access this API. "
-                f"({self.name} needs one of the application permissions {needed}; the "
-                f"token's roles: {have}.)"
-            )
+        check_permitted(self.name, self.permissions, roles)
 
     def check_state(self, call: Call) -> None:
         """Raise the 404 or 409 Graph answers if the call's state does not allow this."""

@@ -29,6 +29,7 @@ from mockgraph.faults import Faults
 from mockgraph.identity.apps import Apps
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Entry, Journal
+from mockgraph.presence.presences import CallPresence, Presences
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
 
@@ -92,6 +93,7 @@ class CallingService:
             tenant_id=settings.tenant_id,
             lifetime=settings.token_lifetime,
         )
+        self.presences = Presences(clock, CallPresence(calls))
         self.control = ControlService(
             calls,
             library,
@@ -137,8 +139,10 @@ class CallingService:
         self.journal.close()
 
     async def reset(self, time: Mapping[str, Any] | None = None) -> None:
-        """Forget calls, journal and faults, restore the time settings, then apply ``time``."""
+        """Forget calls, journal, faults and presence, restore the time settings, then apply
+        ``time``."""
         await self.control.reset(time)
+        self.presences.clear()
 
     @property
     def idle(self) -> bool:

@@ -24,6 +24,7 @@ from mockgraph.http.keys import (
     GRAPH,
     IDENTITY,
     JOURNAL,
+    PRESENCES,
     SERVICE,
     SIGNING,
     STREAMS,
@@ -31,6 +32,7 @@ from mockgraph.http.keys import (
 )
 from mockgraph.http.listening import AppServer, TlsError, tls_context
 from mockgraph.http.local_tls import LocalTlsError, tls_files
+from mockgraph.http.presence_routes import add_presence_routes
 from mockgraph.scenarios.library import ScenarioLibrary
 
 
@@ -46,6 +48,7 @@ def build_app(
     app[JOURNAL] = service.journal
     app[FAULTS] = service.faults
     app[IDENTITY] = service.identity
+    app[PRESENCES] = service.presences
     app[CONTROL_TOKEN] = settings.control_token or ""
     app[STREAMS] = set()
     app[TRUST] = b""  # http; the Server says otherwise when it serves https
@@ -58,6 +61,7 @@ def build_app(
 
     app.cleanup_ctx.append(lifecycle)
     add_graph_routes(app)
+    add_presence_routes(app)
     add_control_routes(app)
     add_identity_routes(app)
     add_fallback_route(app)

@@ -32,7 +32,7 @@ from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
-from mockgraph.http.keys import CONTROL, SERVICE, SIGNING, TRUST
+from mockgraph.http.keys import CONTROL, PRESENCES, SERVICE, SIGNING, TRUST
 from mockgraph.http.requests import origin, read_json_object
 from mockgraph.identity.apps import APP
 from mockgraph.schema.validation import Shape
@@ -113,6 +113,20 @@ async def register_bot(request: web.Request) -> web.Response:
     identity_id = request.match_info["identity_id"]
     bot = request.app[CONTROL].register_bot(identity_id, await _body(request))
     return web.json_response(bot)
+
+
+async def list_users(request: web.Request) -> web.Response:
+    """`{"value": [user id, …]}`: the users Graph's presence knows (added here, or in a call's
+    roster); presence for any other is Graph's `404`."""
+    return web.json_response({"value": request.app[PRESENCES].known()})
+
+
+async def add_user(request: web.Request) -> web.Response:
+    """No body: the user exists in the tenant from now on (until a reset), `Offline` until
+    something gives them presence. Answers `{"id"}`."""
+    user_id = request.match_info["user_id"]
+    request.app[PRESENCES].add_user(user_id)
+    return web.json_response({"id": user_id})
 
 
 async def list_calls(request: web.Request) -> web.Response:
@@ -528,6 +542,8 @@ CONTROL_ROUTES = (
     ),
     ControlRoute("GET", "/_mock/bots", list_bots, "Bots that transfers ring"),
     ControlRoute("PUT", "/_mock/bots/{identity_id}", register_bot, "Add a bot", body=BOT),
+    ControlRoute("GET", "/_mock/users", list_users, "Users presence knows"),
+    ControlRoute("PUT", "/_mock/users/{user_id}", add_user, "Add a user"),
     ControlRoute("GET", "/_mock/calls", list_calls, "Every call"),
     ControlRoute("GET", "/_mock/calls/{call_id}", get_call, "One call"),
     ControlRoute(

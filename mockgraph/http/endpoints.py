@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
+from typing import Protocol
 
 from aiohttp import web
 
-from mockgraph.calling.operations import Operation
 from mockgraph.clock import graph_date
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.faults import Asked, Faults
@@ -35,6 +36,15 @@ log = logging.getLogger("mockgraph")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTROL_PREFIX = "/_mock/"
 DOORS = ("/", "/_mock")  # where a browser gets a page of links, not Graph's 401 or 404
+
+
+class Declared(Protocol):
+    """What a Graph route does, as its endpoint needs it: a call operation, a presence one."""
+
+    @property
+    def name(self) -> str: ...
+
+    def check_permitted(self, roles: AbstractSet[str]) -> None: ...
 
 
 def error_response(error: GraphError, request_id: str, client_request_id: str) -> web.Response:
@@ -80,7 +90,7 @@ async def _received_body(request: web.Request) -> bytes | str | None:
 
 
 def graph_endpoint(
-    app: web.Application, handler: Handler, operation: Operation | None = None
+    app: web.Application, handler: Handler, operation: Declared | None = None
 ) -> Handler:
     """``handler`` answering on a Graph path of ``app`` (for ``operation``, what the route
     does; None on a path that names none). Under --auth strict, the request must carry a token

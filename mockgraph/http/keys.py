@@ -13,6 +13,7 @@ from mockgraph.delivery.signing import SigningService
 from mockgraph.faults import Faults
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Journal
+from mockgraph.presence.presences import Presences
 
 SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
 GRAPH: web.AppKey[GraphService] = web.AppKey("graph", GraphService)
@@ -20,6 +21,7 @@ CONTROL: web.AppKey[ControlService] = web.AppKey("control", ControlService)
 SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
+PRESENCES: web.AppKey[Presences] = web.AppKey("presences", Presences)
 IDENTITY: web.AppKey[IdentityPlatform] = web.AppKey("identity", IdentityPlatform)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
 TRUST: web.AppKey[bytes] = web.AppKey("trust", bytes)  # the PEM https is trusted by; b"": http

@@ -12,6 +12,7 @@ from typing import Any
 from mockgraph.calling.operations import OPERATIONS, Form, Operation
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.http.identity_routes import IDENTITY_ROUTES, IdentityRoute
+from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceForm, PresenceOperation
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
 
 JSON = dict[str, Any]
@@ -39,6 +40,10 @@ def _document() -> JSON:
         for form in operation.route.forms() if operation.route else ():
             path = form.path.replace("{id}", "{callId}")
             paths.setdefault(path, {})[form.method.lower()] = _graph(operation, form, path)
+    for presence in PRESENCE_OPERATIONS:
+        for presence_form in presence.forms():
+            described = _presence(presence, presence_form)
+            paths.setdefault(presence_form.path, {})[presence_form.method.lower()] = described
     for control in CONTROL_ROUTES:
         if not control.streams:  # a fuzzer or client generator would wait on it for ever
             paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
@@ -97,6 +102,44 @@ def _graph(operation: Operation, form: Form, path: str) -> JSON:
         described["requestBody"] = {
             "required": not operation.request.may_be_empty,
             "content": {"application/json": {"schema": schema}},
+        }
+    return described
+
+
+# What a presence path may answer besides its 200.
+PRESENCE_ERRORS = {
+    "400": "the body breaks the schema or a rule",
+    "401": "no bearer token",
+    "404": "no such user (or, for clearPresence, no such session)",
+    "405": "another method",
+    "413": "a body over 1 MiB",
+    "415": "a body that is not JSON",
+}
+
+
+def _presence(operation: PresenceOperation, form: PresenceForm) -> JSON:
+    version = form.version
+    success: JSON = {"description": f"{operation.name} done"}
+    if operation.returns is not None:
+        schema: JSON = {"$ref": f"#/components/schemas/{version}.{operation.returns}"}
+        if operation.collection:
+            schema = {"type": "object", "properties": {"value": {"type": "array", "items": schema}}}
+        success["content"] = {"application/json": {"schema": schema}}
+    responses: JSON = {"200": success}
+    for status, why in PRESENCE_ERRORS.items():
+        responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
+    described: JSON = {
+        "operationId": f"{operation.name}.{version}.{form.path}",
+        "summary": operation.name,
+        "parameters": _parameters(form.path),
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+    if operation.request is not None:
+        body_schema = {"$ref": f"#/components/schemas/{version}.{operation.request}"}
+        described["requestBody"] = {
+            "required": not operation.may_be_empty,
+            "content": {"application/json": {"schema": body_schema}},
         }
     return described
 

@@ -4,12 +4,19 @@ the identity platform puts them in tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
+from mockgraph.errors import Forbidden
+
 ACCESS_MEDIA = "Calls.AccessMedia.All"
 INITIATE = "Calls.Initiate.All"
 INITIATE_GROUP = "Calls.InitiateGroupCall.All"
 JOIN_GROUP = "Calls.JoinGroupCall.All"
 JOIN_AS_GUEST = "Calls.JoinGroupCallAsGuest.All"
 CALLING = (ACCESS_MEDIA, INITIATE, INITIATE_GROUP, JOIN_GROUP, JOIN_AS_GUEST)
+# Presence's (graph-identity-facts.md §8): ReadWrite includes what Read allows.
+PRESENCE_READ = frozenset({"Presence.Read.All", "Presence.ReadWrite.All"})
+PRESENCE_WRITE = frozenset({"Presence.ReadWrite.All"})
 
 
 def allowed_by(*permissions: str) -> frozenset[str]:
@@ -21,3 +28,16 @@ def allowed_by(*permissions: str) -> frozenset[str]:
 
 ANY_CALLING = frozenset(CALLING)  # what Graph's pages do not say: any calling permission
 NONE_NEEDED = frozenset[str]()  # reject, hold music: "None" on their pages
+
+
+def check_permitted(operation: str, permissions: AbstractSet[str], roles: AbstractSet[str]) -> None:
+    """Raise the 403 Graph answers if no role in the token is one of ``permissions`` (an
+    operation with none needs no role)."""
+    if permissions and permissions.isdisjoint(roles):
+        needed = ", ".join(sorted(permissions))
+        have = ", ".join(sorted(roles)) or "none"
+        raise Forbidden(
+            "Insufficient enterprise tenant permissions, cannot access this API. "
+            f"({operation} needs one of the application permissions {needed}; the "
+            f"token's roles: {have}.)"
+        )

@@ -156,6 +156,11 @@ class MockGraphClient:
         )
         return result
 
+    async def add_user(self, user_id: str) -> JSON:
+        """``user_id`` is a user of the tenant: Graph's presence answers for them."""
+        result: JSON = await self._request("PUT", f"/_mock/users/{user_id}")
+        return result
+
     async def pin_scenario(self, call_id: str, name: str | None) -> JSON:
         """The scenario the call's next operation plays; ``None`` unpins."""
         result: JSON = await self._request(

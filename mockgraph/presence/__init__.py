@@ -1,0 +1,1 @@
+"""Users' presence: the domain (``presences``) and its Graph operations (``operations``)."""
