@@ -169,3 +169,22 @@ async def test_the_apps_of_the_control_plane_last_until_the_reset(
     async with http.post(f"{strict.url}/{TENANT}/oauth2/v2.0/token", data=form) as response:
         assert response.status == 400
         assert json.loads(await response.text())["error_codes"] == [700016]
+
+
+async def test_strict_presence_needs_a_presence_permission(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    # presence-get's and setPresence's permissions pages: Presence.Read.All or
+    # Presence.ReadWrite.All to read, Presence.ReadWrite.All to set.
+    user = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+    await strict.add_user(user)
+    url = f"{strict.graph_url()}/users/{user}/presence"
+    for client_id, status in ((CLIENT, 200), (MEDIA_ONLY, 403)):
+        headers = {"Authorization": f"Bearer {await token(http, strict, client_id)}"}
+        async with http.get(url, headers=headers) as response:
+            assert response.status == status, client_id
+    headers = {"Authorization": f"Bearer {await token(http, strict, MEDIA_ONLY)}"}
+    async with http.post(f"{url}/clearUserPreferredPresence", headers=headers) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (403, "7504")
+    assert "Presence.ReadWrite.All" in body["error"]["message"]

@@ -1,6 +1,7 @@
 """The applications the local identity platform knows: each with its secrets, the certificates
 whose keys sign its client assertions, and the application permissions (app roles) it was
-granted. With none registered, any client is welcome and gets every calling permission."""
+granted. With none registered, any client is welcome and gets every permission mockgraph
+checks (calling and presence)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockgraph.errors import BadRequest, ResourceNotFound
-from mockgraph.identity.permissions import CALLING
+from mockgraph.identity.permissions import EVERY
 from mockgraph.schema.validation import Shape
 
 if TYPE_CHECKING:
@@ -89,8 +90,8 @@ class App:
     display_name: str = ""
     secrets: tuple[str, ...] = ()
     certificates: tuple[Certificate, ...] = ()
-    # With no app registered, or none named for an app, a token carries every calling one.
-    roles: tuple[str, ...] = CALLING
+    # With no app registered, or none named for an app, a token carries every permission.
+    roles: tuple[str, ...] = EVERY
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False)  # as it was given
 
     @property
@@ -135,7 +136,7 @@ def app_from_spec(spec: Mapping[str, Any], client_id: str | None = None) -> App:
         display_name=str(spec.get("displayName", "")),
         secrets=(str(spec["secret"]),) if "secret" in spec else (),
         certificates=certificates,
-        roles=tuple(spec.get("roles", CALLING)),
+        roles=tuple(spec.get("roles", EVERY)),
         spec=dict(spec),
     )
 
@@ -174,7 +175,7 @@ class Apps:
 
     @property
     def open(self) -> bool:
-        """No app registered: any client gets a token with every calling permission."""
+        """No app registered: any client gets a token with every permission (``EVERY``)."""
         return not self._apps
 
     def register(self, app: App) -> App:

@@ -15,8 +15,11 @@ JOIN_GROUP = "Calls.JoinGroupCall.All"
 JOIN_AS_GUEST = "Calls.JoinGroupCallAsGuest.All"
 CALLING = (ACCESS_MEDIA, INITIATE, INITIATE_GROUP, JOIN_GROUP, JOIN_AS_GUEST)
 # Presence's (graph-identity-facts.md §8): ReadWrite includes what Read allows.
-PRESENCE_READ = frozenset({"Presence.Read.All", "Presence.ReadWrite.All"})
+PRESENCE = ("Presence.Read.All", "Presence.ReadWrite.All")
+PRESENCE_READ = frozenset(PRESENCE)
 PRESENCE_WRITE = frozenset({"Presence.ReadWrite.All"})
+# What an app's tokens carry when its registration names no roles: all that mockgraph serves.
+EVERY = (*CALLING, *PRESENCE)
 
 
 def allowed_by(*permissions: str) -> frozenset[str]:
