@@ -88,7 +88,7 @@ def test_an_app_token_for_graph_has_the_claims_entra_gives_one() -> None:
     assert jwt.get_unverified_header(answer["access_token"])["alg"] == "RS256"
 
 
-def test_with_no_app_registered_any_client_gets_every_calling_permission() -> None:
+def test_with_no_app_registered_any_client_gets_every_permission_mockgraph_checks() -> None:
     granted = platform().token(
         TENANT, secret_form(client_secret="x"), endpoint=ENDPOINT, origin=ORIGIN
     )
@@ -99,6 +99,8 @@ def test_with_no_app_registered_any_client_gets_every_calling_permission() -> No
         "Calls.InitiateGroupCall.All",
         "Calls.JoinGroupCall.All",
         "Calls.JoinGroupCallAsGuest.All",
+        "Presence.Read.All",
+        "Presence.ReadWrite.All",
     }
 
 

@@ -49,17 +49,19 @@ def test_the_wheel_builds_installs_and_serves(tmp_path: Path) -> None:
     mockgraph = str(venv / "bin" / "mockgraph")
     version = subprocess.run([mockgraph, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.strip() == "mockgraph 0.1.0"
-    server = subprocess.Popen(
-        [mockgraph, "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,  # not the checkout: the installed package, not the source tree
-    )
+    log = tmp_path / "serve.log"  # a file, not a pipe: a full pipe would stall the server
+    with log.open("w") as errors:  # the child keeps its own copy of the descriptor
+        server = subprocess.Popen(
+            [mockgraph, "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=tmp_path,  # not the checkout: the installed package, not the source tree
+        )
     try:
         assert server.stdout is not None
         ready = server.stdout.readline()
-        assert ready.startswith("mockgraph listening on http://"), ready
+        assert ready.startswith("mockgraph listening on http://"), log.read_text()
         url = ready.split()[-1]
         with urllib.request.urlopen(f"{url}/_mock/ui/") as page:
             assert b"<title>" in page.read()

@@ -39,6 +39,8 @@ PREFERRED_PAIRS = (
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 SESSION_DEFAULT, SESSION_MIN, SESSION_MAX = 5 * MINUTE, 5 * MINUTE, 4 * HOUR
 MOST_IDS = 650  # getPresencesByUserId's limit per request
+# Edm.Duration as Graph writes it: days and a time part, never years or months (which would
+# need a calendar). Five lines of pattern; isodate, a dependency, would add nothing here.
 ISO_DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
