@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tomllib
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -80,3 +81,15 @@ def test_the_wheel_builds_installs_and_serves(tmp_path: Path) -> None:
     # git installs what is committed, which a developer's working tree may be ahead of.
     helped = subprocess.run([mockgraph, "--help"], capture_output=True, text=True, check=True)
     assert "serve" in helped.stdout
+
+
+def test_every_package_in_the_source_is_in_the_wheels_list() -> None:
+    # setuptools ships only the packages pyproject.toml names; a new one left out fails at
+    # import once installed (presence did, and only the minute-long build above caught it).
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = set(project["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "mockgraph").rglob("__init__.py")
+    }
+    assert found <= declared, sorted(found - declared)
