@@ -186,6 +186,7 @@ class Settings:
     calls_limit: int = 10_000
     ring_timeout: float = 15.0
     keepalive_timeout: float = 2700.0  # Graph's 45 minutes; 0: calls never expire
+    call_record_delay: float = 60.0  # seconds from a call's end to its record's filing
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     faults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # set at start-up
@@ -485,6 +486,19 @@ OPTIONS = (
             "time-out; `0`: calls never expire"
         ),
         default_doc="`2700` (45 minutes, as Graph)",
+    ),
+    Option(
+        "call_record_delay",
+        "--call-record-delay",
+        "MOCKGRAPH_CALL_RECORD_DELAY",
+        "seconds from a call's end until its call record can be read; scaled like a pause",
+        parse_non_negative,
+        metavar="SECONDS",
+        doc=(
+            "how long after a call ends its [call record](../how-to/call-records.md) can be "
+            "read (before, Graph's 404); a pause, scaled by the time scale: at `0`, at once"
+        ),
+        default_doc="`60`",
     ),
     Option(
         "application_instance",

@@ -101,6 +101,9 @@ def test_with_no_app_registered_any_client_gets_every_permission_mockgraph_check
         "Calls.JoinGroupCallAsGuest.All",
         "Presence.Read.All",
         "Presence.ReadWrite.All",
+        "CallRecords.Read.All",
+        "OnlineMeetings.Read.All",
+        "OnlineMeetings.ReadWrite.All",
     }
 
 

@@ -491,3 +491,19 @@ async def test_the_loaded_scenarios_show_their_steps(inspector: Inspector) -> No
         await expect(steps).to_have_text(
             ["+0.05 s updated transferring", "+0.1 s updated established 500/7000"]
         )
+
+
+async def test_call_records_are_listed_when_opened(inspector: Inspector, bot: BotReceiver) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        call = await graph.seed_call(callback_uri=bot.callback_url, state="established")
+        await graph.hang_up(call["id"])
+        await graph.wait_for_state(call["id"], "terminated")
+        await inspector.open(graph.url)
+        page = inspector.page
+        await page.get_by_text("Call records").click()
+        # The record's id is the call's callChainId, and it names the call it was made from.
+        item = page.locator("#call-records-list li")
+        await expect(item).to_contain_text(call["callChainId"])
+        await expect(item).to_contain_text(f"peerToPeer · calls {call['id']} · 1 session(s)")
+        await page.get_by_role("button", name=call["callChainId"]).click()
+        await expect(page.locator("#call-record")).to_contain_text('"type": "peerToPeer"')

@@ -188,3 +188,30 @@ async def test_strict_presence_needs_a_presence_permission(
         body = await response.json()
     assert (response.status, body["error"]["code"]) == (403, "7504")
     assert "Presence.ReadWrite.All" in body["error"]["message"]
+
+
+async def test_strict_call_records_need_the_call_records_permission(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    # callrecords-callrecord-get's permissions: CallRecords.Read.All (application) only. The
+    # permission is checked before the record is looked for, so an unknown id shows it.
+    url = f"{strict.graph_url()}/communications/callRecords/no-such-record"
+    for client_id, status in ((CLIENT, 404), (MEDIA_ONLY, 403)):
+        headers = {"Authorization": f"Bearer {await token(http, strict, client_id)}"}
+        async with http.get(url, headers=headers) as response:
+            body = await response.json()
+        assert response.status == status, (client_id, body)
+    assert "CallRecords.Read.All" in body["error"]["message"]
+
+
+async def test_strict_online_meetings_need_an_online_meetings_permission(
+    strict: MockGraph, http: aiohttp.ClientSession
+) -> None:
+    # The create page: OnlineMeetings.ReadWrite.All (application).
+    url = f"{strict.graph_url()}/users/5810cedd-b43a-44a4-a2e8-0ba3a4b85b5e/onlineMeetings"
+    for client_id, status in ((CLIENT, 201), (MEDIA_ONLY, 403)):
+        headers = {"Authorization": f"Bearer {await token(http, strict, client_id)}"}
+        async with http.post(url, json={"subject": "x"}, headers=headers) as response:
+            body = await response.json()
+        assert response.status == status, (client_id, body)
+    assert "OnlineMeetings.ReadWrite.All" in body["error"]["message"]

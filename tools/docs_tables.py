@@ -20,9 +20,11 @@ from typing import Any
 
 from mockgraph.calling.calls import CALL_STATES
 from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
+from mockgraph.callrecords.operations import RECORD_OPERATIONS
 from mockgraph.config import OPTIONS, Option
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
+from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
 from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 from mockgraph.scenarios.loader import load_library, scenario_schema
 from mockgraph.scenarios.model import Exists, Scenario, Step
@@ -64,9 +66,9 @@ def permissions() -> str:
         else:
             allowed = ", ".join(f"`{name}`" for name in sorted(operation.permissions))
         rows.append(f"| `{operation.name}` | {allowed} |")
-    for presence in PRESENCE_OPERATIONS:
-        allowed = ", ".join(f"`{name}`" for name in sorted(presence.permissions))
-        rows.append(f"| `{presence.name}` | {allowed} |")
+    for declared in (*PRESENCE_OPERATIONS, *RECORD_OPERATIONS, *MEETING_OPERATIONS):
+        allowed = ", ".join(f"`{name}`" for name in sorted(declared.permissions))
+        rows.append(f"| `{declared.name}` | {allowed} |")
     return "\n".join(["| operation | application permissions |", "|---|---|", *rows])
 
 
@@ -234,6 +236,37 @@ def presence_surface() -> str:
     return "\n".join([header, "|---|---|---|---|", *rows])
 
 
+def call_records_surface() -> str:
+    rows = []
+    for op in RECORD_OPERATIONS:
+        name = op.returns.rpartition(".")[2]
+        shown = f'`{{"value": [{name}, …]}}`' if op.collection else f"the {name}"
+        what = " ".join((inspect.getdoc(op.perform) or "").split())
+        rows.append(f"| `{op.name}` | `{op.method} {op.path}` | `200`, {shown} | {_cell(what)} |")
+    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
+    return "\n".join([header, "|---|---|---|---|", *rows])
+
+
+def _meeting_answer(operation: MeetingOperation) -> str:
+    if operation.status == 204:
+        return "`204`, no body"
+    if operation.collection:
+        return '`200`, `{"value": [onlineMeeting, …]}`'
+    if operation.action:
+        return "`201` with the new onlineMeeting, `200` with the one found"
+    return f"`{operation.status}`, the onlineMeeting"
+
+
+def meetings_surface() -> str:
+    rows = []
+    for op in MEETING_OPERATIONS:
+        what = " ".join((inspect.getdoc(op.perform) or "").split())
+        request = f"`{op.method} {op.path}`"
+        rows.append(f"| `{op.name}` | {request} | {_cell(_meeting_answer(op))} | {_cell(what)} |")
+    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
+    return "\n".join([header, "|---|---|---|---|", *rows])
+
+
 def _request(route: ControlRoute) -> str:
     query = f" (query: {', '.join(f'`{name}`' for name in route.query)})" if route.query else ""
     return f"`{route.method} {route.path}`{query}"
@@ -257,6 +290,8 @@ TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "permissions": ("how-to/real-credentials.md", permissions),
     "graph-surface": ("reference/graph-surface.md", graph_surface),
     "presence": ("reference/graph-surface.md", presence_surface),
+    "call-records": ("reference/graph-surface.md", call_records_surface),
+    "meetings": ("reference/graph-surface.md", meetings_surface),
     "control-plane": ("reference/control-plane.md", control_plane),
     "scenario-keys": ("reference/scenarios.md", scenario_keys),
     "builtin-scenarios": ("reference/scenarios.md", builtin_scenarios),

@@ -149,6 +149,9 @@ class Participant:
     on_hold_music: bool = False
     sharing_screen: bool = False  # a bot in the sharer role (changeScreenSharingRole)
     endpoint_id: str = field(default_factory=new_id)
+    # When they joined and left (time.time(), as the history): the call record's sessions.
+    joined: float = field(default_factory=time.time)
+    left: float | None = None
 
     @property
     def is_bot(self) -> bool:
@@ -221,8 +224,11 @@ class Call:
     participants: dict[str, Participant] = field(default_factory=dict)  # the roster, by id
     routing_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
     sharing_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    departed: list[Participant] = field(default_factory=list)  # who left, in the order they did
     # Called when what the control plane shows of it changes (its registry's watchers).
     on_change: Callable[[Call], None] = field(default=lambda call: None, repr=False, compare=False)
+    # Called once, when it ends (its registry's followers: the call record).
+    on_end: Callable[[Call], None] = field(default=lambda call: None, repr=False, compare=False)
 
     @property
     def state(self) -> str:
@@ -287,6 +293,8 @@ class Call:
             self.properties["state"] = "terminated"
         if self.state != before:
             self.history.append(StateChange(self.state, time.time(), cause))
+            if self.ended:
+                self.on_end(self)
             self.on_change(self)
 
     def keep(self, properties: Mapping[str, Any]) -> None:
@@ -355,6 +363,10 @@ class Call:
         self.next_source_id += missing
         participant.source_ids = (*participant.source_ids, *(str(n) for n in fresh))
 
+    def everyone(self) -> list[Participant]:
+        """Everyone who was in the call: those who left, then those still in it."""
+        return [*self.departed, *self.participants.values()]
+
     def participant(self, participant_id: str) -> Participant:
         found = self.participants.get(participant_id)
         if found is None:
@@ -372,14 +384,19 @@ class Call:
     def leave(self, participant_id: str) -> Participant:
         """Take ``participant_id`` off the roster (404 if it is not on it)."""
         left = self.participants.pop(self.participant(participant_id).id)
+        self._depart(left)
         self.on_change(self)
         return left
+
+    def _depart(self, participant: Participant) -> None:
+        participant.left = time.time()
+        self.departed.append(participant)
 
     def leave_all_but_the_bot(self) -> None:
         """Everyone but the bot leaves (the organiser ended the meeting)."""
         for participant in list(self.participants.values()):
             if not participant.is_bot:
-                del self.participants[participant.id]
+                self._depart(self.participants.pop(participant.id))
         self.on_change(self)
 
     # --- audio routing groups -----------------------------------------------------------------
@@ -483,10 +500,12 @@ class CallWatcher(Protocol):
 
 
 class CallFollower(Protocol):
-    """Told when calls begin and when the registry lets them go, and only then: a follower
-    costs nothing per change (the keepAlive deadlines)."""
+    """Told when calls begin, when they end and when the registry lets them go, and only
+    then: a follower costs nothing per change (the keepAlive deadlines, the call records)."""
 
     def call_seeded(self, call: Call) -> None: ...
+
+    def call_ended(self, call: Call) -> None: ...
 
     def calls_forgotten(self, call_ids: list[str]) -> None: ...
 
@@ -516,6 +535,10 @@ class CallRegistry:
     def _changed(self, call: Call) -> None:
         for watcher in self._watchers:
             watcher.call_changed(call)
+
+    def _ended(self, call: Call) -> None:
+        for follower in self._followers:
+            follower.call_ended(call)
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self._calls.values())
@@ -580,6 +603,7 @@ class CallRegistry:
         for identity in _first_roster(graph_properties, bot):
             call.admit(identity)
         call.on_change = self._changed
+        call.on_end = self._ended
         self._calls[call_id] = call
         self._changed(call)
         for follower in self._followers:

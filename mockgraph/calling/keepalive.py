@@ -4,9 +4,7 @@ once within 45 minutes of the previous one, or of the call's start (call-keepali
 ``KeepAliveWatch`` keeps one timer per call, set when the call begins. It costs nothing on the
 request path: a keepAlive only records when it came (a timer that fires early for a call kept
 alive meanwhile is set again for the time left), and a call's other changes do not reach it.
-A timer that fires for a call that ended meanwhile does nothing; the registry's letting go of
-ended calls (past ``--calls-limit``) cancels theirs, so a long run holds at most that many
-timers beside those of calls not over.
+A call's end cancels its timer, so a long run holds timers only for calls not over.
 """
 
 from __future__ import annotations
@@ -45,6 +43,9 @@ class KeepAliveWatch:
         if self.timeout > 0 and not call.ended:
             self._kept[call.id] = self._clock.monotonic()
             self._arm(call.id, self._deadline(self.timeout))
+
+    def call_ended(self, call: Call) -> None:
+        self._forget(call.id)  # its timer would find it ended and do nothing
 
     def calls_forgotten(self, call_ids: list[str]) -> None:
         for call_id in call_ids:

@@ -218,6 +218,11 @@ class Player:
         self._notifier.send(record)
         return record
 
+    def pause(self, seconds: float) -> float:
+        """A wait of Graph's that is a pause (a call record's filing), in seconds on the
+        clock: the time scale multiplies it, and 0 collapses it."""
+        return seconds * self.time.scale
+
     def deadline(self, seconds: float) -> float:
         """A deadline Graph gives the bot (a ring time-out, keepAlive's 45 minutes), in
         seconds on the clock. A deadline is not a pause: the time scale shortens or stretches

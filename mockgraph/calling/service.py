@@ -19,6 +19,7 @@ from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import ROUTED_OPERATIONS
 from mockgraph.calling.playback import Player, TimeSettings
+from mockgraph.callrecords.records import CallRecords
 from mockgraph.clock import Clock
 from mockgraph.config import Settings
 from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
@@ -29,6 +30,7 @@ from mockgraph.faults import Faults
 from mockgraph.identity.apps import Apps
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Entry, Journal
+from mockgraph.meetings.meetings import OnlineMeetings
 from mockgraph.presence.presences import CallPresence, Presences
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
@@ -94,6 +96,14 @@ class CallingService:
             lifetime=settings.token_lifetime,
         )
         self.presences = Presences(clock, CallPresence(calls))
+        self.call_records = CallRecords(
+            clock,
+            delay=settings.call_record_delay,
+            pause=player.pause,
+            limit=settings.calls_limit,
+        )
+        calls.follow(self.call_records)
+        self.meetings = OnlineMeetings(clock, settings.tenant_id)
         self.control = ControlService(
             calls,
             library,
@@ -139,10 +149,11 @@ class CallingService:
         self.journal.close()
 
     async def reset(self, time: Mapping[str, Any] | None = None) -> None:
-        """Forget calls, journal, faults and presence, restore the time settings, then apply
-        ``time``."""
+        """Forget calls (and their records), journal, faults, presence and meetings, restore
+        the time settings, then apply ``time``."""
         await self.control.reset(time)
         self.presences.clear()
+        self.meetings.clear()
 
     @property
     def idle(self) -> bool:

@@ -18,12 +18,14 @@ from mockgraph.http.events import close_streams
 from mockgraph.http.graph_routes import add_graph_routes
 from mockgraph.http.identity_routes import add_identity_routes
 from mockgraph.http.keys import (
+    CALL_RECORDS,
     CONTROL,
     CONTROL_TOKEN,
     FAULTS,
     GRAPH,
     IDENTITY,
     JOURNAL,
+    MEETINGS,
     PRESENCES,
     SERVICE,
     SIGNING,
@@ -32,7 +34,9 @@ from mockgraph.http.keys import (
 )
 from mockgraph.http.listening import AppServer, TlsError, tls_context
 from mockgraph.http.local_tls import LocalTlsError, tls_files
+from mockgraph.http.meeting_routes import add_meeting_routes
 from mockgraph.http.presence_routes import add_presence_routes
+from mockgraph.http.record_routes import add_record_routes
 from mockgraph.scenarios.library import ScenarioLibrary
 
 
@@ -49,6 +53,8 @@ def build_app(
     app[FAULTS] = service.faults
     app[IDENTITY] = service.identity
     app[PRESENCES] = service.presences
+    app[CALL_RECORDS] = service.call_records
+    app[MEETINGS] = service.meetings
     app[CONTROL_TOKEN] = settings.control_token or ""
     app[STREAMS] = set()
     app[TRUST] = b""  # http; the Server says otherwise when it serves https
@@ -62,6 +68,8 @@ def build_app(
     app.cleanup_ctx.append(lifecycle)
     add_graph_routes(app)
     add_presence_routes(app)
+    add_record_routes(app)
+    add_meeting_routes(app)
     add_control_routes(app)
     add_identity_routes(app)
     add_fallback_route(app)

@@ -32,7 +32,7 @@ from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
-from mockgraph.http.keys import CONTROL, PRESENCES, SERVICE, SIGNING, TRUST
+from mockgraph.http.keys import CALL_RECORDS, CONTROL, PRESENCES, SERVICE, SIGNING, TRUST
 from mockgraph.http.requests import origin, read_json_object
 from mockgraph.identity.apps import APP
 from mockgraph.schema.validation import Shape
@@ -127,6 +127,15 @@ async def add_user(request: web.Request) -> web.Response:
     user_id = request.match_info["user_id"]
     request.app[PRESENCES].add_user(user_id)
     return web.json_response({"id": user_id})
+
+
+async def list_call_records(request: web.Request) -> web.Response:
+    """`{"value": [{"id", "callIds", "readable", "readableInSeconds", "record"}, …]}`: every
+    call record, oldest first, whether Graph serves it yet or not (`readableInSeconds`: how
+    long until it does, on the clock), each `record` with its sessions, segments and
+    participants expanded."""
+    metadata = f"{origin(request)}/v1.0/$metadata#"
+    return web.json_response({"value": request.app[CALL_RECORDS].known(metadata)})
 
 
 async def list_calls(request: web.Request) -> web.Response:
@@ -544,6 +553,7 @@ CONTROL_ROUTES = (
     ControlRoute("PUT", "/_mock/bots/{identity_id}", register_bot, "Add a bot", body=BOT),
     ControlRoute("GET", "/_mock/users", list_users, "Users presence knows"),
     ControlRoute("PUT", "/_mock/users/{user_id}", add_user, "Add a user"),
+    ControlRoute("GET", "/_mock/callRecords", list_call_records, "Every call record"),
     ControlRoute("GET", "/_mock/calls", list_calls, "Every call"),
     ControlRoute("GET", "/_mock/calls/{call_id}", get_call, "One call"),
     ControlRoute(

@@ -8,7 +8,7 @@ Graph route.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -29,11 +29,12 @@ MATCH_NAMES = {
 }
 
 
-def aiohttp_path(form: Form) -> str:
+def aiohttp_path(form: Form, names: Mapping[str, str] = MATCH_NAMES) -> str:
     """A served form (``/v1.0/communications/calls/{id}/microsoft.graph.answer``) as
-    aiohttp's pattern, its namespace in any case."""
+    aiohttp's pattern, its namespace in any case; ``names``: each path id as the handler
+    reads it."""
     path = form.path.replace(NAMESPACE, "{namespace:(?i:microsoft\\.graph\\.)}")
-    for name, match_name in MATCH_NAMES.items():
+    for name, match_name in names.items():
         path = path.replace(name, match_name)
     return path
 

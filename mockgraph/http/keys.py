@@ -9,10 +9,12 @@ from aiohttp import web
 from mockgraph.calling.control import ControlService
 from mockgraph.calling.graph_service import GraphService
 from mockgraph.calling.service import CallingService
+from mockgraph.callrecords.records import CallRecords
 from mockgraph.delivery.signing import SigningService
 from mockgraph.faults import Faults
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Journal
+from mockgraph.meetings.meetings import OnlineMeetings
 from mockgraph.presence.presences import Presences
 
 SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
@@ -22,6 +24,8 @@ SIGNING: web.AppKey[SigningService] = web.AppKey("signing", SigningService)
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal", Journal)
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
 PRESENCES: web.AppKey[Presences] = web.AppKey("presences", Presences)
+CALL_RECORDS: web.AppKey[CallRecords] = web.AppKey("call_records", CallRecords)
+MEETINGS: web.AppKey[OnlineMeetings] = web.AppKey("meetings", OnlineMeetings)
 IDENTITY: web.AppKey[IdentityPlatform] = web.AppKey("identity", IdentityPlatform)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
 TRUST: web.AppKey[bytes] = web.AppKey("trust", bytes)  # the PEM https is trusted by; b"": http

@@ -10,9 +10,11 @@ from functools import cache
 from typing import Any
 
 from mockgraph.calling.operations import OPERATIONS, Form, Operation
+from mockgraph.callrecords.operations import RECORD_OPERATIONS, RecordOperation
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.http.identity_routes import IDENTITY_ROUTES, IdentityRoute
-from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceForm, PresenceOperation
+from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
+from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
 
 JSON = dict[str, Any]
@@ -44,6 +46,14 @@ def _document() -> JSON:
         for presence_form in presence.forms():
             described = _presence(presence, presence_form)
             paths.setdefault(presence_form.path, {})[presence_form.method.lower()] = described
+    for record in RECORD_OPERATIONS:
+        for record_form in record.forms():
+            described = _record(record, record_form)
+            paths.setdefault(record_form.path, {})[record.method.lower()] = described
+    for meeting in MEETING_OPERATIONS:
+        for meeting_form in meeting.forms():
+            described = _meeting(meeting, meeting_form)
+            paths.setdefault(meeting_form.path, {})[meeting.method.lower()] = described
     for control in CONTROL_ROUTES:
         if not control.streams:  # a fuzzer or client generator would wait on it for ever
             paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
@@ -117,7 +127,7 @@ PRESENCE_ERRORS = {
 }
 
 
-def _presence(operation: PresenceOperation, form: PresenceForm) -> JSON:
+def _presence(operation: PresenceOperation, form: Form) -> JSON:
     version = form.version
     success: JSON = {"description": f"{operation.name} done"}
     if operation.returns is not None:
@@ -139,6 +149,88 @@ def _presence(operation: PresenceOperation, form: PresenceForm) -> JSON:
         body_schema = {"$ref": f"#/components/schemas/{version}.{operation.request}"}
         described["requestBody"] = {
             "required": not operation.may_be_empty,
+            "content": {"application/json": {"schema": body_schema}},
+        }
+    return described
+
+
+# What a call-record path may answer besides its 200.
+RECORD_ERRORS = {
+    "400": "a $select or $expand naming what the type does not have",
+    "401": "no bearer token",
+    "403": "no CallRecords.Read.All (strict auth)",
+    "404": "no record: no such call chain, its call not over, or not yet filed",
+    "405": "another method",
+}
+RECORD_QUERY = ("$select", "$expand")
+
+
+def _record(operation: RecordOperation, form: Form) -> JSON:
+    # The callRecords namespace is not in mockgraph's schemas (they check bodies, and these
+    # operations take none): the answer is described as an object.
+    answer: JSON = {"type": "object", "description": operation.returns}
+    if operation.collection:
+        answer = {"type": "object", "properties": {"value": {"type": "array", "items": answer}}}
+    success: JSON = {
+        "description": f"{operation.name} done",
+        "content": {"application/json": {"schema": answer}},
+    }
+    responses: JSON = {"200": success}
+    for status, why in RECORD_ERRORS.items():
+        responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
+    query = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in RECORD_QUERY
+    ]
+    return {
+        "operationId": f"{operation.name}.{form.version}.{form.path}",
+        "summary": operation.name,
+        "parameters": [*_parameters(form.path), *query],
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+
+
+# What an online-meeting path may answer besides its own status.
+MEETING_ERRORS = {
+    "400": "the body breaks the schema or a rule; a list without a supported $filter",
+    "401": "no bearer token",
+    "403": "no OnlineMeetings permission (strict auth)",
+    "404": "no such meeting for that user",
+    "405": "another method",
+    "413": "a body over 1 MiB",
+    "415": "a body that is not JSON",
+}
+
+
+def _meeting(operation: MeetingOperation, form: Form) -> JSON:
+    version = form.version
+    meeting: JSON = {"$ref": f"#/components/schemas/{version}.microsoft.graph.onlineMeeting"}
+    if operation.collection:
+        meeting = {"type": "object", "properties": {"value": {"type": "array", "items": meeting}}}
+    success: JSON = {"description": f"{operation.name} done"}
+    if operation.status != 204:
+        success["content"] = {"application/json": {"schema": meeting}}
+    responses: JSON = {str(operation.status): success}
+    if operation.action:  # createOrGet: 200 when the meeting was there
+        responses["200"] = {"description": "found", "content": success["content"]}
+    for status, why in MEETING_ERRORS.items():
+        responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
+    described: JSON = {
+        "operationId": f"{operation.name}.{version}.{form.path}",
+        "summary": operation.name,
+        "parameters": _parameters(form.path),
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+    if operation.collection:
+        described["parameters"].append(
+            {"name": "$filter", "in": "query", "required": False, "schema": {"type": "string"}}
+        )
+    if operation.request is not None:
+        body_schema = {"$ref": f"#/components/schemas/{version}.{operation.request}"}
+        described["requestBody"] = {
+            "required": True,
             "content": {"application/json": {"schema": body_schema}},
         }
     return described

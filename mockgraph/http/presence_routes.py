@@ -10,19 +10,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mockgraph.http.endpoints import graph_endpoint
+from mockgraph.http.graph_routes import aiohttp_path
 from mockgraph.http.keys import PRESENCES
 from mockgraph.http.requests import origin, read_json_object
-from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceForm, PresenceOperation
+from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 
-NAMESPACE_PATTERN = "{namespace:(?i:microsoft\\.graph\\.)}"
-
-
-def aiohttp_path(form: PresenceForm) -> str:
-    path = form.path.replace("{userId}", "{user_id}")
-    if form.qualified:
-        head, _, name = path.rpartition("/")
-        path = f"{head}/{NAMESPACE_PATTERN}{name.removeprefix('microsoft.graph.')}"
-    return path
+NAMES = {"{userId}": "{user_id}"}
 
 
 def handler(
@@ -48,4 +41,4 @@ def add_presence_routes(app: web.Application) -> None:
     for operation in PRESENCE_OPERATIONS:
         for form in operation.forms():
             serve = graph_endpoint(app, handler(operation, form.version), operation)
-            app.router.add_route(form.method, aiohttp_path(form), serve)
+            app.router.add_route(form.method, aiohttp_path(form, NAMES), serve)

@@ -1,7 +1,7 @@
 """The applications the local identity platform knows: each with its secrets, the certificates
 whose keys sign its client assertions, and the application permissions (app roles) it was
 granted. With none registered, any client is welcome and gets every permission mockgraph
-checks (calling and presence)."""
+checks (calling, presence, call records, online meetings)."""
 
 from __future__ import annotations
 

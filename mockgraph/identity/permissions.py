@@ -18,8 +18,15 @@ CALLING = (ACCESS_MEDIA, INITIATE, INITIATE_GROUP, JOIN_GROUP, JOIN_AS_GUEST)
 PRESENCE = ("Presence.Read.All", "Presence.ReadWrite.All")
 PRESENCE_READ = frozenset(PRESENCE)
 PRESENCE_WRITE = frozenset({"Presence.ReadWrite.All"})
+# Call records' (callrecords-callrecord-get.md): application permission only.
+CALL_RECORDS = ("CallRecords.Read.All",)
+CALL_RECORDS_READ = frozenset(CALL_RECORDS)
+# Online meetings' (onlinemeeting-get.md and the create, update and delete pages).
+ONLINE_MEETINGS = ("OnlineMeetings.Read.All", "OnlineMeetings.ReadWrite.All")
+ONLINE_MEETINGS_READ = frozenset(ONLINE_MEETINGS)
+ONLINE_MEETINGS_WRITE = frozenset({"OnlineMeetings.ReadWrite.All"})
 # What an app's tokens carry when its registration names no roles: all that mockgraph serves.
-EVERY = (*CALLING, *PRESENCE)
+EVERY = (*CALLING, *PRESENCE, *CALL_RECORDS, *ONLINE_MEETINGS)
 
 
 def allowed_by(*permissions: str) -> frozenset[str]:

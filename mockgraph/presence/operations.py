@@ -15,26 +15,18 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.operations import NAMESPACE
+from mockgraph.calling.operations import Form
 from mockgraph.errors import BadRequest
 from mockgraph.identity.permissions import PRESENCE_READ, PRESENCE_WRITE, check_permitted
 from mockgraph.presence.presences import Presences
+from mockgraph.resources import versioned_forms
 from mockgraph.schema.validation import problem
 
-VERSIONS = ("v1.0", "beta")
 PRESENCE = "microsoft.graph.presence"
 # A user's presence, where Graph serves it: under the user, and under cloudCommunications.
 USER_PRESENCE = ("/users/{userId}/presence", "/communications/presences/{userId}")
 
 Perform = Callable[[Presences, str, Mapping[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class PresenceForm:
-    method: str
-    path: str  # with its version: /v1.0/users/{userId}/presence/setPresence
-    version: str
-    qualified: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,16 +42,8 @@ class PresenceOperation:
     action: bool = True  # also served with its namespace-qualified name
     may_be_empty: bool = False  # no body at all reads as {}
 
-    def forms(self) -> tuple[PresenceForm, ...]:
-        forms = []
-        for version in VERSIONS:
-            for path in self.paths:
-                forms.append(PresenceForm(self.method, f"/{version}{path}", version))
-                if self.action:
-                    head, _, name = path.rpartition("/")
-                    qualified = f"/{version}{head}/{NAMESPACE}{name}"
-                    forms.append(PresenceForm(self.method, qualified, version, qualified=True))
-        return tuple(forms)
+    def forms(self) -> tuple[Form, ...]:
+        return versioned_forms(self.method, self.paths, action=self.action)
 
     def check_permitted(self, roles: AbstractSet[str]) -> None:
         check_permitted(self.name, self.permissions, roles)

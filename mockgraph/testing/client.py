@@ -161,6 +161,12 @@ class MockGraphClient:
         result: JSON = await self._request("PUT", f"/_mock/users/{user_id}")
         return result
 
+    async def call_records(self) -> list[JSON]:
+        """Every call record, filed yet or not: ``{"id", "callIds", "readable",
+        "readableInSeconds", "record"}`` each (``GET /_mock/callRecords``)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/callRecords"))["value"]
+        return result
+
     async def pin_scenario(self, call_id: str, name: str | None) -> JSON:
         """The scenario the call's next operation plays; ``None`` unpins."""
         result: JSON = await self._request(

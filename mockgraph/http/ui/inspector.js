@@ -309,6 +309,23 @@ function renderScenarios(summaries) {
   }));
 }
 
+// Call records, read when the list is opened: Graph files one a while after each call ends.
+async function loadCallRecords() {
+  const records = (await control("GET", "/_mock/callRecords", undefined, { shown: false })).value;
+  document.getElementById("call-records-count").textContent = `(${records.length})`;
+  document.getElementById("call-records-list").replaceChildren(...records.map((entry) => {
+    const when = entry.readable ? "readable" : `readable in ${Math.ceil(entry.readableInSeconds)} s`;
+    const record = entry.record;
+    return h("li", {},
+      h("button", { type: "button", onclick: () => showCallRecord(record) }, entry.id),
+      h("small", {}, ` ${record.type} · calls ${entry.callIds.join(", ")} · ${record.sessions.length} session(s) · ${when}`));
+  }));
+}
+
+function showCallRecord(record) {
+  document.getElementById("call-record").textContent = JSON.stringify(record, null, 2);
+}
+
 async function showScenario(name) {
   const scenario = await control("GET", `/_mock/scenarios/${encodeURIComponent(name)}`, undefined, { shown: false });
   const steps = scenario.steps.map((step) => h("li", {}, `+${step.after} s ${describeStep(step)}`));
@@ -616,6 +633,9 @@ function wire() {
   on("reset", "click", async () => {
     if (!confirm("Reset mockgraph? Every call, the journal and the faults set at run time are forgotten.")) return;
     await control("POST", "/_mock/reset");
+  });
+  on("call-records", "toggle", async () => {
+    if (document.getElementById("call-records").open) await loadCallRecords();
   });
   on("pin-form", "submit", async () => {
     const name = document.getElementById("pin-name").value || null;

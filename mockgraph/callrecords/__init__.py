@@ -1,0 +1,1 @@
+"""Call records: the domain (``records``) and its Graph operations (``operations``)."""

@@ -1,0 +1,48 @@
+"""Graph's online meetings: one generic handler serves every declared online-meeting operation
+(``mockgraph.meetings.operations``). It reads the body, hands it to the operation (the schema,
+the meeting, the rules) and renders Graph's answer: the meeting (``201`` when made), ``value``
+for a list, or ``204``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from mockgraph.http.endpoints import graph_endpoint
+from mockgraph.http.graph_routes import aiohttp_path
+from mockgraph.http.keys import MEETINGS
+from mockgraph.http.requests import origin, read_json_object
+from mockgraph.meetings.meetings import Asked, Created
+from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
+
+NAMES = {"{userId}": "{user_id}", "{meetingId}": "{meeting_id}"}
+
+
+def handler(
+    operation: MeetingOperation, version: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        body = await read_json_object(request) if operation.request is not None else None
+        user_id = request.match_info["user_id"]
+        asked = Asked(user_id, request.match_info.get("meeting_id", ""), body or {}, request.query)
+        result = operation.perform_checked(request.app[MEETINGS], version, asked, body)
+        if result is None:
+            return web.Response(status=operation.status)
+        meetings = f"{origin(request)}/{version}/$metadata#users('{user_id}')/onlineMeetings"
+        if operation.collection:
+            return web.json_response({"@odata.context": meetings, "value": result})
+        status = operation.status
+        if isinstance(result, Created):
+            status, result = (operation.status if result.new else 200), result.shown
+        return web.json_response({"@odata.context": f"{meetings}/$entity", **result}, status=status)
+
+    serve.__name__ = serve.__qualname__ = operation.name
+    return serve
+
+
+def add_meeting_routes(app: web.Application) -> None:
+    for operation in MEETING_OPERATIONS:
+        for form in operation.forms():
+            serve = graph_endpoint(app, handler(operation, form.version), operation)
+            app.router.add_route(form.method, aiohttp_path(form, NAMES), serve)

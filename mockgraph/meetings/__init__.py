@@ -1,0 +1,1 @@
+"""Online meetings: the domain (``meetings``) and its Graph operations (``operations``)."""
