@@ -104,6 +104,7 @@ def test_with_no_app_registered_any_client_gets_every_permission_mockgraph_check
         "CallRecords.Read.All",
         "OnlineMeetings.Read.All",
         "OnlineMeetings.ReadWrite.All",
+        "OnlineMeetingArtifact.Read.All",
     }
 
 

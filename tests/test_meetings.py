@@ -157,3 +157,29 @@ async def test_the_docs_meeting_join_runs(graph: MockGraph, sdk: Any) -> None:
     data = [n["resourceData"] for r in bot.received for n in r.notifications]
     states = [d["state"] for d in data if isinstance(d, dict) and "state" in d]
     assert states[:2] == ["establishing", "established"]
+
+
+async def test_attendance_after_the_meetings_call_ends(graph: MockGraph, sdk: Any) -> None:
+    client = sdk(graph.graph_url("v1.0"))
+    meetings = client.users.by_user_id(ORGANIZER).online_meetings
+    made = await meetings.post(OnlineMeeting(subject="Retro"))
+    async with BotReceiver() as bot:
+        call = await graph.seed_call(
+            callback_uri=bot.callback_url,
+            state="established",
+            chat_info={"threadId": made.chat_info.thread_id, "messageId": "0"},
+            meeting_info={"organizer": {"user": {"id": ORGANIZER}}},
+        )
+        await graph.add_participant(call["id"], {"user": {"id": ORGANIZER, "displayName": "Olga"}})
+        await graph.hang_up(call["id"])
+        await graph.wait_for_state(call["id"], "terminated")
+    one = meetings.by_online_meeting_id(made.id)
+    reports = await one.attendance_reports.get()
+    [report] = reports.value
+    assert report.total_participant_count == 1 and report.attendance_records == []
+    records = await one.attendance_reports.by_meeting_attendance_report_id(
+        report.id
+    ).attendance_records.get()
+    [record] = records.value
+    assert (record.identity.display_name, record.role) == ("Olga", "Organizer")
+    assert record.attendance_intervals[0].join_date_time <= report.meeting_end_date_time

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
+from mockgraph.calling.calls import CallRegistry
 from mockgraph.clock import ManualClock
 from mockgraph.errors import BadRequest
 from mockgraph.meetings.meetings import Asked, MeetingNotFound, OnlineMeetings
@@ -171,3 +172,63 @@ def test_the_service_makes_the_join_id_and_any_passcode(meetings: OnlineMeetings
     assert settings["isPasscodeRequired"] is True
     assert settings["joinMeetingId"] != "123" and len(settings["joinMeetingId"]) == 12
     assert settings["passcode"] not in (None, "mine")
+
+
+def test_a_meetings_call_leaves_an_attendance_report(meetings: OnlineMeetings) -> None:
+    # meetingattendancereport-list.md: a report each time the meeting ends; records of who
+    # attended, their role, and when they joined and left.
+    meeting = made(meetings)
+    registry = CallRegistry(limit=10)
+    registry.follow(meetings)
+    chat = meeting["chatInfo"]
+    assert isinstance(chat, dict)
+    call = registry.seed(
+        "https://bot.example/callback",
+        state="establishing",
+        properties={"chatInfo": chat, "meetingInfo": {"organizer": {"user": {"id": ORGANIZER}}}},
+        application_instance=True,
+        cause="test",
+        bot={"application": {"id": "bot-app"}},
+    )
+    call.apply({"state": "established"}, "test")
+    organizer = call.admit({"user": {"id": ORGANIZER, "displayName": "Olga"}})
+    guest = call.admit({"user": {"id": OTHER, "displayName": "Gus"}})
+    call.leave(guest.id)
+    call.apply({"state": "terminated"}, "test")
+
+    meeting_id = str(meeting["id"])
+    [listed] = meetings.attendance_reports(Asked(ORGANIZER, meeting_id))
+    assert listed["attendanceRecords"] == [] and listed["totalParticipantCount"] == 2
+    records = meetings.attendance_records(Asked(ORGANIZER, meeting_id, report_id=listed["id"]))
+    by_id = {record["id"]: record for record in records}
+    assert set(by_id) == {ORGANIZER, OTHER}  # people, not the bot
+    assert by_id[ORGANIZER]["role"] == "Organizer" and by_id[OTHER]["role"] == "Attendee"
+    [interval] = by_id[OTHER]["attendanceIntervals"]
+    assert interval["leaveDateTime"] <= listed["meetingEndDateTime"]
+    assert by_id[OTHER]["identity"]["displayName"] == "Gus"
+    assert organizer.left is None  # still there when the call ended: left with it
+    expanded = meetings.attendance_report(
+        Asked(
+            ORGANIZER,
+            meeting_id,
+            report_id=listed["id"],
+            query={"$expand": "attendanceRecords"},
+        )
+    )
+    assert len(expanded["attendanceRecords"]) == 2
+
+
+def test_a_call_into_no_meeting_leaves_no_report(meetings: OnlineMeetings) -> None:
+    meeting = made(meetings)
+    registry = CallRegistry(limit=10)
+    registry.follow(meetings)
+    call = registry.seed(
+        "https://bot.example/callback",
+        state="established",
+        properties={"chatInfo": {"threadId": "19:meeting_other@thread.v2"}},
+        application_instance=True,
+        cause="test",
+        bot={"application": {"id": "bot-app"}},
+    )
+    call.apply({"state": "terminated"}, "test")
+    assert meetings.attendance_reports(Asked(ORGANIZER, str(meeting["id"]))) == []

@@ -250,11 +250,12 @@ def call_records_surface() -> str:
 def _meeting_answer(operation: MeetingOperation) -> str:
     if operation.status == 204:
         return "`204`, no body"
+    name = (operation.returns or "meetingAttendanceReport").rpartition(".")[2]
     if operation.collection:
-        return '`200`, `{"value": [onlineMeeting, …]}`'
+        return f'`200`, `{{"value": [{name}, …]}}`'
     if operation.action:
-        return "`201` with the new onlineMeeting, `200` with the one found"
-    return f"`{operation.status}`, the onlineMeeting"
+        return f"`201` with the new {name}, `200` with the one found"
+    return f"`{operation.status}`, the {name}"
 
 
 def meetings_surface() -> str:

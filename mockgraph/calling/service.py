@@ -104,6 +104,7 @@ class CallingService:
         )
         calls.follow(self.call_records)
         self.meetings = OnlineMeetings(clock, settings.tenant_id)
+        calls.follow(self.meetings)
         self.control = ControlService(
             calls,
             library,

@@ -16,7 +16,7 @@ from mockgraph.http.requests import origin, read_json_object
 from mockgraph.meetings.meetings import Asked, Created
 from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
 
-NAMES = {"{userId}": "{user_id}", "{meetingId}": "{meeting_id}"}
+NAMES = {"{userId}": "{user_id}", "{meetingId}": "{meeting_id}", "{reportId}": "{report_id}"}
 
 
 def handler(
@@ -24,18 +24,27 @@ def handler(
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         body = await read_json_object(request) if operation.request is not None else None
-        user_id = request.match_info["user_id"]
-        asked = Asked(user_id, request.match_info.get("meeting_id", ""), body or {}, request.query)
+        ids = request.match_info
+        asked = Asked(
+            ids["user_id"],
+            meeting_id=ids.get("meeting_id", ""),
+            report_id=ids.get("report_id", ""),
+            body=body or {},
+            query=request.query,
+        )
         result = operation.perform_checked(request.app[MEETINGS], version, asked, body)
         if result is None:
             return web.Response(status=operation.status)
-        meetings = f"{origin(request)}/{version}/$metadata#users('{user_id}')/onlineMeetings"
+        named = operation.context.format(
+            user=asked.user_id, meeting=asked.meeting_id, report=asked.report_id
+        )
+        context = f"{origin(request)}/{version}/$metadata#{named}"
         if operation.collection:
-            return web.json_response({"@odata.context": meetings, "value": result})
+            return web.json_response({"@odata.context": context, "value": result})
         status = operation.status
         if isinstance(result, Created):
             status, result = (operation.status if result.new else 200), result.shown
-        return web.json_response({"@odata.context": f"{meetings}/$entity", **result}, status=status)
+        return web.json_response({"@odata.context": context, **result}, status=status)
 
     serve.__name__ = serve.__qualname__ = operation.name
     return serve

@@ -205,7 +205,9 @@ MEETING_ERRORS = {
 
 def _meeting(operation: MeetingOperation, form: Form) -> JSON:
     version = form.version
-    meeting: JSON = {"$ref": f"#/components/schemas/{version}.microsoft.graph.onlineMeeting"}
+    meeting: JSON = {"type": "object", "description": "an attendance report"}
+    if operation.returns is not None:
+        meeting = {"$ref": f"#/components/schemas/{version}.{operation.returns}"}
     if operation.collection:
         meeting = {"type": "object", "properties": {"value": {"type": "array", "items": meeting}}}
     success: JSON = {"description": f"{operation.name} done"}

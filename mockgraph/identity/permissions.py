@@ -25,8 +25,11 @@ CALL_RECORDS_READ = frozenset(CALL_RECORDS)
 ONLINE_MEETINGS = ("OnlineMeetings.Read.All", "OnlineMeetings.ReadWrite.All")
 ONLINE_MEETINGS_READ = frozenset(ONLINE_MEETINGS)
 ONLINE_MEETINGS_WRITE = frozenset({"OnlineMeetings.ReadWrite.All"})
+# Attendance reports' (meetingattendancereport-list.md).
+ONLINE_MEETING_ARTIFACTS = ("OnlineMeetingArtifact.Read.All",)
+ONLINE_MEETING_ARTIFACTS_READ = frozenset(ONLINE_MEETING_ARTIFACTS)
 # What an app's tokens carry when its registration names no roles: all that mockgraph serves.
-EVERY = (*CALLING, *PRESENCE, *CALL_RECORDS, *ONLINE_MEETINGS)
+EVERY = (*CALLING, *PRESENCE, *CALL_RECORDS, *ONLINE_MEETINGS, *ONLINE_MEETING_ARTIFACTS)
 
 
 def allowed_by(*permissions: str) -> frozenset[str]:

@@ -20,8 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mockgraph.calling.calls import Call
 from mockgraph.clock import Clock, iso
 from mockgraph.errors import BadRequest, GraphError
+from mockgraph.meetings.attendance import AttendanceReport
 
 HOUR = timedelta(hours=1)
 # Set by Graph, never by a request (the resource page's read-only list); a body naming them is
@@ -49,6 +51,13 @@ FILTER_FORMS = (
     "$filter=JoinWebUrl eq '{joinWebUrl}' and "
     "$filter=joinMeetingIdSettings/joinMeetingId eq '{joinMeetingId}'"
 )
+
+
+class ReportNotFound(GraphError):
+    """No attendance report with that id for that meeting."""
+
+    status = 404
+    code = "NotFound"
 
 
 class MeetingNotFound(GraphError):
@@ -92,11 +101,20 @@ def times(body: Mapping[str, Any], now: float) -> tuple[str, str]:
 
 @dataclass
 class Meeting:
-    """One meeting: its organizer, its externalId (if createOrGet made it) and Graph's JSON."""
+    """One meeting: its organizer, its externalId (if createOrGet made it), Graph's JSON, and
+    the calls into it that ended (one attendance report each)."""
 
     organizer_id: str
     external_id: str | None
     shown: dict[str, Any]
+    ended_calls: list[Call] = field(default_factory=list)
+
+    @property
+    def thread_id(self) -> str:
+        return str(self.shown["chatInfo"]["threadId"])
+
+    def reports(self) -> list[AttendanceReport]:
+        return [AttendanceReport.of(call, self.organizer_id) for call in self.ended_calls]
 
     @property
     def id(self) -> str:
@@ -122,15 +140,37 @@ class Meeting:
 
 
 class OnlineMeetings:
-    """Every online meeting, by id."""
+    """Every online meeting, by id. A ``CallFollower`` of the call registry: a call whose
+    ``chatInfo`` names a meeting's thread is that meeting's, and its end files a report."""
 
     def __init__(self, clock: Clock, tenant_id: str) -> None:
         self._clock = clock
         self._tenant_id = tenant_id
         self._meetings: dict[str, Meeting] = {}
+        self._by_thread: dict[str, Meeting] = {}
 
     def clear(self) -> None:
         self._meetings.clear()
+        self._by_thread.clear()
+
+    # --- what the call registry tells it (a CallFollower) ------------------------------------
+
+    def call_seeded(self, call: Call) -> None:
+        pass  # a report begins when its call ends
+
+    def call_ended(self, call: Call) -> None:
+        chat = call.properties.get("chatInfo")
+        thread = chat.get("threadId") if isinstance(chat, Mapping) else None
+        meeting = self._by_thread.get(thread) if isinstance(thread, str) else None
+        if meeting is not None:
+            meeting.ended_calls.append(call)
+
+    def calls_forgotten(self, call_ids: list[str]) -> None:
+        pass  # a report outlives its call, as Graph's does
+
+    def calls_cleared(self) -> None:
+        for meeting in self._meetings.values():
+            meeting.ended_calls.clear()
 
     def _new(self, user_id: str, body: Mapping[str, Any], external_id: str | None) -> Meeting:
         now = self._clock.wall()
@@ -190,6 +230,7 @@ class OnlineMeetings:
         }
         meeting = Meeting(user_id, external_id, shown)
         self._meetings[meeting.id] = meeting
+        self._by_thread[meeting.thread_id] = meeting
         return meeting
 
     def _passcode(self) -> str:
@@ -275,7 +316,35 @@ class OnlineMeetings:
 
     def delete(self, asked: Asked) -> None:
         """The meeting is gone (`204`); its join URL finds nothing after."""
-        del self._meetings[self._meeting(asked.user_id, asked.meeting_id).id]
+        meeting = self._meetings.pop(self._meeting(asked.user_id, asked.meeting_id).id)
+        del self._by_thread[meeting.thread_id]
+
+    def attendance_reports(self, asked: Asked) -> list[dict[str, Any]]:
+        """A report for each time the meeting's call ended (a call that joined with its
+        `chatInfo`), oldest first; each with its `attendanceRecords` empty, as the page
+        shows them in a list."""
+        meeting = self._meeting(asked.user_id, asked.meeting_id)
+        return [report.to_graph(with_records=False) for report in meeting.reports()]
+
+    def attendance_report(self, asked: Asked) -> dict[str, Any]:
+        """One report; `$expand=attendanceRecords` includes who attended."""
+        expand = asked.query.get("$expand", "")
+        wanted = any(item.strip().lower() == "attendancerecords" for item in expand.split(","))
+        return self._report(asked).to_graph(with_records=wanted)
+
+    def attendance_records(self, asked: Asked) -> list[dict[str, Any]]:
+        """Each person (not the bot) who was in the call: their role (`Organizer` or
+        `Attendee`), each time they joined and left, and their total in seconds."""
+        return list(self._report(asked).records)
+
+    def _report(self, asked: Asked) -> AttendanceReport:
+        meeting = self._meeting(asked.user_id, asked.meeting_id)
+        for report in meeting.reports():
+            if report.id == asked.report_id:
+                return report
+        raise ReportNotFound(
+            f"Attendance report '{asked.report_id}' was not found for meeting '{asked.meeting_id}'."
+        )
 
 
 @dataclass(frozen=True)
@@ -286,6 +355,7 @@ class Asked:
     user_id: str
     meeting_id: str = ""
     body: Mapping[str, Any] = field(default_factory=dict)
+    report_id: str = ""
     query: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from mockgraph.calling.operations import Form
 from mockgraph.errors import BadRequest
 from mockgraph.identity.permissions import (
+    ONLINE_MEETING_ARTIFACTS_READ,
     ONLINE_MEETINGS_READ,
     ONLINE_MEETINGS_WRITE,
     check_permitted,
@@ -28,7 +29,12 @@ from mockgraph.schema.validation import problem
 
 MEETINGS = "/users/{userId}/onlineMeetings"
 MEETING = f"{MEETINGS}/{{meetingId}}"
+REPORTS = f"{MEETING}/attendanceReports"
+REPORT = f"{REPORTS}/{{reportId}}"
 ONLINE_MEETING = "microsoft.graph.onlineMeeting"
+# What an answer's @odata.context names after $metadata#, with the path's ids.
+MEETINGS_CONTEXT = "users('{user}')/onlineMeetings"
+REPORTS_CONTEXT = "users('{user}')/onlineMeetings('{meeting}')/attendanceReports"
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,12 @@ class MeetingOperation:
     path: str  # below the version; an action's last segment is its name
     perform: Callable[[OnlineMeetings, Asked], Any]
     permissions: frozenset[str]
+    context: str  # the answer's @odata.context after $metadata#: {user}, {meeting}, {report}
     status: int = 200  # a create's 201 (createOrGet: 200 when it found one); delete's 204
     request: str | None = None  # the Graph type its body is checked against; None: no body
-    collection: bool = False  # its answer is {"value": [meeting, …]}
+    collection: bool = False  # its answer is {"value": [...]}
     action: bool = False
+    returns: str | None = ONLINE_MEETING  # the Graph type answered (None: described loosely)
 
     def forms(self) -> tuple[Form, ...]:
         return versioned_forms(self.method, (self.path,), action=self.action)
@@ -68,6 +76,7 @@ MEETING_OPERATIONS = (
         MEETINGS,
         OnlineMeetings.create,
         ONLINE_MEETINGS_WRITE,
+        f"{MEETINGS_CONTEXT}/$entity",
         status=201,
         request=ONLINE_MEETING,
     ),
@@ -77,6 +86,7 @@ MEETING_OPERATIONS = (
         f"{MEETINGS}/createOrGet",
         OnlineMeetings.create_or_get,
         ONLINE_MEETINGS_WRITE,
+        f"{MEETINGS_CONTEXT}/$entity",
         status=201,
         request="action.onlineMeetings.createOrGet",
         action=True,
@@ -87,15 +97,24 @@ MEETING_OPERATIONS = (
         MEETINGS,
         OnlineMeetings.find,
         ONLINE_MEETINGS_READ,
+        MEETINGS_CONTEXT,
         collection=True,
     ),
-    MeetingOperation("getOnlineMeeting", "GET", MEETING, OnlineMeetings.get, ONLINE_MEETINGS_READ),
+    MeetingOperation(
+        "getOnlineMeeting",
+        "GET",
+        MEETING,
+        OnlineMeetings.get,
+        ONLINE_MEETINGS_READ,
+        f"{MEETINGS_CONTEXT}/$entity",
+    ),
     MeetingOperation(
         "updateOnlineMeeting",
         "PATCH",
         MEETING,
         OnlineMeetings.update,
         ONLINE_MEETINGS_WRITE,
+        f"{MEETINGS_CONTEXT}/$entity",
         request=ONLINE_MEETING,
     ),
     MeetingOperation(
@@ -104,6 +123,38 @@ MEETING_OPERATIONS = (
         MEETING,
         OnlineMeetings.delete,
         ONLINE_MEETINGS_WRITE,
+        "",
         status=204,
+    ),
+    # A report's attendanceRecords is a navigation the generated schemas do not hold: reports
+    # are described loosely.
+    MeetingOperation(
+        "listAttendanceReports",
+        "GET",
+        REPORTS,
+        OnlineMeetings.attendance_reports,
+        ONLINE_MEETING_ARTIFACTS_READ,
+        REPORTS_CONTEXT,
+        collection=True,
+        returns=None,
+    ),
+    MeetingOperation(
+        "getAttendanceReport",
+        "GET",
+        REPORT,
+        OnlineMeetings.attendance_report,
+        ONLINE_MEETING_ARTIFACTS_READ,
+        f"{REPORTS_CONTEXT}/$entity",
+        returns=None,
+    ),
+    MeetingOperation(
+        "listAttendanceRecords",
+        "GET",
+        f"{REPORT}/attendanceRecords",
+        OnlineMeetings.attendance_records,
+        ONLINE_MEETING_ARTIFACTS_READ,
+        f"{REPORTS_CONTEXT}('{{report}}')/attendanceRecords",
+        collection=True,
+        returns="microsoft.graph.attendanceRecord",
     ),
 )
