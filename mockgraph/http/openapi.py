@@ -127,31 +127,62 @@ PRESENCE_ERRORS = {
 }
 
 
-def _presence(operation: PresenceOperation, form: Form) -> JSON:
-    version = form.version
-    success: JSON = {"description": f"{operation.name} done"}
-    if operation.returns is not None:
-        schema: JSON = {"$ref": f"#/components/schemas/{version}.{operation.returns}"}
-        if operation.collection:
-            schema = {"type": "object", "properties": {"value": {"type": "array", "items": schema}}}
-        success["content"] = {"application/json": {"schema": schema}}
-    responses: JSON = {"200": success}
-    for status, why in PRESENCE_ERRORS.items():
+def _resource(
+    name: str,
+    form: Form,
+    responses: JSON,
+    errors: dict[str, str],
+    *,
+    request: str | None = None,
+    body_required: bool = True,
+    query: tuple[str, ...] = (),
+) -> JSON:
+    """A presence, call-record or meeting path: its responses, then Graph's errors, its
+    path and query parameters, and its body's schema."""
+    for status, why in errors.items():
         responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
     described: JSON = {
-        "operationId": f"{operation.name}.{version}.{form.path}",
-        "summary": operation.name,
-        "parameters": _parameters(form.path),
+        "operationId": f"{name}.{form.version}.{form.path}",
+        "summary": name,
+        "parameters": [
+            *_parameters(form.path),
+            *(
+                {"name": each, "in": "query", "required": False, "schema": {"type": "string"}}
+                for each in query
+            ),
+        ],
         "security": [{"bearer": []}],
         "responses": responses,
     }
-    if operation.request is not None:
-        body_schema = {"$ref": f"#/components/schemas/{version}.{operation.request}"}
+    if request is not None:
+        schema = {"$ref": f"#/components/schemas/{form.version}.{request}"}
         described["requestBody"] = {
-            "required": not operation.may_be_empty,
-            "content": {"application/json": {"schema": body_schema}},
+            "required": body_required,
+            "content": {"application/json": {"schema": schema}},
         }
     return described
+
+
+def _answer(schema: JSON, collection: bool) -> JSON:
+    if collection:
+        return {"type": "object", "properties": {"value": {"type": "array", "items": schema}}}
+    return schema
+
+
+def _presence(operation: PresenceOperation, form: Form) -> JSON:
+    success: JSON = {"description": f"{operation.name} done"}
+    if operation.returns is not None:
+        schema = {"$ref": f"#/components/schemas/{form.version}.{operation.returns}"}
+        answer = _answer(schema, operation.collection)
+        success["content"] = {"application/json": {"schema": answer}}
+    return _resource(
+        operation.name,
+        form,
+        {"200": success},
+        PRESENCE_ERRORS,
+        request=operation.request,
+        body_required=not operation.may_be_empty,
+    )
 
 
 # What a call-record path may answer besides its 200.
@@ -168,27 +199,12 @@ RECORD_QUERY = ("$select", "$expand")
 def _record(operation: RecordOperation, form: Form) -> JSON:
     # The callRecords namespace is not in mockgraph's schemas (they check bodies, and these
     # operations take none): the answer is described as an object.
-    answer: JSON = {"type": "object", "description": operation.returns}
-    if operation.collection:
-        answer = {"type": "object", "properties": {"value": {"type": "array", "items": answer}}}
+    answer = _answer({"type": "object", "description": operation.returns}, operation.collection)
     success: JSON = {
         "description": f"{operation.name} done",
         "content": {"application/json": {"schema": answer}},
     }
-    responses: JSON = {"200": success}
-    for status, why in RECORD_ERRORS.items():
-        responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
-    query = [
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-        for name in RECORD_QUERY
-    ]
-    return {
-        "operationId": f"{operation.name}.{form.version}.{form.path}",
-        "summary": operation.name,
-        "parameters": [*_parameters(form.path), *query],
-        "security": [{"bearer": []}],
-        "responses": responses,
-    }
+    return _resource(operation.name, form, {"200": success}, RECORD_ERRORS, query=RECORD_QUERY)
 
 
 # What an online-meeting path may answer besides its own status.
@@ -204,38 +220,20 @@ MEETING_ERRORS = {
 
 
 def _meeting(operation: MeetingOperation, form: Form) -> JSON:
-    version = form.version
-    meeting: JSON = {"type": "object", "description": "an attendance report"}
+    schema: JSON = {"type": "object", "description": "an attendance report"}
     if operation.returns is not None:
-        meeting = {"$ref": f"#/components/schemas/{version}.{operation.returns}"}
-    if operation.collection:
-        meeting = {"type": "object", "properties": {"value": {"type": "array", "items": meeting}}}
+        schema = {"$ref": f"#/components/schemas/{form.version}.{operation.returns}"}
     success: JSON = {"description": f"{operation.name} done"}
     if operation.status != 204:
-        success["content"] = {"application/json": {"schema": meeting}}
+        answer = _answer(schema, operation.collection)
+        success["content"] = {"application/json": {"schema": answer}}
     responses: JSON = {str(operation.status): success}
     if operation.action:  # createOrGet: 200 when the meeting was there
         responses["200"] = {"description": "found", "content": success["content"]}
-    for status, why in MEETING_ERRORS.items():
-        responses[status] = {"description": why, "content": {"application/json": {"schema": ERROR}}}
-    described: JSON = {
-        "operationId": f"{operation.name}.{version}.{form.path}",
-        "summary": operation.name,
-        "parameters": _parameters(form.path),
-        "security": [{"bearer": []}],
-        "responses": responses,
-    }
-    if operation.collection:
-        described["parameters"].append(
-            {"name": "$filter", "in": "query", "required": False, "schema": {"type": "string"}}
-        )
-    if operation.request is not None:
-        body_schema = {"$ref": f"#/components/schemas/{version}.{operation.request}"}
-        described["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body_schema}},
-        }
-    return described
+    query = ("$filter",) if operation.collection else ()
+    return _resource(
+        operation.name, form, responses, MEETING_ERRORS, request=operation.request, query=query
+    )
 
 
 def _control(route: ControlRoute) -> JSON:

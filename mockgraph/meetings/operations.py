@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockgraph.calling.operations import Form
-from mockgraph.errors import BadRequest
 from mockgraph.identity.permissions import (
     ONLINE_MEETING_ARTIFACTS_READ,
     ONLINE_MEETINGS_READ,
@@ -24,8 +23,7 @@ from mockgraph.identity.permissions import (
     check_permitted,
 )
 from mockgraph.meetings.meetings import Asked, OnlineMeetings
-from mockgraph.resources import versioned_forms
-from mockgraph.schema.validation import problem
+from mockgraph.resources import check_body, versioned_forms
 
 MEETINGS = "/users/{userId}/onlineMeetings"
 MEETING = f"{MEETINGS}/{{meetingId}}"
@@ -61,11 +59,7 @@ class MeetingOperation:
         self, meetings: OnlineMeetings, version: str, asked: Asked, body: Mapping[str, Any] | None
     ) -> Any:
         """The schema (400), then the operation."""
-        if self.request is not None:
-            wrong = problem(version, self.request, body or {})
-            if wrong is not None:
-                what = self.request.rpartition(".")[2]
-                raise BadRequest(f"Invalid {what} request: {wrong}.")
+        check_body(version, self.request, body)
         return self.perform(meetings, asked)
 
 

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockgraph.calling.operations import Form
-from mockgraph.errors import BadRequest
 from mockgraph.identity.permissions import PRESENCE_READ, PRESENCE_WRITE, check_permitted
 from mockgraph.presence.presences import Presences
-from mockgraph.resources import versioned_forms
-from mockgraph.schema.validation import problem
+from mockgraph.resources import check_body, versioned_forms
 
 PRESENCE = "microsoft.graph.presence"
 # A user's presence, where Graph serves it: under the user, and under cloudCommunications.
@@ -52,11 +50,7 @@ class PresenceOperation:
         self, presences: Presences, version: str, user_id: str, body: Mapping[str, Any] | None
     ) -> Any:
         """The schema (400), then the operation (the user's 404, its rules)."""
-        if self.request is not None:
-            wrong = problem(version, self.request, body or {})
-            if wrong is not None:
-                what = self.request.rpartition(".")[2]
-                raise BadRequest(f"Invalid {what} request: {wrong}.")
+        check_body(version, self.request, body)
         return self.perform(presences, user_id, body or {})
 
     @property
