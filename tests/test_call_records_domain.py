@@ -54,6 +54,15 @@ def records(clock: ManualClock, scale: Scale, registry: CallRegistry) -> CallRec
     return made
 
 
+@pytest.fixture
+def ended(registry: CallRegistry, scale: Scale, records: CallRecords) -> Call:
+    """Ann's call to the bot, over, at time scale 0: its record is readable at once."""
+    scale.scale = 0
+    call = incoming(registry)
+    end(call)
+    return call
+
+
 def incoming(registry: CallRegistry, **properties: Any) -> Call:
     """Ann calls the bot (an incoming peer-to-peer call), as Graph sets it up."""
     given = {"source": {"identity": ANN}, "targets": [{"identity": BOT}], **properties}
@@ -131,21 +140,16 @@ async def test_the_time_scale_scales_the_delay(
     assert records.get(call.properties["callChainId"], NO_QUERY, META)
 
 
-def test_a_peer_to_peer_record_as_the_get_page_shows_it(
-    records: CallRecords, registry: CallRegistry, scale: Scale
-) -> None:
-    scale.scale = 0
-    call = incoming(registry)
-    end(call)
-    chain = call.properties["callChainId"]
+def test_a_peer_to_peer_record_as_the_get_page_shows_it(records: CallRecords, ended: Call) -> None:
+    chain = ended.properties["callChainId"]
     record = records.get(chain, NO_QUERY, META)
     here = f"{META}communications/callRecords('{chain}')"
     assert record["@odata.context"] == f"{META}communications/callRecords/$entity"
     assert (record["id"], record["version"], record["type"]) == (chain, 1, "peerToPeer")
     assert record["modalities"] == ["audio"]
     # startDateTime: when the first user joined; endDateTime: when the last one left.
-    assert record["startDateTime"] == when(call, "established")
-    assert record["endDateTime"] == when(call, "terminated")
+    assert record["startDateTime"] == when(ended, "established")
+    assert record["endDateTime"] == when(ended, "terminated")
     assert record["organizer_v2@odata.context"] == f"{here}/organizer_v2/$entity"
     assert record["organizer_v2"]["identity"]["user"]["id"] == "ann"  # she placed the call
     assert record["participants_v2@odata.context"] == f"{here}/participants_v2/$entity"
@@ -153,13 +157,8 @@ def test_a_peer_to_peer_record_as_the_get_page_shows_it(
     assert record["joinWebUrl"] is None  # "may be absent for P2P"
 
 
-def test_sessions_and_segments_expand(
-    records: CallRecords, registry: CallRegistry, scale: Scale
-) -> None:
-    scale.scale = 0
-    call = incoming(registry)
-    end(call)
-    chain = call.properties["callChainId"]
+def test_sessions_and_segments_expand(records: CallRecords, ended: Call) -> None:
+    chain = ended.properties["callChainId"]
     record = records.get(chain, {"$expand": "sessions($expand=segments)"}, META)
     assert (
         record["@odata.context"]
@@ -185,13 +184,8 @@ def test_sessions_and_segments_expand(
     assert "segments" not in plain["sessions"][0]
 
 
-def test_participants_expand_each_person_once(
-    records: CallRecords, registry: CallRegistry, scale: Scale
-) -> None:
-    scale.scale = 0
-    call = incoming(registry)
-    end(call)
-    chain = call.properties["callChainId"]
+def test_participants_expand_each_person_once(records: CallRecords, ended: Call) -> None:
+    chain = ended.properties["callChainId"]
     record = records.get(chain, {"$expand": "participants_v2"}, META)
     assert (
         record["@odata.context"] == f"{META}communications/callRecords(participants_v2())/$entity"

@@ -39,7 +39,8 @@ DOORS = ("/", "/_mock")  # where a browser gets a page of links, not Graph's 401
 
 
 class Declared(Protocol):
-    """What a Graph route does, as its endpoint needs it: a call operation, a presence one."""
+    """What a Graph route does, as its endpoint needs it: a call operation, or a presence,
+    call-record or meeting one."""
 
     @property
     def name(self) -> str: ...

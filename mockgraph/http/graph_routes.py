@@ -8,16 +8,19 @@ Graph route.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
 from mockgraph.calling.answers import Accepted
 from mockgraph.calling.media import Recordings
 from mockgraph.calling.operations import NAMESPACE, OPERATIONS, Form, Operation
-from mockgraph.http.endpoints import graph_endpoint
+from mockgraph.http.endpoints import Declared, Handler, graph_endpoint
 from mockgraph.http.keys import GRAPH
 from mockgraph.http.requests import CREATED_CALL, origin, read_json_object, require_bearer_token
+
+R = TypeVar("R", bound="Routed")
 
 # A route's ids, as the handler reads them: the call's, and what else the route names.
 MATCH_NAMES = {
@@ -37,6 +40,27 @@ def aiohttp_path(form: Form, names: Mapping[str, str] = MATCH_NAMES) -> str:
     for name, match_name in names.items():
         path = path.replace(name, match_name)
     return path
+
+
+class Routed(Declared, Protocol):
+    """A resource operation beyond the calls (presence, a call record, a meeting): its forms."""
+
+    def forms(self) -> tuple[Form, ...]: ...
+
+
+def add_resource_routes(
+    app: web.Application,
+    operations: Iterable[R],
+    handler: Callable[[R, str], Handler],
+    names: Mapping[str, str],
+) -> None:
+    """Every form of each operation, served by ``handler(operation, version)`` inside the
+    calls' endpoint (the checking order, Graph's errors, the journal); ``names``: each path id
+    as the handler reads it."""
+    for operation in operations:
+        for form in operation.forms():
+            serve = graph_endpoint(app, handler(operation, form.version), operation)
+            app.router.add_route(form.method, aiohttp_path(form, names), serve)
 
 
 def _base_url(request: web.Request, version: str) -> str:

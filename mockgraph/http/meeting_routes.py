@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mockgraph.http.endpoints import graph_endpoint
-from mockgraph.http.graph_routes import aiohttp_path
+from mockgraph.http.graph_routes import add_resource_routes
 from mockgraph.http.keys import MEETINGS
 from mockgraph.http.requests import origin, read_json_object
 from mockgraph.meetings.meetings import Asked, Created
@@ -51,7 +50,4 @@ def handler(
 
 
 def add_meeting_routes(app: web.Application) -> None:
-    for operation in MEETING_OPERATIONS:
-        for form in operation.forms():
-            serve = graph_endpoint(app, handler(operation, form.version), operation)
-            app.router.add_route(form.method, aiohttp_path(form, NAMES), serve)
+    add_resource_routes(app, MEETING_OPERATIONS, handler, NAMES)

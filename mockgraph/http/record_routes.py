@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mockgraph.callrecords.operations import RECORD_OPERATIONS, RecordOperation
-from mockgraph.http.endpoints import graph_endpoint
-from mockgraph.http.graph_routes import aiohttp_path
+from mockgraph.http.graph_routes import add_resource_routes
 from mockgraph.http.keys import CALL_RECORDS
 from mockgraph.http.requests import origin
 
@@ -31,7 +30,4 @@ def handler(
 
 
 def add_record_routes(app: web.Application) -> None:
-    for operation in RECORD_OPERATIONS:
-        for form in operation.forms():
-            serve = graph_endpoint(app, handler(operation, form.version), operation)
-            app.router.add_route(operation.method, aiohttp_path(form, NAMES), serve)
+    add_resource_routes(app, RECORD_OPERATIONS, handler, NAMES)
