@@ -183,3 +183,49 @@ async def test_attendance_after_the_meetings_call_ends(graph: MockGraph, sdk: An
     [record] = records.value
     assert (record.identity.display_name, record.role) == ("Olga", "Organizer")
     assert record.attendance_intervals[0].join_date_time <= report.meeting_end_date_time
+
+
+async def test_the_bot_finds_the_meetings_people_and_sees_who_comes_and_goes(
+    graph: MockGraph, sdk: Any
+) -> None:
+    meetings = sdk(graph.graph_url("v1.0")).users.by_user_id(ORGANIZER).online_meetings
+    made = await meetings.post(OnlineMeeting(subject="Standup"))
+    await graph.join_meeting(made.id, {"user": {"id": "ann", "displayName": "Ann"}})
+    async with BotReceiver() as bot:
+        join = {
+            "callbackUri": bot.callback_url,
+            "requestedModalities": ["audio"],
+            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+            "chatInfo": {"threadId": made.chat_info.thread_id, "messageId": "0"},
+            "meetingInfo": {
+                "@odata.type": "#microsoft.graph.organizerMeetingInfo",
+                "organizer": {"user": {"id": ORGANIZER}},
+            },
+        }
+        url = f"{graph.graph_url('v1.0')}/communications/calls"
+        headers = {"Authorization": "Bearer x"}
+        async with aiohttp.ClientSession() as http, http.post(url, json=join, headers=headers) as r:
+            call = await r.json()
+        await graph.wait_for_state(call["id"], "established")
+        await graph.wait_idle()
+        joined = await graph.join_meeting(made.id, {"user": {"id": "ben", "displayName": "Ben"}})
+        await graph.leave_meeting(made.id, "ann")
+        await graph.wait_idle()
+
+        def rosters() -> list[set[str]]:
+            # join-success's roster after established, then one per change (graph-calling
+            # facts: a roster notification's resourceData is the whole participant list).
+            found = []
+            for received in bot.received:
+                for notification in received.notifications:
+                    data = notification["resourceData"]
+                    if isinstance(data, list):
+                        found.append(
+                            {p["info"]["identity"].get("user", {}).get("id") for p in data}
+                        )
+            return found
+
+        [listed] = await graph.meetings()
+    assert joined["calls"] == [call["id"]]
+    assert rosters()[:3] == [{"ann", None}, {"ann", "ben", None}, {"ben", None}]  # None: the bot
+    assert listed["liveCalls"] == [call["id"]] and [p["id"] for p in listed["people"]] == ["ben"]

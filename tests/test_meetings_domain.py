@@ -232,3 +232,39 @@ def test_a_call_into_no_meeting_leaves_no_report(meetings: OnlineMeetings) -> No
     )
     call.apply({"state": "terminated"}, "test")
     assert meetings.attendance_reports(Asked(ORGANIZER, str(meeting["id"]))) == []
+
+
+def test_people_in_a_meeting_are_in_every_call_into_it(meetings: OnlineMeetings) -> None:
+    # Issue 28: joining a meeting, "the roster is its participants, and later joiners see the
+    # bot"; the test moves people in and out.
+    meeting = made(meetings)
+    meeting_id = str(meeting["id"])
+    meetings.join(meeting_id, {"user": {"id": "ann", "displayName": "Ann"}})
+    registry = CallRegistry(limit=10)
+    registry.follow(meetings)
+    call = registry.seed(
+        "https://bot.example/callback",
+        state="establishing",
+        properties={"chatInfo": meeting["chatInfo"], "meetingInfo": {"organizer": {}}},
+        application_instance=True,
+        cause="test",
+        bot={"application": {"id": "bot-app"}},
+    )
+
+    def here() -> set[str]:
+        return {
+            str(identity["id"])
+            for p in call.participants.values()
+            for identity in p.identity.values()
+        }
+
+    assert here() == {"ann", "bot-app"}  # Ann was there before the bot
+    _, touched = meetings.join(meeting_id, {"user": {"id": "ben"}})
+    assert touched == [call] and here() == {"ann", "ben", "bot-app"}
+    assert meetings.leave(meeting_id, "ann") == [call]
+    assert here() == {"ben", "bot-app"}
+    with pytest.raises(MeetingNotFound):
+        meetings.leave(meeting_id, "ann")  # not in it any more
+    call.apply({"state": "terminated"}, "test")
+    _, touched = meetings.join(meeting_id, {"user": {"id": "cat"}})
+    assert touched == []  # the call is over

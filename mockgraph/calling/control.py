@@ -36,6 +36,7 @@ from mockgraph.errors import BadRequest, Conflict, ResourceNotFound, WaitTimedOu
 from mockgraph.faults import Fault, Faults
 from mockgraph.identity.apps import App, Apps, app_from_spec
 from mockgraph.journal import Journal, NotificationRecord
+from mockgraph.meetings.meetings import OnlineMeetings
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.loader import load
 from mockgraph.scenarios.model import Scenario
@@ -58,6 +59,7 @@ class ControlService:
         defaults: CallDefaults,
         faults: Faults,
         apps: Apps,
+        meetings: OnlineMeetings,
         *,
         callback_url: str | None,
         start_time: TimeSettings,
@@ -75,6 +77,7 @@ class ControlService:
         self._callback_url = callback_url
         self._faults = faults
         self._apps = apps
+        self._meetings = meetings
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -191,6 +194,25 @@ class ControlService:
         call = self._calls.get(call_id, ended_ok=False)
         call.leave(participant_id)
         self._player.send_roster(call)
+
+    # --- people in meetings ---------------------------------------------------------------
+
+    def meetings(self) -> list[dict[str, Any]]:
+        return self._meetings.known()
+
+    def join_meeting(self, meeting_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Someone joins a meeting (``{"identity": {...}}``), and so every call into it: each
+        call's bot gets the roster. A call that joins later finds them there."""
+        checked(JOIN, body)
+        person_id, calls = self._meetings.join(meeting_id, body["identity"])
+        for call in calls:
+            self._player.send_roster(call)
+        return {"id": person_id, "identity": body["identity"], "calls": [c.id for c in calls]}
+
+    def leave_meeting(self, meeting_id: str, person_id: str) -> None:
+        """Someone leaves a meeting, and every call into it; each call's bot gets the roster."""
+        for call in self._meetings.leave(meeting_id, person_id):
+            self._player.send_roster(call)
 
     def share_content(self, call_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Someone in the call starts sharing content (``{"id"?}``): a contentSharingSession

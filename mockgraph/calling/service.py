@@ -96,6 +96,8 @@ class CallingService:
             lifetime=settings.token_lifetime,
         )
         self.presences = Presences(clock, CallPresence(calls))
+        self.meetings = OnlineMeetings(clock, settings.tenant_id)
+        calls.follow(self.meetings)
         self.call_records = CallRecords(
             clock,
             delay=settings.call_record_delay,
@@ -103,8 +105,6 @@ class CallingService:
             limit=settings.calls_limit,
         )
         calls.follow(self.call_records)
-        self.meetings = OnlineMeetings(clock, settings.tenant_id)
-        calls.follow(self.meetings)
         self.control = ControlService(
             calls,
             library,
@@ -117,6 +117,7 @@ class CallingService:
             defaults,
             faults,
             self.identity.apps,
+            self.meetings,
             callback_url=settings.callback_url,
             start_time=start_time,
         )

@@ -281,6 +281,30 @@ async def remove_participant(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def list_meetings(request: web.Request) -> web.Response:
+    """`{"value": [{"id", "organizerId", "subject", "joinWebUrl", "threadId", "people",
+    "liveCalls", "endedCalls"}, …]}`: every online meeting, who is in it, and the calls into
+    it (a call is the meeting's when its `chatInfo.threadId` is the meeting's)."""
+    return web.json_response({"value": request.app[CONTROL].meetings()})
+
+
+async def join_meeting(request: web.Request) -> web.Response:
+    """Someone joins the meeting: body `{"identity": {"user": {"id": "u1", "displayName":
+    "Ann"}}}`; `201` with `{"id", "identity", "calls"}`. They join every call into the meeting
+    (its bot gets the roster), and a call that joins later finds them in it."""
+    meeting_id = request.match_info["meeting_id"]
+    joined = request.app[CONTROL].join_meeting(meeting_id, await _body(request))
+    return web.json_response(joined, status=201)
+
+
+async def leave_meeting(request: web.Request) -> web.Response:
+    """Someone leaves the meeting (by the id their identity names), and every call into it;
+    `204`; each call's bot gets the roster."""
+    match = request.match_info
+    request.app[CONTROL].leave_meeting(match["meeting_id"], match["person_id"])
+    return web.Response(status=204)
+
+
 async def share_content(request: web.Request) -> web.Response:
     """Someone starts sharing content: body `{"id"?}`; `201` with the contentSharingSession the bot
     can list and get."""
@@ -554,6 +578,17 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/users", list_users, "Users presence knows"),
     ControlRoute("PUT", "/_mock/users/{user_id}", add_user, "Add a user"),
     ControlRoute("GET", "/_mock/callRecords", list_call_records, "Every call record"),
+    ControlRoute("GET", "/_mock/meetings", list_meetings, "Every online meeting"),
+    ControlRoute(
+        "POST", "/_mock/meetings/{meeting_id}/people", join_meeting, "Join a meeting", 201, JOIN
+    ),
+    ControlRoute(
+        "DELETE",
+        "/_mock/meetings/{meeting_id}/people/{person_id}",
+        leave_meeting,
+        "Leave a meeting",
+        204,
+    ),
     ControlRoute("GET", "/_mock/calls", list_calls, "Every call"),
     ControlRoute("GET", "/_mock/calls/{call_id}", get_call, "One call"),
     ControlRoute(

@@ -108,6 +108,21 @@ class Meeting:
     external_id: str | None
     shown: dict[str, Any]
     ended_calls: list[Call] = field(default_factory=list)
+    live_calls: dict[str, Call] = field(default_factory=dict)  # calls into it, not over
+    present: dict[str, dict[str, Any]] = field(default_factory=dict)  # who is in it, by id
+
+    def to_json(self) -> dict[str, Any]:
+        """The control plane's view: the meeting, who is in it, and the calls into it."""
+        return {
+            "id": self.id,
+            "organizerId": self.organizer_id,
+            "subject": self.shown.get("subject"),
+            "joinWebUrl": self.shown["joinWebUrl"],
+            "threadId": self.thread_id,
+            "people": [{"id": key, "identity": value} for key, value in self.present.items()],
+            "liveCalls": list(self.live_calls),
+            "endedCalls": [call.id for call in self.ended_calls],
+        }
 
     @property
     def thread_id(self) -> str:
@@ -156,14 +171,23 @@ class OnlineMeetings:
     # --- what the call registry tells it (a CallFollower) ------------------------------------
 
     def call_seeded(self, call: Call) -> None:
-        pass  # a report begins when its call ends
+        """A call into a meeting finds there whoever is in it already."""
+        meeting = self._meeting_of(call)
+        if meeting is not None:
+            meeting.live_calls[call.id] = call
+            for identity in meeting.present.values():
+                call.admit(identity)
 
     def call_ended(self, call: Call) -> None:
+        meeting = self._meeting_of(call)
+        if meeting is not None:
+            meeting.live_calls.pop(call.id, None)
+            meeting.ended_calls.append(call)
+
+    def _meeting_of(self, call: Call) -> Meeting | None:
         chat = call.properties.get("chatInfo")
         thread = chat.get("threadId") if isinstance(chat, Mapping) else None
-        meeting = self._by_thread.get(thread) if isinstance(thread, str) else None
-        if meeting is not None:
-            meeting.ended_calls.append(call)
+        return self._by_thread.get(thread) if isinstance(thread, str) else None
 
     def calls_forgotten(self, call_ids: list[str]) -> None:
         pass  # a report outlives its call, as Graph's does
@@ -171,6 +195,43 @@ class OnlineMeetings:
     def calls_cleared(self) -> None:
         for meeting in self._meetings.values():
             meeting.ended_calls.clear()
+            meeting.live_calls.clear()
+
+    # --- people in a meeting, as a test moves them -----------------------------------------
+
+    def known(self) -> list[dict[str, Any]]:
+        return [meeting.to_json() for meeting in self._meetings.values()]
+
+    def _any(self, meeting_id: str) -> Meeting:
+        meeting = self._meetings.get(meeting_id)
+        if meeting is None:
+            raise MeetingNotFound(f"Online meeting '{meeting_id}' was not found.")
+        return meeting
+
+    def join(self, meeting_id: str, identity: Mapping[str, Any]) -> tuple[str, list[Call]]:
+        """Someone (an identitySet) joins the meeting, and so every call into it; returns
+        their id and the calls whose roster changed."""
+        meeting = self._any(meeting_id)
+        person_id = _identity_id(identity)
+        meeting.present[person_id] = dict(identity)
+        calls = list(meeting.live_calls.values())
+        for call in calls:
+            call.admit(identity)
+        return person_id, calls
+
+    def leave(self, meeting_id: str, person_id: str) -> list[Call]:
+        """Someone leaves the meeting, and so every call into it (404 if not in it); returns
+        the calls whose roster changed."""
+        meeting = self._any(meeting_id)
+        if meeting.present.pop(person_id, None) is None:
+            raise MeetingNotFound(f"'{person_id}' is not in online meeting '{meeting_id}'.")
+        calls = []
+        for call in meeting.live_calls.values():
+            for participant in call.everyone():
+                if participant.left is None and _identity_id(participant.identity) == person_id:
+                    call.leave(participant.id)
+                    calls.append(call)
+        return calls
 
     def _new(self, user_id: str, body: Mapping[str, Any], external_id: str | None) -> Meeting:
         now = self._clock.wall()
@@ -365,6 +426,14 @@ class Created:
 
     shown: dict[str, Any]
     new: bool = True
+
+
+def _identity_id(identity: Mapping[str, Any]) -> str:
+    """The id an identitySet names (its first identity with one)."""
+    for value in identity.values():
+        if isinstance(value, Mapping) and value.get("id"):
+            return str(value["id"])
+    raise BadRequest('The identity must name an id (e.g. {"user": {"id": "…"}}).')
 
 
 def _decoded(text: str) -> str:

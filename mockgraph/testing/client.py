@@ -167,6 +167,22 @@ class MockGraphClient:
         result: list[JSON] = (await self._request("GET", "/_mock/callRecords"))["value"]
         return result
 
+    async def meetings(self) -> list[JSON]:
+        """Every online meeting, who is in it and the calls into it (``GET /_mock/meetings``)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/meetings"))["value"]
+        return result
+
+    async def join_meeting(self, meeting_id: str, identity: JSON) -> JSON:
+        """Someone (an identitySet) joins the meeting, and every call into it; a call that
+        joins later finds them there. Returns ``{"id", "identity", "calls"}``."""
+        path = f"/_mock/meetings/{meeting_id}/people"
+        result: JSON = await self._request("POST", path, json_body={"identity": identity})
+        return result
+
+    async def leave_meeting(self, meeting_id: str, person_id: str) -> None:
+        """Someone leaves the meeting, and every call into it."""
+        await self._request("DELETE", f"/_mock/meetings/{meeting_id}/people/{person_id}")
+
     async def pin_scenario(self, call_id: str, name: str | None) -> JSON:
         """The scenario the call's next operation plays; ``None`` unpins."""
         result: JSON = await self._request(
