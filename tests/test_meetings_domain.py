@@ -268,3 +268,28 @@ def test_people_in_a_meeting_are_in_every_call_into_it(meetings: OnlineMeetings)
     call.apply({"state": "terminated"}, "test")
     _, touched = meetings.join(meeting_id, {"user": {"id": "cat"}})
     assert touched == []  # the call is over
+
+
+def test_a_call_joins_a_meeting_by_its_join_id_too(meetings: OnlineMeetings) -> None:
+    # joinMeetingIdMeetingInfo: the join id and passcode, no chatInfo (graph-beyond-calls
+    # facts §1.6).
+    meeting = made(meetings)
+    settings = meeting["joinMeetingIdSettings"]
+    assert isinstance(settings, dict)
+    meetings.join(str(meeting["id"]), {"user": {"id": "ann"}})
+    registry = CallRegistry(limit=10)
+    registry.follow(meetings)
+    info = {
+        "@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo",
+        "joinMeetingId": settings["joinMeetingId"],
+    }
+    call = registry.seed(
+        "https://bot.example/callback",
+        state="establishing",
+        properties={"meetingInfo": info},
+        application_instance=True,
+        cause="test",
+        bot={"application": {"id": "bot-app"}},
+    )
+    users = [p.identity.get("user", {}).get("id") for p in call.participants.values()]
+    assert "ann" in users

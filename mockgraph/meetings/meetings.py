@@ -185,9 +185,20 @@ class OnlineMeetings:
             meeting.ended_calls.append(call)
 
     def _meeting_of(self, call: Call) -> Meeting | None:
+        """The meeting a call joined: by its ``chatInfo`` thread, or by the join id of a
+        ``joinMeetingIdMeetingInfo`` (that form needs no chatInfo)."""
         chat = call.properties.get("chatInfo")
         thread = chat.get("threadId") if isinstance(chat, Mapping) else None
-        return self._by_thread.get(thread) if isinstance(thread, str) else None
+        if isinstance(thread, str) and thread in self._by_thread:
+            return self._by_thread[thread]
+        info = call.properties.get("meetingInfo")
+        join_id = info.get("joinMeetingId") if isinstance(info, Mapping) else None
+        if join_id is None or not self._meetings:
+            return None
+        return next(
+            (m for m in self._meetings.values() if m.matches("joinMeetingId", str(join_id))),
+            None,
+        )
 
     def calls_forgotten(self, call_ids: list[str]) -> None:
         pass  # a report outlives its call, as Graph's does
