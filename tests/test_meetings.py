@@ -183,6 +183,9 @@ async def test_attendance_after_the_meetings_call_ends(graph: MockGraph, sdk: An
     [record] = records.value
     assert (record.identity.display_name, record.role) == ("Olga", "Organizer")
     assert record.attendance_intervals[0].join_date_time <= report.meeting_end_date_time
+    # The call record of the meeting's call names the meeting's join link.
+    [call_record] = await graph.call_records()
+    assert call_record["record"]["joinWebUrl"] == made.join_web_url
 
 
 async def test_the_bot_finds_the_meetings_people_and_sees_who_comes_and_goes(

@@ -103,6 +103,7 @@ class CallingService:
             delay=settings.call_record_delay,
             pause=player.pause,
             limit=settings.calls_limit,
+            join_url=self.meetings.join_url_of,
         )
         calls.follow(self.call_records)
         self.control = ControlService(

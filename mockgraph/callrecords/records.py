@@ -358,6 +358,7 @@ class CallRecord:
     calls: list[Call] = field(default_factory=list)
     filed: float = 0.0  # time.time() of its last change (lastModifiedDateTime)
     readable_at: float = 0.0  # the clock's monotonic seconds
+    join_web_url: str | None = None  # the meeting's, for a call into one mockgraph knows
     _parts: list[CallPart] = field(default_factory=list)
 
     def add(self, call: Call, filed: float, readable_at: float) -> None:
@@ -398,7 +399,7 @@ class CallRecord:
             "lastModifiedDateTime": iso(self.filed),
             "startDateTime": iso(min(p.start for p in self.parts)),
             "endDateTime": iso(max(p.end for p in self.parts)),
-            "joinWebUrl": None,
+            "joinWebUrl": self.join_web_url,
             "organizer": None,
             "participants": None,
         }
@@ -448,11 +449,13 @@ class CallRecords:
         delay: float,
         pause: Callable[[float], float],
         limit: int,
+        join_url: Callable[[Call], str | None] = lambda call: None,
     ) -> None:
         self._clock = clock
         self.delay = delay
         self._pause = pause
         self._limit = limit
+        self._join_url = join_url  # the meetings': the join link of a call's meeting
         self._records: dict[str, CallRecord] = {}
 
     # --- what the call registry tells it (a CallFollower) ------------------------------------
@@ -469,6 +472,7 @@ class CallRecords:
             filed=time.time(),
             readable_at=self._clock.monotonic() + self._pause(self.delay),
         )
+        record.join_web_url = record.join_web_url or self._join_url(call)
         while len(self._records) > self._limit:
             del self._records[next(iter(self._records))]
 

@@ -184,6 +184,11 @@ class OnlineMeetings:
             meeting.live_calls.pop(call.id, None)
             meeting.ended_calls.append(call)
 
+    def join_url_of(self, call: Call) -> str | None:
+        """The join link of the meeting a call joined, if it joined one mockgraph knows."""
+        meeting = self._meeting_of(call)
+        return str(meeting.shown["joinWebUrl"]) if meeting is not None else None
+
     def _meeting_of(self, call: Call) -> Meeting | None:
         """The meeting a call joined: by its ``chatInfo`` thread, or by the join id of a
         ``joinMeetingIdMeetingInfo`` (that form needs no chatInfo)."""
