@@ -507,3 +507,30 @@ async def test_call_records_are_listed_when_opened(inspector: Inspector, bot: Bo
         await expect(item).to_contain_text(f"peerToPeer · calls {call['id']} · 1 session(s)")
         await page.get_by_role("button", name=call["callChainId"]).click()
         await expect(page.locator("#call-record")).to_contain_text('"type": "peerToPeer"')
+
+
+async def test_meetings_show_who_is_in_them_and_their_calls(
+    inspector: Inspector, bot: BotReceiver
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        organizer = "5810cedd-b43a-44a4-a2e8-0ba3a4b85b5e"
+        url = f"{graph.graph_url('v1.0')}/users/{organizer}/onlineMeetings"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                url, json={"subject": "Planning"}, headers={"Authorization": "Bearer x"}
+            ) as made,
+        ):
+            meeting = await made.json()
+        await graph.join_meeting(meeting["id"], {"user": {"id": "u1", "displayName": "Ann"}})
+        call = await graph.seed_call(
+            callback_uri=bot.callback_url, state="established", chat_info=meeting["chatInfo"]
+        )
+        await inspector.open(graph.url)
+        page = inspector.page
+        await page.get_by_text("Online meetings").click()
+        item = page.locator("#meetings-list li")
+        await expect(item).to_contain_text("Planning · in it: Ann · calls:")
+        # A meeting's call opens from there.
+        await item.get_by_role("button", name=call["id"]).click()
+        await expect(page.locator("#call-heading")).to_contain_text(call["id"])

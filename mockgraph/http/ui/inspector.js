@@ -322,6 +322,21 @@ async function loadCallRecords() {
   }));
 }
 
+// Online meetings, read when the list is opened: who is in each, and the calls into it.
+async function loadMeetings() {
+  const meetings = (await control("GET", "/_mock/meetings", undefined, { shown: false })).value;
+  document.getElementById("meetings-count").textContent = `(${meetings.length})`;
+  document.getElementById("meetings-list").replaceChildren(...meetings.map((meeting) => {
+    const people = meeting.people.map((person) => (person.identity.user || {}).displayName || person.id);
+    const calls = meeting.liveCalls.map((callId) => h("button", { type: "button", onclick: () => select(callId) }, callId));
+    return h("li", {},
+      h("strong", {}, meeting.subject || "(no subject)"),
+      h("small", {}, ` · in it: ${people.length ? people.join(", ") : "nobody"} · calls: `),
+      ...(calls.length ? calls : [h("small", {}, "none")]),
+      h("small", {}, meeting.endedCalls.length ? ` · ${meeting.endedCalls.length} ended` : ""));
+  }));
+}
+
 function showCallRecord(record) {
   document.getElementById("call-record").textContent = JSON.stringify(record, null, 2);
 }
@@ -633,6 +648,9 @@ function wire() {
   on("reset", "click", async () => {
     if (!confirm("Reset mockgraph? Every call, the journal and the faults set at run time are forgotten.")) return;
     await control("POST", "/_mock/reset");
+  });
+  on("meetings", "toggle", async () => {
+    if (document.getElementById("meetings").open) await loadMeetings();
   });
   on("call-records", "toggle", async () => {
     if (document.getElementById("call-records").open) await loadCallRecords();
