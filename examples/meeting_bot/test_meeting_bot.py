@@ -40,14 +40,20 @@ async def new_meeting(mockgraph: MockGraphClient) -> dict[str, Any]:
         return made
 
 
-@pytest.mark.mockgraph(time_scale=0)
-async def test_the_bot_joins_by_link_and_sees_who_is_there(
-    mockgraph: MockGraphClient, bot: MeetingBot
-) -> None:
+async def olgas_meeting_joined(mockgraph: MockGraphClient, bot: MeetingBot) -> dict[str, Any]:
+    """Olga's meeting, Olga in it, and the bot joined by its link, established."""
     meeting = await new_meeting(mockgraph)
     await mockgraph.join_meeting(meeting["id"], OLGA)
     await bot.join(meeting["joinWebUrl"])
     await mockgraph.wait_for_state(bot.call_id, "established")
+    return meeting
+
+
+@pytest.mark.mockgraph(time_scale=0)
+async def test_the_bot_joins_by_link_and_sees_who_is_there(
+    mockgraph: MockGraphClient, bot: MeetingBot
+) -> None:
+    meeting = await olgas_meeting_joined(mockgraph, bot)
     await mockgraph.wait_idle()
     assert bot.present == {"Olga"}  # she was there before the bot
     await mockgraph.join_meeting(meeting["id"], PAT)
@@ -62,10 +68,7 @@ async def test_the_bot_joins_by_link_and_sees_who_is_there(
 async def test_after_the_meeting_the_bot_reads_attendance_and_the_call_record(
     mockgraph: MockGraphClient, bot: MeetingBot
 ) -> None:
-    meeting = await new_meeting(mockgraph)
-    await mockgraph.join_meeting(meeting["id"], OLGA)
-    await bot.join(meeting["joinWebUrl"])
-    await mockgraph.wait_for_state(bot.call_id, "established")
+    meeting = await olgas_meeting_joined(mockgraph, bot)
     await mockgraph.join_meeting(meeting["id"], PAT)
     await bot.leave()
     await mockgraph.wait_for_state(bot.call_id, "terminated")
