@@ -14,13 +14,13 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from mockgraph.calling.calls import CALL_STATES
 from mockgraph.calling.operations import OPERATIONS, Operation, scenario_operations
-from mockgraph.callrecords.operations import RECORD_OPERATIONS
+from mockgraph.callrecords.operations import RECORD_OPERATIONS, RecordOperation
 from mockgraph.config import OPTIONS, Option
 from mockgraph.http.control_routes import CONTROL_ROUTES, ControlRoute
 from mockgraph.identity.permissions import ANY_CALLING, NONE_NEEDED
@@ -219,6 +219,18 @@ def graph_surface() -> str:
     return "\n".join([header, "|---|---|---|---|---|---|", *rows])
 
 
+def _resource_table(rows: Iterable[tuple[str, Iterable[str], str, Callable[..., Any]]]) -> str:
+    """A table of resource operations: each one's name, its requests (method and path), its
+    answer, and what it does (its domain method's docstring)."""
+    lines = []
+    for name, requests, answer, perform in rows:
+        shown = "<br>".join(f"`{request}`" for request in requests)
+        what = " ".join((inspect.getdoc(perform) or "").split())
+        lines.append(f"| `{name}` | {shown} | {_cell(answer)} | {_cell(what)} |")
+    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
+    return "\n".join([header, "|---|---|---|---|", *lines])
+
+
 def _presence_answer(operation: PresenceOperation) -> str:
     if operation.returns is None:
         return "`200`, no body"
@@ -227,24 +239,22 @@ def _presence_answer(operation: PresenceOperation) -> str:
 
 
 def presence_surface() -> str:
-    rows = []
-    for op in PRESENCE_OPERATIONS:
-        paths = "<br>".join(f"`{op.method} {path}`" for path in op.paths)
-        what = " ".join((inspect.getdoc(op.perform) or "").split())
-        rows.append(f"| `{op.name}` | {paths} | {_cell(_presence_answer(op))} | {_cell(what)} |")
-    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
-    return "\n".join([header, "|---|---|---|---|", *rows])
+    return _resource_table(
+        (op.name, (f"{op.method} {path}" for path in op.paths), _presence_answer(op), op.perform)
+        for op in PRESENCE_OPERATIONS
+    )
+
+
+def _record_answer(operation: RecordOperation) -> str:
+    name = operation.returns.rpartition(".")[2]
+    return f'`200`, `{{"value": [{name}, …]}}`' if operation.collection else f"`200`, the {name}"
 
 
 def call_records_surface() -> str:
-    rows = []
-    for op in RECORD_OPERATIONS:
-        name = op.returns.rpartition(".")[2]
-        shown = f'`{{"value": [{name}, …]}}`' if op.collection else f"the {name}"
-        what = " ".join((inspect.getdoc(op.perform) or "").split())
-        rows.append(f"| `{op.name}` | `{op.method} {op.path}` | `200`, {shown} | {_cell(what)} |")
-    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
-    return "\n".join([header, "|---|---|---|---|", *rows])
+    return _resource_table(
+        (op.name, (f"{op.method} {op.path}",), _record_answer(op), op.perform)
+        for op in RECORD_OPERATIONS
+    )
 
 
 def _meeting_answer(operation: MeetingOperation) -> str:
@@ -259,13 +269,10 @@ def _meeting_answer(operation: MeetingOperation) -> str:
 
 
 def meetings_surface() -> str:
-    rows = []
-    for op in MEETING_OPERATIONS:
-        what = " ".join((inspect.getdoc(op.perform) or "").split())
-        request = f"`{op.method} {op.path}`"
-        rows.append(f"| `{op.name}` | {request} | {_cell(_meeting_answer(op))} | {_cell(what)} |")
-    header = "| operation | request (under `/v1.0` and `/beta`) | answer | what it does |"
-    return "\n".join([header, "|---|---|---|---|", *rows])
+    return _resource_table(
+        (op.name, (f"{op.method} {op.path}",), _meeting_answer(op), op.perform)
+        for op in MEETING_OPERATIONS
+    )
 
 
 def _request(route: ControlRoute) -> str:

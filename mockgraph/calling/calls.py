@@ -122,6 +122,19 @@ SHARING_STREAM = ("videoBasedScreenSharing", "applicationsharing-video", "sendOn
 ENTRA_IDENTITIES = frozenset({"user", "application", "applicationInstance"})
 
 
+# What an identitySet is about, most telling first: a person over the app or device they use.
+MAIN_KINDS = ("user", "guest", "phone", "application", "applicationInstance")
+
+
+def main_identity(identity: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The identity an identitySet is about (by ``MAIN_KINDS``, else any), or ``{}``."""
+    for kind in (*MAIN_KINDS, *identity):
+        value = identity.get(kind)
+        if isinstance(value, Mapping) and "@" not in kind:
+            return value
+    return {}
+
+
 def typed_identities(identity: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
     """An identitySet as real rosters show it: each identity typed, and an Entra identity with
     its tenant and identity provider."""
@@ -265,7 +278,19 @@ class Call:
 
     def reached(self, state: str) -> bool:
         """Whether the call is, or has been, in ``state``."""
-        return any(change.state == state for change in self.history)
+        return self.entered(state) is not None
+
+    def entered(self, state: str) -> float | None:
+        """When the call first came to ``state`` (``time.time()``), if it ever did."""
+        return next((change.time for change in self.history if change.state == state), None)
+
+    def span(self) -> tuple[float, float]:
+        """From when it connected (or began, if it never did) to when it ended (or now): the
+        times a call record and an attendance report give it."""
+        began = self.history[0].time if self.history else time.time()
+        connected = self.entered("established")
+        ended = self.entered("terminated")
+        return (began if connected is None else connected), (ended or time.time())
 
     @property
     def ended(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgraph.calling.calls import Call, Participant
+from mockgraph.calling.calls import Call, Participant, main_identity
 from mockgraph.clock import Clock, iso
 from mockgraph.errors import BadRequest, GraphError
 
@@ -157,22 +157,21 @@ def _selected(shown: dict[str, Any], select: frozenset[str] | None) -> dict[str,
 # --- what a call leaves behind ----------------------------------------------------------------
 
 
+def _plain_one(identity: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in identity.items() if k in ("id", "displayName", "tenantId")}
+
+
 def _plain(identity: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """An identitySet as records show it: each identity's id, name and tenant, untyped."""
     return {
-        kind: {k: v for k, v in value.items() if k in ("id", "displayName", "tenantId")}
+        kind: _plain_one(value)
         for kind, value in identity.items()
         if isinstance(value, Mapping) and "@" not in kind
     }
 
 
 def _main(identity: Mapping[str, Any]) -> dict[str, Any]:
-    """The identity a set is about (a user over the device they use)."""
-    plain = _plain(identity)
-    for kind in ("user", "application", "applicationInstance", "phone", "guest"):
-        if kind in plain:
-            return plain[kind]
-    return next(iter(plain.values()), {})
+    return _plain_one(main_identity(identity))
 
 
 def _user_agent(participant: Participant) -> dict[str, Any]:
@@ -269,11 +268,8 @@ class CallPart:
 
     @classmethod
     def of(cls, call: Call) -> CallPart:
-        times = {change.state: change.time for change in reversed(call.history)}
-        began = call.history[0].time if call.history else time.time()
-        end = times.get("terminated", time.time())
-        connected = "established" in times
-        start = times.get("established", began)
+        start, end = call.span()
+        connected = call.reached("established")
         requested = call.properties.get("requestedModalities") or ["audio"]
         modalities = tuple(m for m in MODALITIES if m in requested) or ("audio",)
         everyone = call.everyone()

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mockgraph.calling.calls import Call, Participant
+from mockgraph.calling.calls import Call, Participant, main_identity
 from mockgraph.clock import iso
 
 REPORTS = uuid.UUID("6d6f636b-6772-4170-8861-7474656e6473")  # the namespace of report ids
@@ -39,9 +39,7 @@ class AttendanceReport:
 
     @classmethod
     def of(cls, call: Call, organizer_id: str) -> AttendanceReport:
-        times = {change.state: change.time for change in reversed(call.history)}
-        start = times.get("established", call.history[0].time if call.history else 0.0)
-        end = times.get("terminated", start)
+        start, end = call.span()
         people: dict[str, list[Participant]] = {}
         for person in call.everyone():
             if not person.is_bot:
@@ -64,11 +62,7 @@ class AttendanceReport:
 
 
 def _person_id(person: Participant) -> str:
-    for kind in ("user", "guest", "phone"):
-        identity = person.identity.get(kind)
-        if isinstance(identity, dict) and identity.get("id"):
-            return str(identity["id"])
-    return person.id
+    return str(main_identity(person.identity).get("id") or person.id)
 
 
 def _record(

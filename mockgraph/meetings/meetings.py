@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
-from mockgraph.calling.calls import Call
+from mockgraph.calling.calls import Call, main_identity
 from mockgraph.clock import Clock, iso
 from mockgraph.errors import BadRequest, GraphError
 from mockgraph.meetings.attendance import AttendanceReport
@@ -191,14 +191,17 @@ class OnlineMeetings:
 
     def _meeting_of(self, call: Call) -> Meeting | None:
         """The meeting a call joined: by its ``chatInfo`` thread, or by the join id of a
-        ``joinMeetingIdMeetingInfo`` (that form needs no chatInfo)."""
+        ``joinMeetingIdMeetingInfo`` (that form needs no chatInfo). Asked at every call's
+        start and end: with no meeting, it looks at nothing."""
+        if not self._meetings:
+            return None
         chat = call.properties.get("chatInfo")
         thread = chat.get("threadId") if isinstance(chat, Mapping) else None
         if isinstance(thread, str) and thread in self._by_thread:
             return self._by_thread[thread]
         info = call.properties.get("meetingInfo")
         join_id = info.get("joinMeetingId") if isinstance(info, Mapping) else None
-        if join_id is None or not self._meetings:
+        if join_id is None:
             return None
         return next(
             (m for m in self._meetings.values() if m.matches("joinMeetingId", str(join_id))),
@@ -445,11 +448,11 @@ class Created:
 
 
 def _identity_id(identity: Mapping[str, Any]) -> str:
-    """The id an identitySet names (its first identity with one)."""
-    for value in identity.values():
-        if isinstance(value, Mapping) and value.get("id"):
-            return str(value["id"])
-    raise BadRequest('The identity must name an id (e.g. {"user": {"id": "…"}}).')
+    """The id of the identity an identitySet is about (400 if it names none)."""
+    found = main_identity(identity).get("id")
+    if not found:
+        raise BadRequest('The identity must name an id (e.g. {"user": {"id": "…"}}).')
+    return str(found)
 
 
 def _decoded(text: str) -> str:
