@@ -187,6 +187,7 @@ class Settings:
     ring_timeout: float = 15.0
     keepalive_timeout: float = 2700.0  # Graph's 45 minutes; 0: calls never expire
     call_record_delay: float = 60.0  # seconds from a call's end to its record's filing
+    allow_http_webhooks: bool = False  # subscriptions may name http URLs (Graph: https only)
     application_instance: bool = True
     bots: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     faults: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)  # set at start-up
@@ -499,6 +500,19 @@ OPTIONS = (
             "read (before, Graph's 404); a pause, scaled by the time scale: at `0`, at once"
         ),
         default_doc="`60`",
+    ),
+    Option(
+        "allow_http_webhooks",
+        "--allow-http-webhooks",
+        "MOCKGRAPH_ALLOW_HTTP_WEBHOOKS",
+        "subscriptions may name http notification URLs (Graph: https only)",
+        kind="switch",
+        doc=(
+            "a [subscription](../how-to/subscriptions.md)'s `notificationUrl` and "
+            "`lifecycleNotificationUrl` may be http; Graph refuses them (400), so a bot that "
+            "relies on this fails against Graph"
+        ),
+        default_doc="off: https only, as Graph",
     ),
     Option(
         "application_instance",

@@ -1,4 +1,5 @@
-"""The journal: every Graph request received and every notification sent, in order.
+"""The journal: every Graph request received and every notification sent (to bots about
+their calls, and to subscriptions' URLs), in order.
 
 Nothing is dropped silently: a notification's every delivery attempt and its final outcome
 stay here for tests and for people reading a failed CI run. The journal keeps at most ``limit``
@@ -121,8 +122,34 @@ class RequestRecord:
         }
 
 
+class Posted:
+    """What the records of a POST mockgraph makes (a notification to a bot, or to a
+    subscription's URL) share: the body as sent, and the outcome, settled once."""
+
+    payload: bytes
+    outcome: Outcome
+    note: str | None
+    on_final: Callable[[Entry], None] | None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body, decoded anew on each read (a copy: the record cannot be changed)."""
+        decoded: dict[str, Any] = json.loads(self.payload)
+        return decoded
+
+    def settle(self, outcome: Outcome, note: str | None = None) -> None:
+        """Its final outcome (delivered, failed, rejected, cancelled, skipped or dropped), once."""
+        if self.outcome != "pending":
+            return
+        self.outcome = outcome
+        if note is not None:
+            self.note = note
+        if self.on_final is not None:
+            self.on_final(self)  # type: ignore[arg-type]  # each subclass is an Entry
+
+
 @dataclass(slots=True)
-class NotificationRecord:
+class NotificationRecord(Posted):
     seq: int
     time: float  # time.time()
     call_id: str
@@ -145,22 +172,6 @@ class NotificationRecord:
     late_ms: float | None = None
     on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def body(self) -> dict[str, Any]:
-        """The body, decoded anew on each read (a copy: the record cannot be changed)."""
-        decoded: dict[str, Any] = json.loads(self.payload)
-        return decoded
-
-    def settle(self, outcome: Outcome, note: str | None = None) -> None:
-        """Its final outcome (delivered, failed, rejected, cancelled, skipped or dropped), once."""
-        if self.outcome != "pending":
-            return
-        self.outcome = outcome
-        if note is not None:
-            self.note = note
-        if self.on_final is not None:
-            self.on_final(self)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": "notification",
@@ -179,7 +190,42 @@ class NotificationRecord:
         }
 
 
-Entry = RequestRecord | NotificationRecord
+@dataclass(slots=True)
+class ChangeNotificationRecord(Posted):
+    """A change or lifecycle notification of a subscription (not about a call)."""
+
+    seq: int
+    time: float  # time.time()
+    subscription_id: str
+    url: str
+    payload: bytes  # the JSON POSTed
+    lifecycle: str | None  # the lifecycle event it tells; None: a change notification
+    attempts: list[Attempt] = field(default_factory=list)
+    outcome: Outcome = "pending"
+    note: str | None = None
+    on_final: Callable[[Entry], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def call_id(self) -> None:
+        return None  # it is about a subscription's resource, not a call
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "changeNotification",
+            "seq": self.seq,
+            "time": iso(self.time),
+            "callId": None,
+            "subscriptionId": self.subscription_id,
+            "lifecycleEvent": self.lifecycle,
+            "url": self.url,
+            "body": self.body,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "outcome": self.outcome,
+            "note": self.note,
+        }
+
+
+Entry = RequestRecord | NotificationRecord | ChangeNotificationRecord
 
 
 class Journal:
@@ -274,7 +320,32 @@ class Journal:
         self._append(record)
         return record
 
-    def entries(self, call_id: str | None = None) -> list[Entry]:
+    def record_change(
+        self, *, subscription_id: str, url: str, body: dict[str, Any], lifecycle: str | None
+    ) -> ChangeNotificationRecord:
+        record = ChangeNotificationRecord(
+            next(self._seq),
+            time.time(),
+            subscription_id,
+            url,
+            json.dumps(body).encode(),
+            lifecycle,
+            on_final=self._on_final,
+        )
+        self._append(record)
+        return record
+
+    def entries(
+        self, call_id: str | None = None, *, subscription_id: str | None = None
+    ) -> list[Entry]:
+        """Every entry, or those about one call, or the notifications of one subscription."""
+        if subscription_id is not None:
+            return [
+                entry
+                for entry in self._entries
+                if isinstance(entry, ChangeNotificationRecord)
+                and entry.subscription_id == subscription_id
+            ]
         if call_id is None:
             return list(self._entries)
         return [entry for entry in self._entries if entry.call_id == call_id]

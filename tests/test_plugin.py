@@ -127,3 +127,18 @@ def test_changes_its_own(mockgraph_sync):
     result = await run_suite(pytester, f"--mockgraph-url={graph.url}")
     result.assert_outcomes(passed=3)
     assert await graph.set_time() == {"scale": 1.0, "step": False}
+
+
+async def test_the_subscriptions_how_to_runs_on_the_plugin(pytester: pytest.Pytester) -> None:
+    # The how-to's bot and tests as a bot's project has them: the webhook served with the
+    # plugin's mockgraph_tls, the lifecycle test on its webhook_receiver. With pytest's cache,
+    # where the plugin keeps the local authority.
+    from tests.conftest import SDK_SNIPPET
+    from tests.test_subscriptions import BOT_SIDE, RENEWAL, TEST_SIDE
+
+    pytester.makeini(INI)
+    pytester.makepyfile(test_webhook="\n".join([SDK_SNIPPET, BOT_SIDE, TEST_SIDE, RENEWAL]))
+    unused = ["-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:xdist"]
+    result = await asyncio.to_thread(pytester.runpytest_subprocess, *unused)
+    result.assert_outcomes(passed=2)
+    assert (pytester.path / ".pytest_cache" / "d" / "mockgraph" / "tls" / "ca.pem").exists()

@@ -28,6 +28,8 @@ from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
 from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 from mockgraph.scenarios.loader import load_library, scenario_schema
 from mockgraph.scenarios.model import Exists, Scenario, Step
+from mockgraph.subscriptions.operations import SUBSCRIPTION_OPERATIONS, SubscriptionOperation
+from mockgraph.subscriptions.subscriptions import KINDS
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -69,6 +71,11 @@ def permissions() -> str:
     for declared in (*PRESENCE_OPERATIONS, *RECORD_OPERATIONS, *MEETING_OPERATIONS):
         allowed = ", ".join(f"`{name}`" for name in sorted(declared.permissions))
         rows.append(f"| `{declared.name}` | {allowed} |")
+    for kind in KINDS.values():
+        allowed = ", ".join(f"`{name}`" for name in sorted(kind.permissions))
+        if not kind.application:
+            allowed = f"none: {allowed} is delegated only (a 403)"
+        rows.append(f"| a subscription to `{kind.name}` | {allowed} |")
     return "\n".join(["| operation | application permissions |", "|---|---|", *rows])
 
 
@@ -275,6 +282,21 @@ def meetings_surface() -> str:
     )
 
 
+def _subscription_answer(operation: SubscriptionOperation) -> str:
+    if operation.status == 204:
+        return "`204`, no body"
+    if operation.collection:
+        return '`200`, `{"value": [subscription, …]}`'
+    return f"`{operation.status}`, the subscription"
+
+
+def subscriptions_surface() -> str:
+    return _resource_table(
+        (op.name, (f"{op.method} {op.path}",), _subscription_answer(op), op.perform)
+        for op in SUBSCRIPTION_OPERATIONS
+    )
+
+
 def _request(route: ControlRoute) -> str:
     query = f" (query: {', '.join(f'`{name}`' for name in route.query)})" if route.query else ""
     return f"`{route.method} {route.path}`{query}"
@@ -300,6 +322,7 @@ TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presence": ("reference/graph-surface.md", presence_surface),
     "call-records": ("reference/graph-surface.md", call_records_surface),
     "meetings": ("reference/graph-surface.md", meetings_surface),
+    "subscriptions": ("reference/graph-surface.md", subscriptions_surface),
     "control-plane": ("reference/control-plane.md", control_plane),
     "scenario-keys": ("reference/scenarios.md", scenario_keys),
     "builtin-scenarios": ("reference/scenarios.md", builtin_scenarios),

@@ -7,7 +7,7 @@ small ones below), worded as Graph bodies are; the HTTP layer only parses and re
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockgraph.calling.bots import Bots, CallDefaults
@@ -63,6 +63,7 @@ class ControlService:
         *,
         callback_url: str | None,
         start_time: TimeSettings,
+        webhooks_busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._calls = calls
         self._library = library
@@ -78,6 +79,7 @@ class ControlService:
         self._faults = faults
         self._apps = apps
         self._meetings = meetings
+        self._webhooks_busy = webhooks_busy  # change notifications in flight
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -300,8 +302,11 @@ class ControlService:
             and entry.outcome in ("delivered", "failed", "rejected")
         ]
 
-    def journal(self, call_id: str | None = None) -> dict[str, Any]:
-        entries = [entry.to_json() for entry in self._journal.entries(call_id)]
+    def journal(
+        self, call_id: str | None = None, subscription_id: str | None = None
+    ) -> dict[str, Any]:
+        chosen = self._journal.entries(call_id, subscription_id=subscription_id)
+        entries = [entry.to_json() for entry in chosen]
         return {"value": entries, "dropped": self._journal.dropped, "limit": self._journal.limit}
 
     # --- apps the identity platform knows ------------------------------------------------------
@@ -391,7 +396,7 @@ class ControlService:
     @property
     def idle(self) -> bool:
         """Nothing scheduled, queued or in flight."""
-        return not self._player.busy and not self._notifier.busy
+        return not self._player.busy and not self._notifier.busy and not self._webhooks_busy()
 
     async def wait_idle(self, timeout: float) -> None:
         """Return once nothing is scheduled, queued or in flight; 408 after ``timeout`` s."""

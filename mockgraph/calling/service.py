@@ -25,8 +25,10 @@ from mockgraph.config import Settings
 from mockgraph.delivery.notifier import DeliveryPolicy, Notifier
 from mockgraph.delivery.signing import SigningService
 from mockgraph.delivery.tokens import TokenIssuer
+from mockgraph.delivery.webhooks import Webhooks
 from mockgraph.errors import WaitTimedOut
 from mockgraph.faults import Faults
+from mockgraph.http.local_tls import default_folder
 from mockgraph.identity.apps import Apps
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Entry, Journal
@@ -34,6 +36,8 @@ from mockgraph.meetings.meetings import OnlineMeetings
 from mockgraph.presence.presences import CallPresence, Presences
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.signals import Changes
+from mockgraph.subscriptions.presence_feed import PresenceFeed
+from mockgraph.subscriptions.subscriptions import Subscriptions
 
 log = logging.getLogger("mockgraph")
 
@@ -63,6 +67,9 @@ class CallingService:
             audience=settings.app_id,
             default_tenant=settings.tenant_id,
         )
+        # What mockgraph trusts as a client, besides the system's CAs: its local authority.
+        self.authority_folder = Path(settings.tls_dir) if settings.tls_dir else default_folder()
+        trust = str(self.authority_folder / "ca.pem")
         self._notifier = notifier = Notifier(
             changes,
             DeliveryPolicy.from_settings(settings),
@@ -70,6 +77,7 @@ class CallingService:
             token=signing.token,
             on_redirect=calls.move_callback,
             on_halt=lambda call_id: self._player.stop(call_id, "an earlier notification failed"),
+            also_trust=trust,
         )
         start_time = TimeSettings(settings.time_scale, settings.step_mode)
         self._player = player = Player(
@@ -106,6 +114,22 @@ class CallingService:
             join_url=self.meetings.join_url_of,
         )
         calls.follow(self.call_records)
+        self._webhooks = webhooks = Webhooks(
+            journal, changes, DeliveryPolicy.from_settings(settings), clock, also_trust=trust
+        )
+        self.subscriptions = Subscriptions(
+            clock,
+            validate=webhooks.validate,
+            post=webhooks.post,
+            tenant_id=settings.tenant_id,
+            app_id=settings.app_id,
+            allow_http=settings.allow_http_webhooks,
+            token=signing.token,
+        )
+        self.call_records.watch(self.subscriptions)
+        self.subscriptions.feed_presence(
+            PresenceFeed(clock, self.presences, calls, self.subscriptions.presence_changed)
+        )
         self.control = ControlService(
             calls,
             library,
@@ -121,6 +145,7 @@ class CallingService:
             self.meetings,
             callback_url=settings.callback_url,
             start_time=start_time,
+            webhooks_busy=lambda: webhooks.busy,
         )
 
     async def start(self) -> None:
@@ -146,17 +171,21 @@ class CallingService:
         """Stop playing; let deliveries in flight finish within the grace period."""
         await self._player.cancel_all("mockgraph stopped")
         await self._notifier.close(self.settings.grace_period)
+        await self._webhooks.close()
         cancelled = self.journal.count_cancelled("mockgraph stopped")
         if cancelled:
             log.warning("%d notification(s) not delivered: cancelled at shutdown", cancelled)
         self.journal.close()
 
     async def reset(self, time: Mapping[str, Any] | None = None) -> None:
-        """Forget calls (and their records), journal, faults, presence and meetings, restore
+        """Forget calls (and their records), journal, faults, presence, meetings and
+        subscriptions, restore
         the time settings, then apply ``time``."""
         await self.control.reset(time)
         self.presences.clear()
         self.meetings.clear()
+        self.subscriptions.clear()
+        await self._webhooks.cancel_all("reset")
 
     @property
     def idle(self) -> bool:

@@ -16,10 +16,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mockgraph.calling.calls import Call, Participant, main_identity
-from mockgraph.clock import Clock, iso
+from mockgraph.clock import Clock, Timer, iso
 from mockgraph.errors import BadRequest, GraphError
 
 NS = "#microsoft.graph.callRecords"
@@ -433,10 +433,20 @@ def _record_context(query: Query) -> str:
     return f"communications/callRecords{inner}/$entity"
 
 
+class RecordWatcher(Protocol):
+    """Told when a record is filed (readable): the subscriptions to call records."""
+
+    @property
+    def watching_records(self) -> bool: ...
+
+    def record_filed(self, record_id: str, version: int) -> None: ...
+
+
 class CallRecords:
     """Every call chain's record (a ``CallFollower`` of the call registry): made when a call
     ends, readable ``delay`` seconds later (``pause`` scales them: the time scale's say). At
-    most ``limit`` records are kept, the oldest let go first."""
+    most ``limit`` records are kept, the oldest let go first. A ``watcher`` is told of each
+    filing when it is watching (a timer per ended call only then)."""
 
     def __init__(
         self,
@@ -453,6 +463,11 @@ class CallRecords:
         self._limit = limit
         self._join_url = join_url  # the meetings': the join link of a call's meeting
         self._records: dict[str, CallRecord] = {}
+        self._watcher: RecordWatcher | None = None
+        self._timers: set[Timer] = set()
+
+    def watch(self, watcher: RecordWatcher) -> None:
+        self._watcher = watcher
 
     # --- what the call registry tells it (a CallFollower) ------------------------------------
 
@@ -471,12 +486,25 @@ class CallRecords:
         record.join_web_url = record.join_web_url or self._join_url(call)
         while len(self._records) > self._limit:
             del self._records[next(iter(self._records))]
+        if self._watcher is not None and self._watcher.watching_records:
+            self._tell_when_filed(self._watcher, chain, record.version)
+
+    def _tell_when_filed(self, watcher: RecordWatcher, record_id: str, version: int) -> None:
+        def filed() -> None:
+            self._timers.discard(timer)
+            watcher.record_filed(record_id, version)
+
+        timer = self._clock.call_later(self._pause(self.delay), filed)
+        self._timers.add(timer)
 
     def calls_forgotten(self, call_ids: list[str]) -> None:
         pass  # a record outlives its calls, as Graph's does
 
     def calls_cleared(self) -> None:
         self._records.clear()
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     # --- reading them ----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ tracing, the payload registry, request and response objects) cost ~100 µs of CP
 half of what mockgraph spent per notification; this client costs ~40 µs (BENCHMARKS.md). It
 does what delivery needs and nothing else:
 
-* http and https (certificates checked against the system's CAs, as aiohttp does);
+* http and https (certificates checked against the system's CAs, as aiohttp does, and
+  mockgraph's local authority);
 * keep-alive connections pooled per origin, at most ``limit`` open in all; an idle one is
   closed after ``idle_timeout`` or when the bot closes it;
 * replies framed by Content-Length, chunked, or the end of the connection; interim 1xx
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -257,6 +259,7 @@ class HttpClient:
         limit: int,
         idle_timeout: float = IDLE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        also_trust: str | None = None,
     ) -> None:
         self.limit = limit
         self.idle_timeout = idle_timeout
@@ -264,7 +267,8 @@ class HttpClient:
         self._idle: dict[Origin, list[Connection]] = {}
         self._idle_count = 0
         self._busy = 0
-        self._ssl = ssl_context  # None: the system's CAs (SSL_CERT_FILE can name others)
+        self._ssl = ssl_context  # None: client_context(also_trust), made at the first https
+        self._also_trust = also_trust
         self._closed = False
 
     @property
@@ -367,8 +371,19 @@ class HttpClient:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = client_context(self._also_trust)
         return self._ssl
+
+
+def client_context(also_trust: str | None) -> ssl.SSLContext:
+    """What mockgraph trusts as a client: the system's CAs (``SSL_CERT_FILE`` can name
+    others), and the PEM file ``also_trust`` if it exists (``--tls auto``'s local authority,
+    so a receiver served with its certificates is trusted with no set-up). Made when first
+    needed: loading the system's CAs takes milliseconds."""
+    context = ssl.create_default_context()
+    if also_trust is not None and os.path.isfile(also_trust):
+        context.load_verify_locations(also_trust)
+    return context
 
 
 def _request_bytes(target: Target, headers: Mapping[str, str], body: bytes) -> bytes:

@@ -67,13 +67,17 @@ class Notifier:
         token: Callable[[str], str],
         on_redirect: Callable[[str, str], None],
         on_halt: Callable[[str], None],
+        also_trust: str | None = None,
     ) -> None:
+        """``also_trust``: a PEM file of authorities trusted for https bots besides the
+        system's (mockgraph's local authority)."""
         self._changes = changes
         self.policy = policy
         self._clock = clock
         self._token = token
         self._on_redirect = on_redirect
         self._on_halt = on_halt
+        self._also_trust = also_trust
         self._client: HttpClient | None = None
         self._lanes: dict[str, deque[NotificationRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -84,7 +88,7 @@ class Notifier:
             # Thousands of calls may deliver at once: past the limit, lanes wait for a
             # connection instead of each opening its own (10,000 sockets cost ~300 MiB and
             # swamp the event loop; see BENCHMARKS.md).
-            self._client = HttpClient(limit=self.policy.connections)
+            self._client = HttpClient(limit=self.policy.connections, also_trust=self._also_trust)
 
     async def close(self, grace: float = 0) -> None:
         """Let the POSTs in flight finish, for up to ``grace`` seconds; cancel everything

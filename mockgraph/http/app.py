@@ -30,13 +30,15 @@ from mockgraph.http.keys import (
     SERVICE,
     SIGNING,
     STREAMS,
+    SUBSCRIPTIONS,
     TRUST,
 )
 from mockgraph.http.listening import AppServer, TlsError, tls_context
-from mockgraph.http.local_tls import LocalTlsError, tls_files
+from mockgraph.http.local_tls import LocalTlsError, TlsFiles, local_tls, tls_files
 from mockgraph.http.meeting_routes import add_meeting_routes
 from mockgraph.http.presence_routes import add_presence_routes
 from mockgraph.http.record_routes import add_record_routes
+from mockgraph.http.subscription_routes import add_subscription_routes
 from mockgraph.scenarios.library import ScenarioLibrary
 
 
@@ -55,6 +57,7 @@ def build_app(
     app[PRESENCES] = service.presences
     app[CALL_RECORDS] = service.call_records
     app[MEETINGS] = service.meetings
+    app[SUBSCRIPTIONS] = service.subscriptions
     app[CONTROL_TOKEN] = settings.control_token or ""
     app[STREAMS] = set()
     app[TRUST] = b""  # http; the Server says otherwise when it serves https
@@ -70,6 +73,7 @@ def build_app(
     add_presence_routes(app)
     add_record_routes(app)
     add_meeting_routes(app)
+    add_subscription_routes(app)
     add_control_routes(app)
     add_identity_routes(app)
     add_fallback_route(app)
@@ -107,6 +111,11 @@ class Server(AppServer):
     @property
     def service(self) -> CallingService:
         return self.app[SERVICE]
+
+    def webhook_tls(self) -> TlsFiles:
+        """Files for a webhook on loopback that mockgraph trusts as a client (its local
+        authority's)."""
+        return local_tls(self.service.authority_folder, "127.0.0.1")
 
     async def start(self) -> str:
         url = await super().start()

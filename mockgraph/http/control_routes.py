@@ -32,10 +32,19 @@ from mockgraph.errors import BadRequest, ResourceNotFound
 from mockgraph.faults import FAULT
 from mockgraph.http.endpoints import control_endpoint
 from mockgraph.http.events import events
-from mockgraph.http.keys import CALL_RECORDS, CONTROL, PRESENCES, SERVICE, SIGNING, TRUST
+from mockgraph.http.keys import (
+    CALL_RECORDS,
+    CONTROL,
+    PRESENCES,
+    SERVICE,
+    SIGNING,
+    SUBSCRIPTIONS,
+    TRUST,
+)
 from mockgraph.http.requests import origin, read_json_object
 from mockgraph.identity.apps import APP
 from mockgraph.schema.validation import Shape
+from mockgraph.subscriptions.subscriptions import LIFECYCLE
 
 MAX_WAIT = 300.0  # seconds; a long poll never holds a connection longer
 
@@ -281,6 +290,23 @@ async def remove_participant(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def list_subscriptions(request: web.Request) -> web.Response:
+    """`{"value": [subscription, …]}`: every change-notification subscription as Graph shows
+    it, with `needsReauthorization` (told `reauthorizationRequired` and not yet reauthorized
+    or renewed) and `notifications` (how many change notifications it was sent)."""
+    return web.json_response({"value": request.app[SUBSCRIPTIONS].known()})
+
+
+async def send_lifecycle(request: web.Request) -> web.Response:
+    """Send the subscription's `lifecycleNotificationUrl` a lifecycle notification now: body
+    `{"lifecycleEvent": "reauthorizationRequired"}` (or `subscriptionRemoved`, which also
+    removes the subscription, or `missed`); `204`. A subscription with no lifecycle URL is a
+    `400`."""
+    subscription_id = request.match_info["subscription_id"]
+    request.app[SUBSCRIPTIONS].tell(subscription_id, await _body(request))
+    return web.Response(status=204)
+
+
 async def list_meetings(request: web.Request) -> web.Response:
     """`{"value": [{"id", "organizerId", "subject", "joinWebUrl", "threadId", "people",
     "liveCalls", "endedCalls"}, …]}`: every online meeting, who is in it, and the calls into
@@ -418,9 +444,14 @@ async def journal(request: web.Request) -> web.Response:
     `scenario`, `step`, `scenarioId`, `lateMs` (how long after the time its scenario planned for
     it the POST really went out: a step waits behind the call's earlier notifications, so a bot
     slow to answer makes the later ones late), `attempts: [{time, url, messageId, status or
-    error, redirectedTo?, durationMs}]`, `outcome`, `note`); `dropped` counts the oldest entries
-    let go past `--journal-limit`."""
-    return web.json_response(request.app[CONTROL].journal(request.query.get("callId")))
+    error, redirectedTo?, durationMs}]`, `outcome`, `note`) and change notifications to
+    subscriptions (`kind: changeNotification`, `subscriptionId`, `lifecycleEvent` (the lifecycle
+    event it tells, else `null`), `url`, `body`, `attempts`, `outcome`, `note`); `dropped` counts
+    the oldest entries let go past `--journal-limit`. `?callId=` keeps a call's entries,
+    `?subscriptionId=` a subscription's notifications."""
+    query = request.query
+    chosen = request.app[CONTROL].journal(query.get("callId"), query.get("subscriptionId"))
+    return web.json_response(chosen)
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -578,6 +609,15 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/users", list_users, "Users presence knows"),
     ControlRoute("PUT", "/_mock/users/{user_id}", add_user, "Add a user"),
     ControlRoute("GET", "/_mock/callRecords", list_call_records, "Every call record"),
+    ControlRoute("GET", "/_mock/subscriptions", list_subscriptions, "Every subscription"),
+    ControlRoute(
+        "POST",
+        "/_mock/subscriptions/{subscription_id}/lifecycle",
+        send_lifecycle,
+        "Send a lifecycle notification",
+        204,
+        LIFECYCLE,
+    ),
     ControlRoute("GET", "/_mock/meetings", list_meetings, "Every online meeting"),
     ControlRoute(
         "POST", "/_mock/meetings/{meeting_id}/people", join_meeting, "Join a meeting", 201, JOIN
@@ -664,7 +704,9 @@ CONTROL_ROUTES = (
     ControlRoute("GET", "/_mock/scenarios", list_scenarios, "Loaded scenarios"),
     ControlRoute("POST", "/_mock/scenarios", load_scenarios, "Add scenarios", 201, "yaml"),
     ControlRoute("GET", "/_mock/scenarios/{name}", get_scenario, "One scenario, with its steps"),
-    ControlRoute("GET", "/_mock/journal", journal, "The journal", query=("callId",)),
+    ControlRoute(
+        "GET", "/_mock/journal", journal, "The journal", query=("callId", "subscriptionId")
+    ),
     ControlRoute("GET", "/_mock/apps", list_apps, "Apps the identity platform knows"),
     ControlRoute("PUT", "/_mock/apps/{client_id}", register_app, "Register an app", body=APP),
     ControlRoute("DELETE", "/_mock/apps/{client_id}", remove_app, "Forget an app", 204),

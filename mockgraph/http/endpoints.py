@@ -26,7 +26,7 @@ from mockgraph.clock import graph_date
 from mockgraph.errors import GraphError, MethodNotAllowed, ResourceNotFound, Unauthenticated
 from mockgraph.faults import Asked, Faults
 from mockgraph.http.keys import CONTROL_TOKEN, FAULTS, IDENTITY, JOURNAL, SERVICE
-from mockgraph.http.requests import CREATED_CALL, RECEIVED_BODY, require_bearer_token
+from mockgraph.http.requests import CALLER, CREATED_CALL, RECEIVED_BODY, require_bearer_token
 from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.ids import new_id
 from mockgraph.journal import RequestRecord
@@ -121,6 +121,7 @@ def graph_endpoint(
             token = require_bearer_token(request)
             if strict is not None and operation is not None:
                 caller = strict.graph_caller(token)
+                request[CALLER] = caller
                 record.made_by(caller.app_id)
                 operation.check_permitted(caller.roles)
             if faults.active:  # a fault answers before anything of the request is read

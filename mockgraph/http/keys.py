@@ -16,6 +16,7 @@ from mockgraph.identity.platform import IdentityPlatform
 from mockgraph.journal import Journal
 from mockgraph.meetings.meetings import OnlineMeetings
 from mockgraph.presence.presences import Presences
+from mockgraph.subscriptions.subscriptions import Subscriptions
 
 SERVICE: web.AppKey[CallingService] = web.AppKey("service", CallingService)
 GRAPH: web.AppKey[GraphService] = web.AppKey("graph", GraphService)
@@ -26,6 +27,7 @@ FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
 PRESENCES: web.AppKey[Presences] = web.AppKey("presences", Presences)
 CALL_RECORDS: web.AppKey[CallRecords] = web.AppKey("call_records", CallRecords)
 MEETINGS: web.AppKey[OnlineMeetings] = web.AppKey("meetings", OnlineMeetings)
+SUBSCRIPTIONS: web.AppKey[Subscriptions] = web.AppKey("subscriptions", Subscriptions)
 IDENTITY: web.AppKey[IdentityPlatform] = web.AppKey("identity", IdentityPlatform)
 CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)  # "" when /_mock is open
 TRUST: web.AppKey[bytes] = web.AppKey("trust", bytes)  # the PEM https is trusted by; b"": http

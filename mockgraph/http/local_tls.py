@@ -10,9 +10,11 @@ name the host mockgraph listens on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,17 +53,37 @@ def local_tls(folder: Path, host: str) -> TlsFiles:
     for the loopback names and ``host``."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        authority, authority_key = _authority(folder)
-        cert, key = folder / "server.pem", folder / "server-key.pem"
-        names = (*LOOPBACK, host) if host not in ("0.0.0.0", "::", "") else LOOPBACK
-        if not _serves(cert, key, names, authority):
-            _write_server(cert, key, names, authority, authority_key)
+        with _locked(folder):
+            authority, authority_key = _authority(folder)
+            cert, key = folder / "server.pem", folder / "server-key.pem"
+            names = (*LOOPBACK, host) if host not in ("0.0.0.0", "::", "") else LOOPBACK
+            if not _serves(cert, key, names, authority):
+                _write_server(cert, key, names, authority, authority_key)
     except OSError as error:
         raise LocalTlsError(
             f"cannot keep the local certificate authority in {str(folder)!r}: "
             f"{error.strerror or error} (--tls-dir names another folder)"
         ) from None
     return TlsFiles(str(cert), str(key), str(folder / "ca.pem"))
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The folder to this process alone while it reads or makes the files: several mockgraphs
+    (pytest-xdist's workers) may start at once on one folder, and one must not read a key of
+    one authority with the certificate of another. Where there is no ``fcntl`` (Windows),
+    unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _now() -> datetime.datetime:

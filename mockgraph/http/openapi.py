@@ -16,6 +16,7 @@ from mockgraph.http.identity_routes import IDENTITY_ROUTES, IdentityRoute
 from mockgraph.meetings.operations import MEETING_OPERATIONS, MeetingOperation
 from mockgraph.presence.operations import PRESENCE_OPERATIONS, PresenceOperation
 from mockgraph.schema.validation import API_VERSIONS, graph_schema
+from mockgraph.subscriptions.operations import SUBSCRIPTION_OPERATIONS, SubscriptionOperation
 
 JSON = dict[str, Any]
 ERROR = {"$ref": "#/components/schemas/graphError"}
@@ -54,6 +55,10 @@ def _document() -> JSON:
         for meeting_form in meeting.forms():
             described = _meeting(meeting, meeting_form)
             paths.setdefault(meeting_form.path, {})[meeting.method.lower()] = described
+    for subscription in SUBSCRIPTION_OPERATIONS:
+        for subscription_form in subscription.forms():
+            described = _subscription(subscription, subscription_form)
+            paths.setdefault(subscription_form.path, {})[subscription.method.lower()] = described
     for control in CONTROL_ROUTES:
         if not control.streams:  # a fuzzer or client generator would wait on it for ever
             paths.setdefault(control.path, {})[control.method.lower()] = _control(control)
@@ -169,12 +174,17 @@ def _answer(schema: JSON, collection: bool) -> JSON:
     return schema
 
 
+def _success(name: str, form: Form, returns: str | None, collection: bool) -> JSON:
+    """A success answer: Graph's type ``returns`` (or a list of it), or no body."""
+    success: JSON = {"description": f"{name} done"}
+    if returns is not None:
+        schema = {"$ref": f"#/components/schemas/{form.version}.{returns}"}
+        success["content"] = {"application/json": {"schema": _answer(schema, collection)}}
+    return success
+
+
 def _presence(operation: PresenceOperation, form: Form) -> JSON:
-    success: JSON = {"description": f"{operation.name} done"}
-    if operation.returns is not None:
-        schema = {"$ref": f"#/components/schemas/{form.version}.{operation.returns}"}
-        answer = _answer(schema, operation.collection)
-        success["content"] = {"application/json": {"schema": answer}}
+    success = _success(operation.name, form, operation.returns, operation.collection)
     return _resource(
         operation.name,
         form,
@@ -358,3 +368,27 @@ def _rebased(value: Any, version: str) -> Any:
     if isinstance(value, list):
         return [_rebased(item, version) for item in value]
     return value
+
+
+# What a subscription path may answer besides its own status.
+SUBSCRIPTION_ERRORS = {
+    "400": "the body breaks the schema or a rule (resource, changeType, expiration, "
+    "clientState, an http URL), or a URL failed the validation handshake",
+    "401": "no bearer token",
+    "403": "no permission for the resource (strict auth)",
+    "404": "no such subscription",
+    "405": "another method",
+    "413": "a body over 1 MiB",
+    "415": "a body that is not JSON",
+}
+
+
+def _subscription(operation: SubscriptionOperation, form: Form) -> JSON:
+    success = _success(operation.name, form, operation.returns, operation.collection)
+    return _resource(
+        operation.name,
+        form,
+        {str(operation.status): success},
+        SUBSCRIPTION_ERRORS,
+        request=operation.request,
+    )

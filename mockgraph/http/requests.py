@@ -8,11 +8,14 @@ from typing import Any
 from aiohttp import web
 
 from mockgraph.errors import BadRequest, Unauthenticated, UnsupportedMediaType
+from mockgraph.identity.platform import Caller
 
 # The body's bytes, once read by the handler, for the journal.
 RECEIVED_BODY: web.RequestKey[bytes] = web.RequestKey("received_body", bytes)
 # The call a request created (POST /communications/calls), for its journal entry.
 CREATED_CALL: web.RequestKey[str] = web.RequestKey("created_call", str)
+# Who made it, as its token says (--auth strict only): for a rule that needs the body first.
+CALLER: web.RequestKey[Caller] = web.RequestKey("caller", Caller)
 
 
 def origin(request: web.Request) -> str:

@@ -130,6 +130,12 @@ class OnCalls(Protocol):
     def people(self) -> set[str]: ...
 
 
+class PresenceWatcher(Protocol):
+    """Told when an operation changed a user's presence (the presence subscriptions' feed)."""
+
+    def presence_touched(self, user_id: str) -> None: ...
+
+
 class Presences:
     """Every known user's presence. A user is known once seeded (``add_user``) or once they
     are in a call (``in_call`` says so)."""
@@ -138,6 +144,35 @@ class Presences:
         self._clock = clock
         self._calls = calls
         self._users: dict[str, UserPresence] = {}
+        self._watcher: PresenceWatcher | None = None
+
+    def watch(self, watcher: PresenceWatcher) -> None:
+        self._watcher = watcher
+
+    def _changed(self, user: UserPresence) -> None:
+        user.changed()
+        if self._watcher is not None:
+            self._watcher.presence_touched(user.user_id)
+
+    def shown(self, user_id: str) -> tuple[str, str]:
+        """The availability and activity Graph shows for the user now (``Offline`` for one it
+        does not know)."""
+        try:
+            user = self._user(user_id)
+        except UserNotFound:
+            return "Offline", "Offline"
+        return user.shown(self._calls.activity(user_id))
+
+    def next_change(self, user_id: str) -> float | None:
+        """When (the clock's monotonic seconds) the user's next session or preferred presence
+        ends, if any does."""
+        user = self._users.get(user_id)
+        if user is None:
+            return None
+        ends = [setting.until for setting in user.sessions.values()]
+        if user.preferred is not None:
+            ends.append(user.preferred.until)
+        return min(ends, default=None)
 
     def add_user(self, user_id: str) -> None:
         self._users.setdefault(user_id, UserPresence(user_id))
@@ -201,7 +236,7 @@ class Presences:
                     f"not {body['expirationDuration']}."
                 )
         user.sessions[str(session_id)] = Setting(*pair, self._clock.monotonic() + lasts)
-        user.changed()
+        self._changed(user)
 
     def clear_presence(self, user_id: str, body: Mapping[str, Any]) -> None:
         """The app's session `sessionId` ends (`404` if the user has no such session); with
@@ -215,7 +250,7 @@ class Presences:
                 f"User '{user_id}' has no presence session '{session_id}' (it was never set, "
                 "was cleared, or expired)."
             )
-        user.changed()
+        self._changed(user)
 
     def set_preferred(self, user_id: str, body: Mapping[str, Any]) -> None:
         """The user's own choice, one of Available/Available, Busy/Busy,
@@ -230,13 +265,13 @@ class Presences:
             if lasts <= 0:
                 raise BadRequest("'expirationDuration' must be longer than nothing.")
         user.preferred = Setting(*pair, self._clock.monotonic() + lasts)
-        user.changed()
+        self._changed(user)
 
     def clear_preferred(self, user_id: str, body: Mapping[str, Any] = NO_BODY) -> None:
         """The preferred presence ends: the sessions show again."""
         user = self._user(user_id)
         user.preferred = None
-        user.changed()
+        self._changed(user)
 
     def set_status_message(self, user_id: str, body: Mapping[str, Any]) -> None:
         """`statusMessage` (its `message` and `expiryDateTime`) shows with the presence,
@@ -251,7 +286,7 @@ class Presences:
                 "expiryDateTime": message.get("expiryDateTime"),
                 "publishedDateTime": iso(self._clock.wall()),
             }
-        user.changed()
+        self._changed(user)
 
 
 def _pair(
@@ -272,7 +307,8 @@ def _pair(
 ON_THE_LINE = frozenset({"established", "hold", "transferring", "transferAccepted"})
 
 
-def _user_ids(call: Call) -> Iterable[str]:
+def user_ids(call: Call) -> Iterable[str]:
+    """The ids of the users in the call's roster."""
     for participant in call.participants.values():
         user = participant.identity.get("user")
         if isinstance(user, dict) and user.get("id"):
@@ -289,10 +325,10 @@ class CallPresence:
     def activity(self, user_id: str) -> str | None:
         """``InAConferenceCall`` or ``InACall`` if the user is on a call, else None."""
         for call in self._calls:
-            if call.state in ON_THE_LINE and user_id in _user_ids(call):
+            if call.state in ON_THE_LINE and user_id in user_ids(call):
                 return "InAConferenceCall" if call.is_group_call else "InACall"
         return None
 
     def people(self) -> set[str]:
         """Every user id a call's roster has named."""
-        return {user_id for call in self._calls for user_id in _user_ids(call)}
+        return {user_id for call in self._calls for user_id in user_ids(call)}

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
     from mockgraph.clock import ManualClock as ManualClock
+    from mockgraph.http.local_tls import TlsFiles as TlsFiles
+    from mockgraph.http.local_tls import local_tls as local_tls
     from mockgraph.testing.client import MockGraphClient as MockGraphClient
     from mockgraph.testing.client import MockGraphError as MockGraphError
     from mockgraph.testing.client import MockGraphSyncClient as MockGraphSyncClient
@@ -33,6 +35,8 @@ _WHERE = {
     "MockGraphTimeout": "mockgraph.testing.client",
     "SharedSession": "mockgraph.testing.client",
     "ManualClock": "mockgraph.clock",
+    "TlsFiles": "mockgraph.http.local_tls",
+    "local_tls": "mockgraph.http.local_tls",
 }
 __all__ = sorted(_WHERE)
 

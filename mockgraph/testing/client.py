@@ -167,6 +167,19 @@ class MockGraphClient:
         result: list[JSON] = (await self._request("GET", "/_mock/callRecords"))["value"]
         return result
 
+    async def subscriptions(self) -> list[JSON]:
+        """Every change-notification subscription, with ``needsReauthorization`` and
+        ``notifications`` (``GET /_mock/subscriptions``)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/subscriptions"))["value"]
+        return result
+
+    async def send_lifecycle(
+        self, subscription_id: str, event: str = "reauthorizationRequired"
+    ) -> None:
+        """Send the subscription's lifecycle URL ``event`` now."""
+        path = f"/_mock/subscriptions/{subscription_id}/lifecycle"
+        await self._request("POST", path, json_body={"lifecycleEvent": event})
+
     async def meetings(self) -> list[JSON]:
         """Every online meeting, who is in it and the calls into it (``GET /_mock/meetings``)."""
         result: list[JSON] = (await self._request("GET", "/_mock/meetings"))["value"]
@@ -199,8 +212,13 @@ class MockGraphClient:
         result: JSON = await self._request("GET", f"/_mock/calls/{call_id}")
         return result
 
-    async def journal(self, call_id: str | None = None) -> list[JSON]:
+    async def journal(
+        self, call_id: str | None = None, *, subscription_id: str | None = None
+    ) -> list[JSON]:
+        """The journal's entries: every one, a call's, or a subscription's notifications."""
         params = {"callId": call_id} if call_id else None
+        if subscription_id:
+            params = {"subscriptionId": subscription_id}
         result: list[JSON] = (await self._request("GET", "/_mock/journal", params=params))["value"]
         return result
 

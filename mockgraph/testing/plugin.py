@@ -8,6 +8,10 @@ Fixtures:
 * ``mockgraph`` (function): a ``MockGraphClient`` for it, reset before the test.
 * ``mockgraph_sync`` (function): the same as a blocking ``MockGraphSyncClient``.
 * ``bot_receiver`` (function): a ``BotReceiver`` that records what mockgraph POSTs.
+* ``mockgraph_tls`` (session): certificate files for a webhook on 127.0.0.1 that the
+  in-process mockgraph trusts (Graph sends change notifications over https only).
+* ``webhook_receiver`` (function): a ``BotReceiver`` served with them, that answers the
+  subscription handshake; give mockgraph ``webhook_receiver.callback_url``.
 
 ``@pytest.mark.mockgraph(time_scale=0, step=True)`` sets time for one test. The ini option
 ``mockgraph_scenarios`` adds scenario files or folders to the in-process server.
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # pytest loads this plugin in every run: aiohttp only when a fixture is used
+    from mockgraph.http.local_tls import TlsFiles
     from mockgraph.testing.background import BackgroundLoop
     from mockgraph.testing.client import MockGraphClient, MockGraphSyncClient, SharedSession
     from mockgraph.testing.receiver import BotReceiver
@@ -105,7 +110,9 @@ def mockgraph_server(
     # One key per project, kept in pytest's cache: generating a 2048-bit RSA key was a tenth
     # of a small suite's start (BENCHMARKS.md, "bot suite").
     key = None if cache is None else str(cache.mkdir("mockgraph") / "signing-key.jwk")
-    server = MockGraph(scenarios=paths, signing_key=key)
+    # Its local authority with the project too, not in the user's home.
+    tls_dir = None if cache is None else str(cache.mkdir("mockgraph") / "tls")
+    server = MockGraph(scenarios=paths, signing_key=key, tls_dir=tls_dir)
     url = mockgraph_background.run(server.start())
     request.config.stash[IN_PROCESS] = server
     yield url
@@ -187,6 +194,35 @@ def bot_receiver(mockgraph_background: BackgroundLoop) -> Iterator[BotReceiver]:
     from mockgraph.testing.receiver import BotReceiver
 
     receiver = BotReceiver()
+    mockgraph_background.run(receiver.start())
+    yield receiver
+    mockgraph_background.run(receiver.close())
+
+
+@pytest.fixture(scope="session")
+def mockgraph_tls(mockgraph_server: str, request: pytest.FixtureRequest) -> TlsFiles:
+    """Files (``cert``, ``key``) to serve a webhook on 127.0.0.1 with, over https, that the
+    session's in-process mockgraph trusts."""
+    server = request.config.stash.get(IN_PROCESS, None)
+    if server is None:
+        pytest.fail(
+            "mockgraph_tls needs the in-process mockgraph: an external one trusts the local "
+            "authority in its own --tls-dir (or start it with --allow-http-webhooks and use "
+            "bot_receiver)",
+            pytrace=False,
+        )
+    return server.webhook_tls()
+
+
+@pytest.fixture
+def webhook_receiver(
+    mockgraph_background: BackgroundLoop, mockgraph_tls: TlsFiles
+) -> Iterator[BotReceiver]:
+    """A webhook on 127.0.0.1 over https, that echoes the subscription handshake and records
+    the notifications; give mockgraph ``webhook_receiver.callback_url``."""
+    from mockgraph.testing.receiver import BotReceiver
+
+    receiver = BotReceiver("/notifications", tls=mockgraph_tls)
     mockgraph_background.run(receiver.start())
     yield receiver
     mockgraph_background.run(receiver.close())

@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mockgraph.http.listening import AppServer
+from mockgraph.http.listening import AppServer, tls_context
+from mockgraph.http.local_tls import TlsFiles
 from mockgraph.ids import named_call
 
 POLL_INTERVAL = 0.005  # seconds
@@ -54,16 +55,31 @@ class BotReceiver(AppServer):
     """Listens on 127.0.0.1, port 0, and answers every POST with ``status`` (202 by default),
     or with the replies queued by ``reply_with`` first.
 
+    A POST with a ``validationToken`` (a subscription's handshake) is answered as a webhook
+    should answer it, with the token as ``text/plain`` (``echo_validation=False``: like any
+    other POST), and kept in ``validations``. ``tls``: serve https with these files (e.g.
+    ``local_tls(folder, "127.0.0.1")``: mockgraph trusts its local authority).
+
     ``async with BotReceiver() as bot: bot.callback_url``; ``close()`` is safe to call twice.
     """
 
-    def __init__(self, path: str = "/api/calls", status: int = 202) -> None:
+    def __init__(
+        self,
+        path: str = "/api/calls",
+        status: int = 202,
+        *,
+        tls: TlsFiles | None = None,
+        echo_validation: bool = True,
+    ) -> None:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
-        super().__init__(app)
+        context = tls_context(tls.cert, tls.key) if tls is not None else None
+        super().__init__(app, ssl_context=context)
         self.path = path
         self.status = status
+        self.echo_validation = echo_validation
         self.received: list[Received] = []
+        self.validations: list[str] = []  # the tokens of the handshakes, decoded
         self._replies: deque[Reply] = deque()
 
     def reply_with(self, *replies: Reply) -> None:
@@ -98,6 +114,10 @@ class BotReceiver(AppServer):
             time.sleep(POLL_INTERVAL)
 
     async def _handle(self, request: web.Request) -> web.Response:
+        token = request.query.get("validationToken")
+        if token is not None and self.echo_validation:
+            self.validations.append(token)
+            return web.Response(text=token, content_type="text/plain")
         raw = await request.read()
         try:
             body: Any = json.loads(raw)

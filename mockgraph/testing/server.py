@@ -11,6 +11,7 @@ from mockgraph.clock import Clock
 from mockgraph.config import Settings
 from mockgraph.http.app import Server
 from mockgraph.http.listening import Lifecycle
+from mockgraph.http.local_tls import TlsFiles
 from mockgraph.scenarios.loader import load_library
 from mockgraph.testing.client import MockGraphClient
 
@@ -34,6 +35,12 @@ class MockGraph(MockGraphClient, Lifecycle):
         options["scenario_paths"] = tuple(str(p) for p in scenarios)
         config = Settings(**options)
         self.server = Server(config, load_library(config.scenario_paths), clock)
+
+    def webhook_tls(self) -> TlsFiles:
+        """Certificate files for a webhook on 127.0.0.1 that this mockgraph trusts: signed by
+        the local authority in its ``tls_dir`` (made there if it is not yet). Serve the
+        webhook with ``cert`` and ``key`` (``BotReceiver(tls=...)`` does)."""
+        return self.server.webhook_tls()
 
     @property
     def backend(self) -> CallingService:
