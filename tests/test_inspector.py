@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -507,6 +508,42 @@ async def test_call_records_are_listed_when_opened(inspector: Inspector, bot: Bo
         await expect(item).to_contain_text(f"peerToPeer · calls {call['id']} · 1 session(s)")
         await page.get_by_role("button", name=call["callChainId"]).click()
         await expect(page.locator("#call-record")).to_contain_text('"type": "peerToPeer"')
+
+
+async def test_subscriptions_show_what_was_sent_to_them(
+    inspector: Inspector, bot: BotReceiver
+) -> None:
+    async with MockGraph(time_scale=0, allow_http_webhooks=True) as graph, BotReceiver() as hook:
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        body = {
+            "changeType": "created",
+            "resource": "/communications/callRecords",
+            "notificationUrl": hook.callback_url,
+            "expirationDateTime": later,
+        }
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{graph.graph_url('v1.0')}/subscriptions",
+                json=body,
+                headers={"Authorization": "Bearer x"},
+            ) as made,
+        ):
+            subscription = await made.json()
+        call = await graph.seed_call(callback_uri=bot.callback_url, state="established")
+        await graph.hang_up(call["id"])
+        await hook.wait_for(1)
+        await graph.wait_idle()
+        await inspector.open(graph.url)
+        page = inspector.page
+        await page.get_by_text("Subscriptions", exact=True).click()
+        item = page.locator("#subscriptions-list li")
+        await expect(item).to_contain_text("/communications/callRecords · created")
+        await expect(item).to_contain_text("1 sent")
+        await page.get_by_role("button", name=subscription["id"]).click()
+        await expect(page.locator("#change-notifications li")).to_have_text(
+            [f"created communications/callRecords/{call['callChainId']} · delivered (202)"]
+        )
 
 
 async def test_meetings_show_who_is_in_them_and_their_calls(

@@ -337,6 +337,30 @@ async function loadMeetings() {
   }));
 }
 
+// Change-notification subscriptions, read when the list is opened; a subscription's button
+// lists what was sent to it, each POST with its outcome.
+async function loadSubscriptions() {
+  const subscriptions = (await control("GET", "/_mock/subscriptions", undefined, { shown: false })).value;
+  document.getElementById("subscriptions-count").textContent = `(${subscriptions.length})`;
+  document.getElementById("subscriptions-list").replaceChildren(...subscriptions.map((subscription) => {
+    const reauthorize = subscription.needsReauthorization ? " · needs reauthorization" : "";
+    return h("li", {},
+      h("button", { type: "button", onclick: guarded(() => showChangeNotifications(subscription.id)) }, subscription.id),
+      h("small", {}, ` ${subscription.resource} · ${subscription.changeType} · to ${subscription.notificationUrl} · until ${subscription.expirationDateTime} · ${subscription.notifications} sent${reauthorize}`));
+  }));
+}
+
+async function showChangeNotifications(subscriptionId) {
+  const path = `/_mock/journal?subscriptionId=${encodeURIComponent(subscriptionId)}`;
+  const entries = (await control("GET", path, undefined, { shown: false })).value;
+  document.getElementById("change-notifications").replaceChildren(...entries.map((entry) => {
+    const told = entry.lifecycleEvent || entry.body.value.map((item) => `${item.changeType} ${item.resource}`).join(", ");
+    const statuses = entry.attempts.map((attempt) => attempt.status || attempt.error).join(" → ");
+    return h("li", { class: "change-notification", "data-outcome": entry.outcome },
+      `${told} · ${entry.outcome}${statuses ? ` (${statuses})` : ""}`);
+  }));
+}
+
 function showCallRecord(record) {
   document.getElementById("call-record").textContent = JSON.stringify(record, null, 2);
 }
@@ -651,6 +675,9 @@ function wire() {
   });
   on("meetings", "toggle", async () => {
     if (document.getElementById("meetings").open) await loadMeetings();
+  });
+  on("subscriptions", "toggle", async () => {
+    if (document.getElementById("subscriptions").open) await loadSubscriptions();
   });
   on("call-records", "toggle", async () => {
     if (document.getElementById("call-records").open) await loadCallRecords();
