@@ -683,7 +683,10 @@ OPTIONS = (
         metavar="FOLDER",
         doc=(
             "where `--tls auto` keeps `ca.pem`, `ca-key.pem`, `server.pem` and `server-key.pem` "
-            "(keys readable by their owner only); a folder it cannot write stops the start (exit 2)"
+            "(keys readable by their owner only); a folder it cannot write stops the start "
+            "(exit 2). mockgraph, as a client, trusts the `ca.pem` there besides the system's "
+            "authorities, so a bot or [webhook](../how-to/subscriptions.md) served with a "
+            "certificate it signed is reached over https with no set-up"
         ),
         default_doc="`$XDG_CACHE_HOME/mockgraph/tls`, else `~/.cache/mockgraph/tls`",
     ),

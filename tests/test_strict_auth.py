@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -215,3 +216,39 @@ async def test_strict_online_meetings_need_an_online_meetings_permission(
             body = await response.json()
         assert response.status == status, (client_id, body)
     assert "OnlineMeetings.ReadWrite.All" in body["error"]["message"]
+
+
+async def test_strict_subscriptions_need_their_resources_permission(
+    bot: BotReceiver, http: aiohttp.ClientSession
+) -> None:
+    # changenotifications-for-callrecords: CallRecords.Read.All (application);
+    # changenotifications-for-presence: application permissions "Not supported".
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {
+        "changeType": "created",
+        "resource": "/communications/callRecords",
+        "notificationUrl": bot.callback_url,
+        "expirationDateTime": later,
+    }
+    async with MockGraph(
+        auth="strict", apps=APPS, tenant_id=TENANT, allow_http_webhooks=True
+    ) as graph:
+        url = f"{graph.graph_url()}/subscriptions"
+        for client_id, status in ((CLIENT, 201), (MEDIA_ONLY, 403)):
+            headers = {"Authorization": f"Bearer {await token(http, graph, client_id)}"}
+            async with http.post(url, json=body, headers=headers) as response:
+                answer = await response.json()
+            assert response.status == status, (client_id, answer)
+        assert "CallRecords.Read.All" in answer["error"]["message"]
+        presence = {**body, "resource": "/communications/presences/u1", "changeType": "updated"}
+        headers = {"Authorization": f"Bearer {await token(http, graph, CLIENT)}"}
+        async with http.post(url, json=presence, headers=headers) as response:
+            answer = await response.json()
+        assert response.status == 403
+        assert "delegated" in answer["error"]["message"]
+        # Each app lists its own subscriptions.
+        async with http.get(url, headers=headers) as response:
+            assert len((await response.json())["value"]) == 1
+        other = {"Authorization": f"Bearer {await token(http, graph, MEDIA_ONLY)}"}
+        async with http.get(url, headers=other) as response:
+            assert (await response.json())["value"] == []

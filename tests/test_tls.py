@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from mockgraph.http.listening import TlsError
-from mockgraph.testing import MockGraph
+from mockgraph.testing import BotReceiver, MockGraph
 
 
 async def test_https_serves_graph_and_names_itself_in_the_openid_configuration(
@@ -139,3 +139,18 @@ def test_tls_auto_and_a_certificate_of_ones_own_are_one_or_the_other(
         check=False,
     )
     assert result.returncode == 2 and "not both" in result.stderr
+
+
+async def test_a_bot_served_with_the_local_authority_gets_its_notifications(
+    tmp_path: Path,
+) -> None:
+    # mockgraph trusts its own local authority as a client: a bot on https needs no more.
+    graph = MockGraph(time_scale=0, tls_dir=str(tmp_path))
+    async with graph, BotReceiver(tls=graph.webhook_tls()) as bot:
+        assert bot.callback_url.startswith("https://127.0.0.1:")
+        call = await graph.seed_call(callback_uri=bot.callback_url, state="established")
+        await graph.hang_up(call["id"])
+        await bot.wait_for(1, call_id=call["id"])
+        await graph.wait_idle()
+        outcomes = {e["outcome"] for e in await graph.journal(call["id"]) if e["kind"] != "request"}
+        assert outcomes == {"delivered"}
