@@ -232,3 +232,38 @@ async def test_the_bot_finds_the_meetings_people_and_sees_who_comes_and_goes(
     assert joined["calls"] == [call["id"]]
     assert rosters()[:3] == [{"ann", None}, {"ann", "ben", None}, {"ben", None}]  # None: the bot
     assert listed["liveCalls"] == [call["id"]] and [p["id"] for p in listed["people"]] == ["ben"]
+
+
+async def test_a_join_by_a_join_id_no_meeting_has_fails(sdk: Any) -> None:
+    # The join id form names the meeting alone (no chatInfo). mockgraph made every meeting's
+    # join id, so an unknown one is no meeting: 201, establishing, then terminated 404. The
+    # meeting's own join id joins.
+    async with MockGraph(time_scale=0) as graph, BotReceiver() as bot:
+        made = (
+            await sdk(graph.graph_url("v1.0"))
+            .users.by_user_id(ORGANIZER)
+            .online_meetings.post(OnlineMeeting(subject="Interview"))
+        )
+        known = made.join_meeting_id_settings.join_meeting_id
+        url = f"{graph.graph_url('v1.0')}/communications/calls"
+        ended = {}
+        async with aiohttp.ClientSession() as http:
+            for join_id in ("000000000000", known):
+                join = {
+                    "callbackUri": bot.callback_url,
+                    "requestedModalities": ["audio"],
+                    "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+                    "meetingInfo": {
+                        "@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo",
+                        "joinMeetingId": join_id,
+                    },
+                    "tenantId": "00000000-0000-0000-0000-0000000000a1",
+                }
+                async with http.post(url, json=join, headers={"Authorization": "Bearer x"}) as r:
+                    assert r.status == 201
+                    ended[join_id] = (await r.json())["id"]
+        unknown = await graph.wait_for_state(ended["000000000000"], "terminated")
+        assert unknown["call"]["resultInfo"]["code"] == 404
+        assert unknown["lastScenario"] == "join-meeting-not-found"
+        joined = await graph.wait_for_state(ended[known], "established")
+        assert joined["lastScenario"] == "join-success"

@@ -5,7 +5,7 @@ plays, and when, the Director decides (``director.py``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from mockgraph.calling.answers import NOTHING, Accepted, Touched
 from mockgraph.calling.bots import Bots, CallDefaults
@@ -36,6 +36,12 @@ def _shown(operation: Operation, doing: Doing, version: str) -> Accepted:
     return view.show(Touched(doing.call, doing.comms, doing.named, version))
 
 
+class MeetingDirectory(Protocol):
+    """What the online meetings say of a call that joins one."""
+
+    def names_no_meeting(self, call: Call) -> bool: ...
+
+
 class GraphService:
     def __init__(
         self,
@@ -46,8 +52,10 @@ class GraphService:
         defaults: CallDefaults,
         recordings: Recordings,
         clock: Clock,
+        meetings: MeetingDirectory | None = None,
     ) -> None:
         self._calls = calls
+        self._meetings = meetings
         self._player = player
         self._bots = bots
         self._defaults = defaults
@@ -118,6 +126,9 @@ class GraphService:
 
     def kept_alive(self, call: Call) -> None:
         self._keep_alive.kept(call)
+
+    def joins_no_meeting(self, call: Call) -> bool:
+        return self._meetings is not None and self._meetings.names_no_meeting(call)
 
     def mint_recording(self, comms: CommsOperation, origin: str) -> Mapping[str, Any]:
         return self._recordings.mint(comms, origin).values()

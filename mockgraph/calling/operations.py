@@ -715,7 +715,7 @@ CREATE = Operation(
     on_call=False,
     rules=(_create_required, _callback_uri, _phones_are_e164("targets"), _app_hosted_blob),
     success=Success(201, body=answers.CALL, location=True),
-    steps=(steps.create_call, steps.play),
+    steps=(steps.create_call, steps.join_only_a_meeting_that_exists, steps.play),
     matched_by=(
         Match("targets.0.identity.user.id"),
         Match("targets.0.identity.phone.id"),

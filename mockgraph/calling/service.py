@@ -93,7 +93,10 @@ class CallingService:
         )
         bots = Bots(dict(settings.bots))
         recordings = Recordings(Path(settings.recording) if settings.recording else None)
-        self.graph = GraphService(calls, library, player, bots, defaults, recordings, clock)
+        self.meetings = OnlineMeetings(clock, settings.tenant_id)
+        self.graph = GraphService(
+            calls, library, player, bots, defaults, recordings, clock, self.meetings
+        )
         start_faults = (*settings.faults, *library.faults)
         self.faults = faults = Faults(clock, ROUTED_OPERATIONS, start_faults)
         self.identity = IdentityPlatform(
@@ -104,7 +107,6 @@ class CallingService:
             lifetime=settings.token_lifetime,
         )
         self.presences = Presences(clock, CallPresence(calls))
-        self.meetings = OnlineMeetings(clock, settings.tenant_id)
         calls.follow(self.meetings)
         self.call_records = CallRecords(
             clock,

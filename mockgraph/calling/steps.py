@@ -40,6 +40,8 @@ class Engine(Protocol):
 
     def kept_alive(self, call: Call) -> None: ...
 
+    def joins_no_meeting(self, call: Call) -> bool: ...
+
 
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # shared: nobody writes to it
 
@@ -94,6 +96,16 @@ Step = Callable[[Doing], None]
 def create_call(doing: Doing) -> None:
     """A new outgoing call from the body (create)."""
     doing.call = doing.engine.create_call(doing.body)
+
+
+MEETING_NOT_FOUND = "join-meeting-not-found"
+
+
+def join_only_a_meeting_that_exists(doing: Doing) -> None:
+    """A join that names a meeting by a join id no meeting has fails once it is under way:
+    the call plays ``join-meeting-not-found`` (establishing, then terminated 404)."""
+    if doing.engine.joins_no_meeting(doing.the_call):
+        doing.the_call.pin(MEETING_NOT_FOUND)
 
 
 def take_callback(doing: Doing) -> None:

@@ -184,6 +184,16 @@ class OnlineMeetings:
             meeting.live_calls.pop(call.id, None)
             meeting.ended_calls.append(call)
 
+    def names_no_meeting(self, call: Call) -> bool:
+        """Whether the call joins by a ``joinMeetingIdMeetingInfo`` whose join id no meeting
+        has. mockgraph makes every meeting's join id, so such a meeting does not exist. (A
+        ``chatInfo`` thread it does not know may be a meeting a test never made: that call
+        joins, as before there were meetings.)"""
+        info = call.properties.get("meetingInfo")
+        if not isinstance(info, Mapping) or "joinMeetingId" not in info:
+            return False
+        return self._meeting_of(call) is None
+
     def join_url_of(self, call: Call) -> str | None:
         """The join link of the meeting a call joined, if it joined one mockgraph knows."""
         meeting = self._meeting_of(call)
