@@ -274,37 +274,13 @@ class Subscriptions:
                 "expirationDateTime is a required property for subscription creation."
             )
         expires = self._expiration(body["expirationDateTime"], watched.kind)
-        client_state = body.get("clientState")
-        if client_state is not None and len(str(client_state)) > MOST_CLIENT_STATE:
-            raise InvalidSubscription(
-                f"clientState is at most {MOST_CLIENT_STATE} characters, "
-                f"not {len(str(client_state))}."
-            )
+        client_state = _client_state(body)
         url = self._url(_text(body, "notificationUrl"), "notificationUrl")
         lifecycle = body.get("lifecycleNotificationUrl")
         if lifecycle is not None:
             lifecycle = self._url(str(lifecycle), "lifecycleNotificationUrl")
-        tls = body.get("latestSupportedTlsVersion") or "v1_2"
-        if tls not in TLS_VERSIONS:
-            raise InvalidSubscription(
-                f"latestSupportedTlsVersion must be one of {', '.join(TLS_VERSIONS)}, not {tls!r}."
-            )
-        include = bool(body.get("includeResourceData"))
-        certificate, certificate_id = (
-            body.get("encryptionCertificate"),
-            body.get("encryptionCertificateId"),
-        )
-        if include and not (certificate and certificate_id):
-            raise InvalidSubscription(
-                "A subscription that includes resource data must give encryptionCertificate "
-                "and encryptionCertificateId."
-            )
-        encrypt_for = None
-        if include:
-            try:
-                encrypt_for = EncryptionCertificate.parse(str(certificate), str(certificate_id))
-            except BadCertificate as error:
-                raise InvalidSubscription(str(error)) from None
+        tls = _tls_version(body)
+        encrypt_for = _encryption(body)
         for where in (url, lifecycle):
             if where is not None:
                 await self._handshake(where)
@@ -316,13 +292,13 @@ class Subscriptions:
             notification_url=url,
             lifecycle_url=lifecycle,
             expires=expires,
-            client_state=None if client_state is None else str(client_state),
+            client_state=client_state,
             application_id=asked.app_id or self._app_id,
             creator_id=asked.app_id or self._app_id,
-            include_resource_data=include,
-            encryption_certificate=certificate,
-            encryption_certificate_id=certificate_id,
-            latest_tls=str(tls),
+            include_resource_data=encrypt_for is not None,
+            encryption_certificate=body.get("encryptionCertificate"),
+            encryption_certificate_id=body.get("encryptionCertificateId"),
+            latest_tls=tls,
             certificate=encrypt_for,
         )
         self._subscriptions[subscription.id] = subscription
@@ -568,6 +544,43 @@ def _text(body: Mapping[str, Any], name: str) -> str:
     if value is None or value == "":
         raise InvalidSubscription(f"{name} is a required property for subscription creation.")
     return str(value)
+
+
+def _client_state(body: Mapping[str, Any]) -> str | None:
+    given = body.get("clientState")
+    if given is not None and len(str(given)) > MOST_CLIENT_STATE:
+        raise InvalidSubscription(
+            f"clientState is at most {MOST_CLIENT_STATE} characters, not {len(str(given))}."
+        )
+    return None if given is None else str(given)
+
+
+def _tls_version(body: Mapping[str, Any]) -> str:
+    given = body.get("latestSupportedTlsVersion") or "v1_2"
+    if given not in TLS_VERSIONS:
+        raise InvalidSubscription(
+            f"latestSupportedTlsVersion must be one of {', '.join(TLS_VERSIONS)}, not {given!r}."
+        )
+    return str(given)
+
+
+def _encryption(body: Mapping[str, Any]) -> EncryptionCertificate | None:
+    """The certificate resource data is encrypted for, with ``includeResourceData``."""
+    if not body.get("includeResourceData"):
+        return None
+    certificate, certificate_id = (
+        body.get("encryptionCertificate"),
+        body.get("encryptionCertificateId"),
+    )
+    if not (certificate and certificate_id):
+        raise InvalidSubscription(
+            "A subscription that includes resource data must give encryptionCertificate "
+            "and encryptionCertificateId."
+        )
+    try:
+        return EncryptionCertificate.parse(str(certificate), str(certificate_id))
+    except BadCertificate as error:
+        raise InvalidSubscription(str(error)) from None
 
 
 def _change_types(body: Mapping[str, Any], kind: ResourceKind) -> tuple[str, ...]:
