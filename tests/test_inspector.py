@@ -510,6 +510,25 @@ async def test_call_records_are_listed_when_opened(inspector: Inspector, bot: Bo
         await expect(page.locator("#call-record")).to_contain_text('"type": "peerToPeer"')
 
 
+async def test_presence_shows_what_graph_shows_of_each_user(
+    inspector: Inspector, bot: BotReceiver
+) -> None:
+    async with MockGraph(time_scale=0) as graph:
+        await graph.add_user("bob")
+        ann = {"user": {"id": "ann", "displayName": "Ann"}}
+        await graph.seed_call(
+            callback_uri=bot.callback_url, state="established", source={"identity": ann}
+        )
+        await inspector.open(graph.url)
+        page = inspector.page
+        await page.get_by_text("Presence", exact=True).click()
+        # A person on an established call is Busy/InACall (presence's page); bob has no
+        # presence session: Offline.
+        await expect(page.locator("#presences-list li")).to_have_text(
+            ["ann: Busy / InACall", "bob: Offline / Offline"]
+        )
+
+
 async def test_subscriptions_show_what_was_sent_to_them(
     inspector: Inspector, bot: BotReceiver
 ) -> None:

@@ -130,6 +130,12 @@ async def list_users(request: web.Request) -> web.Response:
     return web.json_response({"value": request.app[PRESENCES].known()})
 
 
+async def list_presences(request: web.Request) -> web.Response:
+    """`{"value": [presence, …]}`: each known user's presence as Graph shows it (`id`,
+    `availability`, `activity`, `statusMessage`), by user id: what the inspector lists."""
+    return web.json_response({"value": request.app[PRESENCES].everyone()})
+
+
 async def add_user(request: web.Request) -> web.Response:
     """No body: the user exists in the tenant from now on (until a reset), `Offline` until
     something gives them presence. Answers `{"id"}`."""
@@ -608,6 +614,7 @@ CONTROL_ROUTES = (
     ControlRoute("PUT", "/_mock/bots/{identity_id}", register_bot, "Add a bot", body=BOT),
     ControlRoute("GET", "/_mock/users", list_users, "Users presence knows"),
     ControlRoute("PUT", "/_mock/users/{user_id}", add_user, "Add a user"),
+    ControlRoute("GET", "/_mock/presences", list_presences, "Every known user's presence"),
     ControlRoute("GET", "/_mock/callRecords", list_call_records, "Every call record"),
     ControlRoute("GET", "/_mock/subscriptions", list_subscriptions, "Every subscription"),
     ControlRoute(

@@ -180,6 +180,10 @@ class Presences:
     def known(self) -> list[str]:
         return sorted({*self._users, *self._calls.people()})
 
+    def everyone(self) -> list[dict[str, Any]]:
+        """Each known user's presence, as ``get`` shows it, by user id."""
+        return [self.get(user_id) for user_id in self.known()]
+
     def clear(self) -> None:
         self._users.clear()
 

@@ -161,6 +161,11 @@ class MockGraphClient:
         result: JSON = await self._request("PUT", f"/_mock/users/{user_id}")
         return result
 
+    async def presences(self) -> list[JSON]:
+        """Each known user's presence, as Graph shows it (``GET /_mock/presences``)."""
+        result: list[JSON] = (await self._request("GET", "/_mock/presences"))["value"]
+        return result
+
     async def call_records(self) -> list[JSON]:
         """Every call record, filed yet or not: ``{"id", "callIds", "readable",
         "readableInSeconds", "record"}`` each (``GET /_mock/callRecords``)."""

@@ -337,6 +337,18 @@ async function loadMeetings() {
   }));
 }
 
+// Users' presence, read when the list is opened: what Graph shows of each (a call makes its
+// people Busy).
+async function loadPresences() {
+  const presences = (await control("GET", "/_mock/presences", undefined, { shown: false })).value;
+  document.getElementById("presences-count").textContent = `(${presences.length})`;
+  document.getElementById("presences-list").replaceChildren(...presences.map((presence) => {
+    const message = presence.statusMessage && presence.statusMessage.message;
+    const said = message ? ` · "${message.content || ""}"` : "";
+    return h("li", {}, `${presence.id}: ${presence.availability} / ${presence.activity}${said}`);
+  }));
+}
+
 // Change-notification subscriptions, read when the list is opened; a subscription's button
 // lists what was sent to it, each POST with its outcome.
 async function loadSubscriptions() {
@@ -675,6 +687,9 @@ function wire() {
   });
   on("meetings", "toggle", async () => {
     if (document.getElementById("meetings").open) await loadMeetings();
+  });
+  on("presences", "toggle", async () => {
+    if (document.getElementById("presences").open) await loadPresences();
   });
   on("subscriptions", "toggle", async () => {
     if (document.getElementById("subscriptions").open) await loadSubscriptions();
