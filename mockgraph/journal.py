@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from mockgraph.clock import iso
 
@@ -124,8 +124,10 @@ class RequestRecord:
 
 class Posted:
     """What the records of a POST mockgraph makes (a notification to a bot, or to a
-    subscription's URL) share: the body as sent, and the outcome, settled once."""
+    subscription's URL) share: the body as sent, and the outcome, settled once. No slots of
+    its own, and none of a dict: a busy journal holds thousands of these."""
 
+    __slots__ = ()
     payload: bytes
     outcome: Outcome
     note: str | None
@@ -139,13 +141,23 @@ class Posted:
 
     def settle(self, outcome: Outcome, note: str | None = None) -> None:
         """Its final outcome (delivered, failed, rejected, cancelled, skipped or dropped), once."""
-        if self.outcome != "pending":
-            return
-        self.outcome = outcome
-        if note is not None:
-            self.note = note
-        if self.on_final is not None:
-            self.on_final(self)  # type: ignore[arg-type]  # each subclass is an Entry
+        _settle(self, outcome, note)
+
+
+class _Settled(Protocol):
+    outcome: Outcome
+    note: str | None
+    on_final: Callable[[Entry], None] | None
+
+
+def _settle(record: _Settled, outcome: Outcome, note: str | None) -> None:
+    if record.outcome != "pending":
+        return
+    record.outcome = outcome
+    if note is not None:
+        record.note = note
+    if record.on_final is not None:
+        record.on_final(record)  # type: ignore[arg-type]  # every record settled is an Entry
 
 
 @dataclass(slots=True)
