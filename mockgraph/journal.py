@@ -31,6 +31,14 @@ class Attempt:
     redirected_to: str | None = None
     duration_ms: float = 0.0
 
+    def failed(self, error: Exception, timeout: float) -> None:
+        """The POST got no answer: ``error`` (a ``TimeoutError`` after ``timeout`` seconds,
+        or why it could not be sent), in words for the journal."""
+        if isinstance(error, TimeoutError):
+            self.error = f"no answer within {timeout:g} s"
+        else:
+            self.error = f"{type(error).__name__}: {error}" if str(error) else repr(error)
+
     def to_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "time": iso(self.time),

@@ -70,9 +70,10 @@ class CallingService:
         # What mockgraph trusts as a client, besides the system's CAs: its local authority.
         self.authority_folder = Path(settings.tls_dir) if settings.tls_dir else default_folder()
         trust = str(self.authority_folder / "ca.pem")
+        delivery = DeliveryPolicy.from_settings(settings)
         self._notifier = notifier = Notifier(
             changes,
-            DeliveryPolicy.from_settings(settings),
+            delivery,
             clock,
             token=signing.token,
             on_redirect=calls.move_callback,
@@ -116,9 +117,7 @@ class CallingService:
             join_url=self.meetings.join_url_of,
         )
         calls.follow(self.call_records)
-        self._webhooks = webhooks = Webhooks(
-            journal, changes, DeliveryPolicy.from_settings(settings), clock, also_trust=trust
-        )
+        self._webhooks = webhooks = Webhooks(journal, changes, delivery, clock, also_trust=trust)
         self.subscriptions = Subscriptions(
             clock,
             validate=webhooks.validate,

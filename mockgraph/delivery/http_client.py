@@ -267,7 +267,7 @@ class HttpClient:
         self._idle: dict[Origin, list[Connection]] = {}
         self._idle_count = 0
         self._busy = 0
-        self._ssl = ssl_context  # None: client_context(also_trust), made at the first https
+        self._ssl = ssl_context  # None: client_context(also_trust), at each new connection
         self._also_trust = also_trust
         self._closed = False
 
@@ -370,18 +370,33 @@ class HttpClient:
             del self._idle[origin]
 
     def _ssl_context(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = client_context(self._also_trust)
-        return self._ssl
+        return self._ssl if self._ssl is not None else client_context(self._also_trust)
 
 
 def client_context(also_trust: str | None) -> ssl.SSLContext:
-    """What mockgraph trusts as a client: the system's CAs (``SSL_CERT_FILE`` can name
-    others), and the PEM file ``also_trust`` if it exists (``--tls auto``'s local authority,
-    so a receiver served with its certificates is trusted with no set-up). Made when first
-    needed: loading the system's CAs takes milliseconds."""
+    """What mockgraph trusts as a client: the system's CAs (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` can name others), and the PEM file ``also_trust`` if it exists
+    (``--tls auto``'s local authority, so a receiver served with its certificates is trusted
+    with no set-up).
+
+    One context for every client that asks (the calls' notifications, the webhooks, their
+    handshakes), made when first needed, as loading the system's CAs takes milliseconds;
+    made again when what it is made from changes: ``also_trust`` appears or changes (a test
+    may make the authority after mockgraph started), or the environment names other CAs."""
+    try:
+        stamp: int | None = os.stat(also_trust).st_mtime_ns if also_trust else None
+    except OSError:
+        stamp = None
+    system = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    return _context(also_trust, stamp, system)
+
+
+@functools.lru_cache(maxsize=4)
+def _context(
+    also_trust: str | None, stamp: int | None, system: tuple[str | None, str | None]
+) -> ssl.SSLContext:
     context = ssl.create_default_context()
-    if also_trust is not None and os.path.isfile(also_trust):
+    if also_trust is not None and stamp is not None:
         context.load_verify_locations(also_trust)
     return context
 

@@ -46,6 +46,10 @@ class DeliveryPolicy:
     halt_on_failure: bool
     connections: int  # open connections to bots at most, all bots together
 
+    def pause_after(self, failures: int) -> float:
+        """Seconds before the next try, after ``failures`` failed ones: doubling."""
+        return self.backoff * 2.0 ** (failures - 1)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
         return cls(
@@ -185,7 +189,7 @@ class Notifier:
             failures += 1
             retryable = status is None or status >= 500 or status == 429
             if retryable and failures < self.policy.attempts:
-                await self._clock.sleep(self.policy.backoff * 2 ** (failures - 1))
+                await self._clock.sleep(self.policy.pause_after(failures))
                 continue
             record.settle("failed")
             break
@@ -227,10 +231,8 @@ class Notifier:
                 attempt.redirected_to = urljoin(url, location)
         except asyncio.CancelledError:
             raise
-        except TimeoutError:
-            attempt.error = f"no answer within {self.policy.timeout:g} s"
         except Exception as error:  # any failure is journaled, never lost or fatal
-            attempt.error = f"{type(error).__name__}: {error}" if str(error) else repr(error)
+            attempt.failed(error, self.policy.timeout)
         attempt.duration_ms = (time.perf_counter() - started) * 1000
         return attempt
 

@@ -155,7 +155,7 @@ class Webhooks:
                 failures += 1
                 if failures >= self._policy.attempts:
                     break
-                await self._clock.sleep(self._policy.backoff * 2 ** (failures - 1))
+                await self._clock.sleep(self._policy.pause_after(failures))
         except asyncio.CancelledError:
             record.settle("cancelled", self._cancelled_for)
             raise
@@ -183,9 +183,7 @@ class Webhooks:
                 record.url, record.payload, headers, timeout=self._policy.timeout
             )
             attempt.status = reply.status
-        except TimeoutError:
-            attempt.error = f"no answer within {self._policy.timeout:g} s"
         except Exception as error:  # journaled, never lost or fatal
-            attempt.error = f"{type(error).__name__}: {error}" if str(error) else repr(error)
+            attempt.failed(error, self._policy.timeout)
         attempt.duration_ms = (time.perf_counter() - started) * 1000
         return attempt

@@ -164,13 +164,16 @@ class Subscription:
     client_state: str | None
     application_id: str
     creator_id: str
-    include_resource_data: bool
     encryption_certificate: str | None
     encryption_certificate_id: str | None
     latest_tls: str
     certificate: EncryptionCertificate | None = None  # with includeResourceData
     needs_reauthorization: bool = False
     notifications: int = 0  # change notifications posted to it
+
+    @property
+    def include_resource_data(self) -> bool:
+        return self.certificate is not None
 
     def to_graph(self) -> dict[str, Any]:
         return {
@@ -295,7 +298,6 @@ class Subscriptions:
             client_state=client_state,
             application_id=asked.app_id or self._app_id,
             creator_id=asked.app_id or self._app_id,
-            include_resource_data=encrypt_for is not None,
             encryption_certificate=body.get("encryptionCertificate"),
             encryption_certificate_id=body.get("encryptionCertificateId"),
             latest_tls=tls,
