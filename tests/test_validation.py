@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockgraph.schema import validation
 from mockgraph.schema.validation import API_VERSIONS, is_valid, validator_for
@@ -53,3 +55,65 @@ def test_without_the_extra_jsonschema_decides(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(validation, "_compiled", lambda *definition: None)
     assert is_valid("v1.0", "action.transfer", VALID[0])
     assert not is_valid("v1.0", "action.transfer", {"transferTarget": {"identity": {}}})
+
+
+# What a bot may put in an identity set: typed or not, by a type Graph declares, one it does
+# not, or a value that is not a string; ids, names, an endpoint type, and the odd wrong value.
+ODATA_TYPES = st.sampled_from(
+    [
+        "#microsoft.graph.identity",
+        "#microsoft.graph.identitySet",
+        "#microsoft.graph.communicationsIdentitySet",
+        "#microsoft.graph.communicationsUserIdentity",
+        "#microsoft.graph.communicationsPhoneIdentity",
+        "#microsoft.graph.communicationsApplicationInstanceIdentity",
+        "#microsoft.graph.azureCommunicationServicesUserIdentity",
+        "#microsoft.graph.notAType",
+        None,
+        7,
+    ]
+)
+NAMES = st.sampled_from(["default", "voicemail", "bogus", ""])
+ODD = st.integers() | st.none() | st.booleans()
+
+
+def typed(fields: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Any]:
+    """An object of ``fields`` with or without an ``@odata.type``; now and then not one."""
+    with_type = st.tuples(fields, ODATA_TYPES).map(lambda pair: {**pair[0], "@odata.type": pair[1]})
+    return st.one_of(fields, with_type, ODD)
+
+
+IDENTITY = typed(st.dictionaries(st.sampled_from(["id", "displayName", "tenantId"]), NAMES | ODD))
+IDENTITY_SET = typed(
+    st.dictionaries(
+        st.sampled_from(["user", "application", "phone", "guest", "nope"]), IDENTITY, max_size=3
+    ).flatmap(
+        lambda identities: st.fixed_dictionaries({}, optional={"endpointType": NAMES | ODD}).map(
+            lambda extra: {**identities, **extra}
+        )
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    version=st.sampled_from(API_VERSIONS),
+    checked=st.sampled_from(
+        [("microsoft.graph.identitySet", IDENTITY_SET), ("microsoft.graph.identity", IDENTITY)]
+    ).flatmap(lambda pair: st.tuples(st.just(pair[0]), pair[1])),
+)
+def test_fast_path_agrees_on_typed_and_untyped_identities(
+    version: str, checked: tuple[str, Any]
+) -> None:
+    """The schemas' dispatch on ``@odata.type`` (an ``if`` that holds for untyped values, so
+    that fastjsonschema raises nothing for them) reads the same to the compiled check as to
+    jsonschema: a fast path that accepted more would let a bad body through."""
+    definition, value = checked
+    compiled = validation._compiled(version, definition)
+    assert compiled is not None, "the dev extra is in"
+    try:
+        compiled(value)
+        fast = True
+    except Exception:
+        fast = False
+    assert fast is validator_for(version, definition).is_valid(value)

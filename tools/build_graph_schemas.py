@@ -303,7 +303,13 @@ class SchemaBuilder:
     def type_schema(self, name: str) -> JSONSchema:
         """The schema of ``name``, dispatching on ``@odata.type`` to derived types. Values
         without ``@odata.type`` (most) skip the dispatch: one ``if`` instead of one per
-        derived type, which is most of the cost of validating a transfer."""
+        derived type, which is most of the cost of validating a transfer.
+
+        The ``if`` holds for the untyped value (``@odata.type`` is absent), so the common case
+        takes ``then``: fastjsonschema checks an ``if`` by raising and catching an exception
+        when it fails, and an ``if`` that failed for every untyped value (the former
+        ``required: ["@odata.type"]``) cost two exceptions per transfer, half of its check
+        (BENCHMARKS.md, issue 24)."""
         derived = sorted(self.derived.get(name, []), reverse=True)
         if not derived:
             return self.own_schema(name)
@@ -320,9 +326,10 @@ class SchemaBuilder:
             # kind, so a value that leaves out @odata.type is read as it.
             untyped = derived[0]
         return {
-            "if": {"type": "object", "required": ["@odata.type"]},
-            "then": chain,
-            "else": {"$ref": f"#/$defs/microsoft.graph.{untyped}.own"},
+            # No @odata.type, or not an object (the own schema then says it must be one).
+            "if": {"properties": {"@odata.type": False}},
+            "then": {"$ref": f"#/$defs/microsoft.graph.{untyped}.own"},
+            "else": chain,
         }
 
     def action_schema(self, name: str) -> JSONSchema:

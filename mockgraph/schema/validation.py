@@ -79,14 +79,14 @@ def names_nothing(version: str, definition: str, parts: Sequence[str]) -> str | 
 
 def _concrete(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
     """A schema with its references followed: ``$ref``, a nullable ``anyOf``'s other branch,
-    and a type's dispatch on ``@odata.type`` (the untyped branch)."""
+    and a type's dispatch on ``@odata.type`` (the untyped branch: its ``then``)."""
     while isinstance(schema, dict):
         if "$ref" in schema:
             schema = defs[schema["$ref"].removeprefix("#/$defs/")]
         elif "anyOf" in schema:
             schema = next(b for b in schema["anyOf"] if b.get("type") != "null")
-        elif "if" in schema and "else" in schema:
-            schema = schema["else"]
+        elif "if" in schema and "then" in schema:
+            schema = schema["then"]
         else:
             return schema
     return {}
