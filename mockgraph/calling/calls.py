@@ -43,7 +43,7 @@ def app_hosted(media_config: Any) -> bool:
     return "appHostedMediaConfig" in str(kind)
 
 
-@dataclass
+@dataclass(slots=True)
 class CommsOperation:
     """An operation a Graph action returned (a prompt playing, a recording, a mute): Graph's
     ``commsOperation``, kept on its call until a ``deleted`` notification ends it."""
@@ -150,7 +150,7 @@ def typed_identities(identity: Mapping[str, Any], tenant_id: str) -> dict[str, A
     return typed
 
 
-@dataclass
+@dataclass(slots=True)
 class Participant:
     """Someone in a call's roster, as Graph's ``participant`` shows them."""
 
@@ -217,7 +217,7 @@ class Participant:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """A call as Graph holds it, plus what mockgraph needs to play scenarios for it."""
 
