@@ -724,7 +724,11 @@ OPTIONS = (
         "journal entries kept; the oldest are dropped and counted",
         parse_count,
         metavar="N",
-        doc="journal entries kept; the oldest are dropped and counted",
+        doc=(
+            "journal entries kept; the oldest are dropped and counted. A load test that reads "
+            "no journal can keep a few: less memory for each request to reach, and 2 to 15 % "
+            "more requests a second with `1` on the maintainers' machine (BENCHMARKS.md, issue 24)"
+        ),
         default_doc="`10000`",
     ),
 )
