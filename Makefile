@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck docs-build docs pytest browser node container schemas bench soak fuzz clean
+.PHONY: run test lint typecheck docs-build docs pytest browser node container schemas builtin-index bench soak fuzz clean
 
 # The runtime alone is what `make run` needs: a few packages, seconds to install. The dev
 # tools (pytest, mypy, ruff, Playwright, the Graph SDKs ...) come with `make test`. pip -qq
@@ -91,6 +91,11 @@ fuzz: $(STAMP)
 # Regenerate the Graph JSON Schemas from ../shared/graph-schemas (CSDL is the authority).
 schemas: $(STAMP)
 	$(BIN)/python tools/build_graph_schemas.py ../shared/graph-schemas mockgraph/schema
+
+# Regenerate mockgraph/scenarios/builtin.json from the built-in scenario files (scenarios/):
+# serve loads the built-ins from it, without PyYAML. The suite fails when it is stale.
+builtin-index: $(STAMP)
+	$(BIN)/python tools/build_builtin_index.py
 
 clean:
 	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,13 +12,16 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from mockgraph.scenarios import yamlpos
 from mockgraph.scenarios.loader import (
+    BUILTIN_INDEX,
     builtin_paths,
+    load_library,
     load_paths,
     load_text,
     parse_duration,
     scenario_schema,
 )
 from mockgraph.scenarios.model import Exists
+from tools.build_builtin_index import render
 
 GOOD = """\
 name: ok
@@ -159,6 +164,31 @@ def test_the_builtin_library_is_valid() -> None:
     scenarios, problems = load_paths(builtin_paths())
     assert problems == []
     assert len(scenarios) == len(builtin_paths())  # one scenario to a file, none skipped
+
+
+def test_the_builtin_index_is_made_from_the_files_as_they_are() -> None:
+    packaged = Path(__file__).parents[1] / "mockgraph" / "scenarios" / BUILTIN_INDEX
+    assert packaged.read_text(encoding="utf-8") == render(), (
+        f"run `make builtin-index`: {BUILTIN_INDEX} is stale"
+    )
+
+
+def test_the_builtins_served_are_the_files_read_and_checked() -> None:
+    from_files, problems = load_paths(builtin_paths())
+    assert problems == []
+    served = list(load_library(()))
+    assert served == from_files  # every field, the source's file:line:col too
+
+
+def test_a_start_with_no_scenario_file_imports_no_yaml() -> None:
+    # The built-ins come from their index: PyYAML's import was a tenth of serve's start.
+    code = (
+        "import sys; from mockgraph.http.app import Server; "
+        "from mockgraph.scenarios.loader import load_library; load_library(()); "
+        "print('yaml' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,6 @@ from mockgraph.errors import GraphError
 from mockgraph.scenarios.library import ScenarioLibrary
 from mockgraph.scenarios.model import Exists, Matcher, Scenario, Step
 from mockgraph.scenarios.templating import is_template, placeholder_problems, placeholders
-from mockgraph.scenarios.yamlpos import Document, YamlProblem, load_documents
-from mockgraph.scenarios.yamlpos import Path as YamlPath
 from mockgraph.schema.validation import (
     describe,
     did_you_mean,
@@ -35,7 +33,13 @@ if TYPE_CHECKING:  # imported when a file is checked; the trusted built-ins need
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
+    # Imported when a file is read: the built-ins come from their index (builtin.json), so a
+    # start with no scenario file of its own imports no PyYAML.
+    from mockgraph.scenarios.yamlpos import Document
+    from mockgraph.scenarios.yamlpos import Path as YamlPath
+
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+BUILTIN_INDEX = "builtin.json"  # in mockgraph.scenarios, made from the built-in files
 _PACKAGE = Path(__file__).resolve().parents[1]
 BUILTIN_FOLDERS = (_PACKAGE / "builtin_scenarios", _PACKAGE.parent / "scenarios")
 # Notifications are validated against beta, the superset: it declares terminationReason and
@@ -114,6 +118,8 @@ def load_text(
 def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
     """What one file's text holds, or the problems that keep it from loading. ``trusted``
     skips the checks: for the built-in library, which the test suite checks instead."""
+    from mockgraph.scenarios.yamlpos import YamlProblem, load_documents
+
     try:
         documents = load_documents(text)
     except YamlProblem as error:
@@ -139,7 +145,8 @@ def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
         if found:
             problems.extend(found)
         else:
-            scenarios.append(_scenario(document, filename))
+            position = document.position(())
+            scenarios.append(_scenario(document.value, filename, position.line, position.column))
     names: dict[str, Scenario] = {}
     for scenario in scenarios:
         if scenario.name in names:
@@ -224,8 +231,11 @@ def builtin_paths() -> list[Path]:
     """The built-in library's files: the copy a wheel installs as ``mockgraph/builtin_scenarios``,
     else (a checkout, or an editable install, which maps no folder without ``__init__.py``) the
     top-level ``scenarios/`` it is built from."""
-    folder = next(folder for folder in BUILTIN_FOLDERS if folder.is_dir())
-    return sorted(path for path in folder.iterdir() if path.suffix in SCENARIO_SUFFIXES)
+    return sorted(path for path in _builtin_folder().iterdir() if path.suffix in SCENARIO_SUFFIXES)
+
+
+def _builtin_folder() -> Path:
+    return next(folder for folder in BUILTIN_FOLDERS if folder.is_dir())
 
 
 def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:
@@ -237,12 +247,40 @@ def load_library(paths: Iterable[str | Path]) -> ScenarioLibrary:
     return ScenarioLibrary([*_builtins(), *loaded.scenarios], faults=loaded.faults)
 
 
+def builtin_index(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """What ``builtin.json`` holds, made from the built-in files: each scenario's value, its
+    file's name and where in it the scenario begins (``make builtin-index`` writes it, and a
+    test holds it to the files)."""
+    from mockgraph.scenarios.yamlpos import load_documents
+
+    index = []
+    for path in paths:
+        for document in load_documents(_read(path)):
+            if document.value is not None:
+                position = document.position(())
+                index.append(
+                    {
+                        "file": path.name,
+                        "line": position.line,
+                        "column": position.column,
+                        "scenario": document.value,
+                    }
+                )
+    return index
+
+
 @cache
 def _builtins() -> tuple[Scenario, ...]:
-    """Parsed once per process: they ship with mockgraph and scenarios are immutable, and
-    parsing them was most of the in-process server's start (BENCHMARKS.md)."""
-    builtins, _ = load_paths(builtin_paths(), trusted=True)
-    return tuple(builtins)
+    """Parsed once per process, and from their index: they ship with mockgraph, scenarios are
+    immutable, and reading the YAML itself (PyYAML's import, then composing 45 files with
+    positions) was a tenth of ``serve``'s start (BENCHMARKS.md). Each keeps its file's path as
+    its source, as if read from it."""
+    folder = _builtin_folder()
+    text = resources.files("mockgraph.scenarios").joinpath(BUILTIN_INDEX).read_text("utf-8")
+    return tuple(
+        _scenario(entry["scenario"], str(folder / entry["file"]), entry["line"], entry["column"])
+        for entry in json.loads(text)
+    )
 
 
 def parse_duration(value: int | str) -> float:
@@ -456,9 +494,8 @@ def _error_order(error: ValidationError) -> tuple[int, list[str]]:
     return len(error.absolute_path), [str(p) for p in error.absolute_path]
 
 
-def _scenario(document: Document, filename: str) -> Scenario:
-    data = document.value
-    position = document.position(())
+def _scenario(data: Mapping[str, Any], filename: str, line: int, column: int) -> Scenario:
+    """A checked scenario document's value, from ``filename``, beginning at ``line``:``column``."""
     when: dict[str, Matcher] = {}
     for path, rule in data.get("when", {}).items():
         when[path] = Exists(rule["exists"]) if isinstance(rule, dict) else rule
@@ -488,7 +525,7 @@ def _scenario(document: Document, filename: str) -> Scenario:
         default=data.get("default", False),
         jitter=parse_duration(data.get("jitter", 0)),
         quirks=tuple(data.get("quirks", ())),
-        source=f"{filename}:{position.line}:{position.column}",
+        source=f"{filename}:{line}:{column}",
         recording=str(_recording_path(data["recording"], filename))
         if "recording" in data
         else None,
