@@ -9,6 +9,7 @@ Graph route.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import cache
 from typing import Protocol, TypeVar
 
 from aiohttp import web
@@ -56,10 +57,26 @@ def routed(forms: Iterable[Form]) -> list[Form]:
     return kept + list(qualified.values())  # a qualified form with no plain twin (none yet)
 
 
-class Routed(Declared, Protocol):
-    """A resource operation beyond the calls (presence, a call record, a meeting): its forms."""
+class Served(Protocol):
+    """What is served at forms: a call operation's route, or a resource operation (frozen, so
+    that its patterns are derived once)."""
 
     def forms(self) -> tuple[Form, ...]: ...
+
+    def __hash__(self) -> int: ...
+
+
+class Routed(Declared, Served, Protocol):
+    """A resource operation beyond the calls (presence, a call record, a meeting): its forms."""
+
+
+@cache
+def _patterns(served: Served, names: tuple[tuple[str, str], ...]) -> tuple[tuple[Form, str], ...]:
+    """``served``'s forms as the router gets them (``routed``), each with its aiohttp pattern.
+    The same for every server of a process, and a suite starts one per test: derived once (a
+    third of an in-process start's own work beside aiohttp's, BENCHMARKS.md)."""
+    match_names = dict(names)
+    return tuple((form, aiohttp_path(form, match_names)) for form in routed(served.forms()))
 
 
 def add_resource_routes(
@@ -71,10 +88,11 @@ def add_resource_routes(
     """Every form of each operation, served by ``handler(operation, version)`` inside the
     calls' endpoint (the checking order, Graph's errors, the journal); ``names``: each path id
     as the handler reads it."""
+    names_given = tuple(names.items())
     for operation in operations:
-        for form in routed(operation.forms()):
+        for form, pattern in _patterns(operation, names_given):
             serve = graph_endpoint(app, handler(operation, form.version), operation)
-            app.router.add_route(form.method, aiohttp_path(form, names), serve)
+            app.router.add_route(form.method, pattern, serve)
 
 
 def _base_url(request: web.Request, version: str) -> str:
@@ -134,9 +152,10 @@ async def download_recording(request: web.Request) -> web.Response:
 def add_graph_routes(app: web.Application) -> None:
     """Every form of every operation, in the table's order: aiohttp tries a collection's
     routes in the order they were added, and the transfer, the hottest, is first."""
-    forms = [(form, op) for op in OPERATIONS if op.route for form in routed(op.route.forms())]
-    for form, operation in forms:
-        serve = graph_endpoint(app, handler(operation, form.version), operation)
-        app.router.add_route(form.method, aiohttp_path(form), serve)
+    names = tuple(MATCH_NAMES.items())
+    for operation in OPERATIONS:
+        for form, pattern in _patterns(operation.route, names) if operation.route else ():
+            serve = graph_endpoint(app, handler(operation, form.version), operation)
+            app.router.add_route(form.method, pattern, serve)
     path = Recordings.PATH.replace("{id}", "{recording_id}")
     app.router.add_get(path, graph_endpoint(app, download_recording))
