@@ -66,6 +66,23 @@ async def test_a_key_file_signs_tokens_the_served_jwks_verifies(tmp_path: Path, 
 
 
 PUBLIC_JWK = json.dumps(RSAAlgorithm.to_jwk(RSA_KEY.public_key(), as_dict=True)).encode()
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+# A JWK whose d is another key's: every member well formed, the parts disagree (RFC 8017, 3.2).
+MISMATCHED_JWK = json.dumps(
+    {
+        **RSAAlgorithm.to_jwk(RSA_KEY, as_dict=True),
+        "d": RSAAlgorithm.to_jwk(OTHER_KEY, as_dict=True)["d"],
+    }
+).encode()
+
+
+def mismatched_pem() -> bytes:
+    """PKCS#8 of a key whose CRT coefficient is off by one (qi * q mod p is not 1)."""
+    good = RSA_KEY.private_numbers()
+    bad = rsa.RSAPrivateNumbers(
+        good.p, good.q, good.d, good.dmp1, good.dmq1, good.iqmp + 1, good.public_numbers
+    )
+    return pem(bad.private_key(unsafe_skip_rsa_key_validation=True), "pkcs8")
 
 
 @pytest.mark.parametrize(
@@ -80,8 +97,22 @@ PUBLIC_JWK = json.dumps(RSAAlgorithm.to_jwk(RSA_KEY.public_key(), as_dict=True))
         (b'{"kty": "EC", "crv": "P-256"}', "no RSA JWK"),
         (b'{"kty": "RSA", "n": "AQAB", "e": "AQAB", "d": "AQAB"}', "no usable RSA JWK"),
         (b"[1, 2]", "no RSA JWK"),
+        (MISMATCHED_JWK, "parts disagree"),
+        (mismatched_pem(), "parts disagree"),
     ],
-    ids=["text", "empty", "bad-pem", "encrypted", "ec", "public", "ec-jwk", "broken-jwk", "list"],
+    ids=[
+        "text",
+        "empty",
+        "bad-pem",
+        "encrypted",
+        "ec",
+        "public",
+        "ec-jwk",
+        "broken-jwk",
+        "list",
+        "mismatched-jwk",
+        "mismatched-pem",
+    ],
 )
 async def test_a_file_with_no_usable_key_stops_the_start(
     tmp_path: Path, content: bytes, fragment: str

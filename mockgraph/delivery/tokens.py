@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPrivateNumbers
 
 TOKEN_LIFETIME = 3600  # seconds
 TOKEN_REFRESH_MARGIN = 300  # re-sign when less than this is left
@@ -127,7 +128,8 @@ def _pem_key(data: bytes, path: Path) -> RSAPrivateKey:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        key = load_pem_private_key(data, password=None)
+        # Checked below by _check_parts instead: see there.
+        key = load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         raise KeyFileError(f"{str(path)!r} is an encrypted PEM key; give it unencrypted") from None
     except ValueError as error:
@@ -137,6 +139,7 @@ def _pem_key(data: bytes, path: Path) -> RSAPrivateKey:
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyFileError(f"{str(path)!r} holds a {type(key).__name__}; RS256 needs an RSA key")
+    _check_parts(key.private_numbers(), path)
     return key
 
 
@@ -155,13 +158,59 @@ def _jwk_key(data: bytes, path: Path) -> RSAPrivateKey:
         raise KeyFileError(f"{str(path)!r} is no RSA JWK ('kty' must be 'RSA')")
     if "d" not in jwk:
         raise KeyFileError(f"{str(path)!r} is a public JWK; signing needs the private one ('d')")
-    try:
+    if all(isinstance(jwk.get(name), str) for name in CRT_MEMBERS):
+        return _jwk_with_factors(jwk, path)
+    try:  # no factors: PyJWT recovers them, and OpenSSL checks the key it makes
         key = RSAAlgorithm.from_jwk(jwk)
     except (InvalidKeyError, ValueError, TypeError) as error:
         raise KeyFileError(f"{str(path)!r} is no usable RSA JWK ({error})") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyFileError(f"{str(path)!r} is a public JWK; signing needs the private one")
     return key
+
+
+CRT_MEMBERS = ("n", "e", "d", "p", "q", "dp", "dq", "qi")  # RFC 7518, 6.3.2
+
+
+def _jwk_with_factors(jwk: dict[str, Any], path: Path) -> RSAPrivateKey:
+    """A private JWK that names its factors (as mockgraph writes them): the key, its parts
+    checked by ``_check_parts``."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.utils import from_base64url_uint
+
+    try:
+        n, e, d, p, q, dp, dq, qi = (from_base64url_uint(jwk[name]) for name in CRT_MEMBERS)
+    except (ValueError, TypeError) as error:  # binascii.Error is a ValueError
+        raise KeyFileError(f"{str(path)!r} is no usable RSA JWK ({error})") from None
+    numbers = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, rsa.RSAPublicNumbers(e, n))
+    _check_parts(numbers, path)
+    return numbers.private_key(unsafe_skip_rsa_key_validation=True)
+
+
+def _check_parts(numbers: RSAPrivateNumbers, path: Path) -> None:
+    """A key file's RSA parts agree (RFC 8017, 3.2): n = pq, d inverts e modulo
+    lcm(p - 1, q - 1), and the CRT exponents and coefficient derive from them. This stands in
+    for OpenSSL's own check of a loaded key, whose primality tests of p and q took 36 of the
+    37 ms a key file took to load, at the start of every plugin session (BENCHMARKS.md). A
+    damaged or mismatched file fails here as it did there; only a key crafted with a
+    composite factor would not."""
+    public = numbers.public_numbers
+    p, q, d, e = numbers.p, numbers.q, numbers.d, public.e
+    agree = (
+        p > 1
+        and q > 1
+        and p * q == public.n
+        and 1 < e < public.n
+        and d * e % math.lcm(p - 1, q - 1) == 1
+        and numbers.dmp1 == d % (p - 1)
+        and numbers.dmq1 == d % (q - 1)
+        and numbers.iqmp * q % p == 1
+    )
+    if not agree:
+        raise KeyFileError(
+            f"{str(path)!r} holds an RSA key whose parts disagree (n is not p*q, or d, dp, dq "
+            "or qi is not derived from them)"
+        )
 
 
 _process_key: SigningKey | None = None
