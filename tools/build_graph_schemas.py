@@ -309,14 +309,16 @@ class SchemaBuilder:
         takes ``then``: fastjsonschema checks an ``if`` by raising and catching an exception
         when it fails, and an ``if`` that failed for every untyped value (the former
         ``required: ["@odata.type"]``) cost two exceptions per transfer, half of its check
-        (BENCHMARKS.md, issue 24)."""
+        (BENCHMARKS.md, issue 24). The type named is a one-value ``enum``, which means what
+        ``const`` does: fastjsonschema cannot compile ``const`` without its detailed exceptions,
+        which mockgraph does without (``validation._compiled``)."""
         derived = sorted(self.derived.get(name, []), reverse=True)
         if not derived:
             return self.own_schema(name)
         chain: JSONSchema = {"$ref": f"#/$defs/microsoft.graph.{name}.own"}
         for subtype in derived:
             chain = {
-                "if": {"properties": {"@odata.type": {"const": f"#microsoft.graph.{subtype}"}}},
+                "if": {"properties": {"@odata.type": {"enum": [f"#microsoft.graph.{subtype}"]}}},
                 "then": {"$ref": f"#/$defs/microsoft.graph.{subtype}.own"},
                 "else": chain,
             }
