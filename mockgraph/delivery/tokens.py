@@ -158,7 +158,7 @@ def _jwk_key(data: bytes, path: Path) -> RSAPrivateKey:
         raise KeyFileError(f"{str(path)!r} is no RSA JWK ('kty' must be 'RSA')")
     if "d" not in jwk:
         raise KeyFileError(f"{str(path)!r} is a public JWK; signing needs the private one ('d')")
-    if all(isinstance(jwk.get(name), str) for name in CRT_MEMBERS):
+    if all(isinstance(jwk.get(name), str) for name in FACTORED_JWK_MEMBERS):
         return _jwk_with_factors(jwk, path)
     try:  # no factors: PyJWT recovers them, and OpenSSL checks the key it makes
         key = RSAAlgorithm.from_jwk(jwk)
@@ -169,7 +169,8 @@ def _jwk_key(data: bytes, path: Path) -> RSAPrivateKey:
     return key
 
 
-CRT_MEMBERS = ("n", "e", "d", "p", "q", "dp", "dq", "qi")  # RFC 7518, 6.3.2
+# A private RSA JWK that names its factors and CRT values (RFC 7518, 6.3.2).
+FACTORED_JWK_MEMBERS = ("n", "e", "d", "p", "q", "dp", "dq", "qi")
 
 
 def _jwk_with_factors(jwk: dict[str, Any], path: Path) -> RSAPrivateKey:
@@ -179,7 +180,9 @@ def _jwk_with_factors(jwk: dict[str, Any], path: Path) -> RSAPrivateKey:
     from jwt.utils import from_base64url_uint
 
     try:
-        n, e, d, p, q, dp, dq, qi = (from_base64url_uint(jwk[name]) for name in CRT_MEMBERS)
+        n, e, d, p, q, dp, dq, qi = (
+            from_base64url_uint(jwk[name]) for name in FACTORED_JWK_MEMBERS
+        )
     except (ValueError, TypeError) as error:  # binascii.Error is a ValueError
         raise KeyFileError(f"{str(path)!r} is no usable RSA JWK ({error})") from None
     numbers = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, rsa.RSAPublicNumbers(e, n))

@@ -29,7 +29,7 @@ from mockgraph.schema.validation import (
 )
 from mockgraph.tones import tone_names
 
-if TYPE_CHECKING:  # imported when a file is checked; the trusted built-ins need no check
+if TYPE_CHECKING:  # imported when a file is checked; the built-ins come checked (a test)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
@@ -107,17 +107,14 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
 
 
-def load_text(
-    text: str, filename: str, *, trusted: bool = False
-) -> tuple[list[Scenario], list[Problem]]:
+def load_text(text: str, filename: str) -> tuple[list[Scenario], list[Problem]]:
     """The scenarios in one file's text, or the problems that keep it from loading."""
-    loaded = load(text, filename, trusted=trusted)
+    loaded = load(text, filename)
     return loaded.scenarios, loaded.problems
 
 
-def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
-    """What one file's text holds, or the problems that keep it from loading. ``trusted``
-    skips the checks: for the built-in library, which the test suite checks instead."""
+def load(text: str, filename: str) -> Loaded:
+    """What one file's text holds, or the problems that keep it from loading."""
     from mockgraph.scenarios.yamlpos import YamlProblem, load_documents
 
     try:
@@ -137,11 +134,7 @@ def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
             if not found_in_fault:
                 faults.append(document.value["fault"])
             continue
-        found = (
-            []
-            if trusted
-            else sorted(_document_problems(document, filename), key=lambda p: (p.line, p.column))
-        )
+        found = sorted(_document_problems(document, filename), key=lambda p: (p.line, p.column))
         if found:
             problems.extend(found)
         else:
@@ -161,7 +154,7 @@ def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
                 )
             )
         names[scenario.name] = scenario
-    if not scenarios and not faults and not problems and not trusted:
+    if not scenarios and not faults and not problems:
         problems.append(
             Problem(filename, 1, 1, "the file holds no scenario (it is empty, or only comments)")
         )
@@ -173,15 +166,13 @@ def load(text: str, filename: str, *, trusted: bool = False) -> Loaded:
     return Loaded(scenarios, faults) if not problems else Loaded(problems=problems)
 
 
-def load_paths(
-    paths: Iterable[str | Path], *, trusted: bool = False
-) -> tuple[list[Scenario], list[Problem]]:
+def load_paths(paths: Iterable[str | Path]) -> tuple[list[Scenario], list[Problem]]:
     """The scenarios in files and folders; problems of every file, not just the first."""
-    loaded = load_files(paths, trusted=trusted)
+    loaded = load_files(paths)
     return loaded.scenarios, loaded.problems
 
 
-def load_files(paths: Iterable[str | Path], *, trusted: bool = False) -> Loaded:
+def load_files(paths: Iterable[str | Path]) -> Loaded:
     """What files and folders hold; problems of every file, not just the first."""
     everything = Loaded()
     for path in scenario_files(paths):
@@ -190,7 +181,7 @@ def load_files(paths: Iterable[str | Path], *, trusted: bool = False) -> Loaded:
         except _Unreadable as error:
             everything.problems.append(Problem(str(path), error.line, error.column, str(error)))
             continue
-        loaded = load(text, str(path), trusted=trusted)
+        loaded = load(text, str(path))
         everything.scenarios.extend(loaded.scenarios)
         everything.faults.extend(loaded.faults)
         everything.problems.extend(loaded.problems)
